@@ -1,0 +1,349 @@
+/* batch.c: job list construction (files, directories, mirrored trees),
+ * parallel execution, summary and CSV report. */
+#include <stdio.h>
+#include "batch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return 0;
+    static const char *const exts[] = {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff"};
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+        if (!strcasecmp(dot, exts[i]))
+            return 1;
+    return 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s", a, (*a && a[strlen(a) - 1] != '/') ? "/" : "", b);
+    return s;
+}
+
+/* OUTDIR/REL_DIR/STEM SUFFIX .EXT, where EXT is the --format's or the input's. */
+static char *output_name(const cli_args *a, const char *out_dir, const char *rel_in)
+{
+    const char *slash = strrchr(rel_in, '/');
+    const char *base = slash ? slash + 1 : rel_in;
+    const char *dot = strrchr(base, '.');
+    size_t stem_len = dot ? (size_t)(dot - rel_in) : strlen(rel_in);
+    const char *ext = a->format ? sr_format_name(a->format) : (dot ? dot + 1 : "png");
+    size_t n = strlen(out_dir) + stem_len + strlen(a->suffix) + strlen(ext) + 4;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%.*s%s.%s", out_dir, (int)stem_len, rel_in, a->suffix, ext);
+    return s;
+}
+
+static int add_job(job_list *jobs, char *in, char *out)
+{
+    job *v = realloc(jobs->v, (size_t)(jobs->n + 1) * sizeof *v);
+    if (!v || !in || !out) {
+        if (v)
+            jobs->v = v;
+        free(in);
+        free(out);
+        fprintf(stderr, "srgan-up: out of memory\n");
+        return -1;
+    }
+    jobs->v = v;
+    memset(&v[jobs->n], 0, sizeof v[jobs->n]);
+    v[jobs->n].in = in;
+    v[jobs->n].out = out;
+    jobs->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Walk root/rel in sorted order, adding every image (and subdirectories'
+ * images when recursive). */
+static int walk(const cli_args *a, const char *root, const char *rel, job_list *jobs)
+{
+    char *dir = *rel ? join(root, rel) : strdup(root);
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        fprintf(stderr, "srgan-up: %s: %s\n", dir ? dir : root, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    char **names = NULL;
+    int n = 0, rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue; /* hidden files, and our own temporary .part files */
+        char **nn = realloc(names, (size_t)(n + 1) * sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (!names[i])
+            continue;
+        char *relpath = *rel ? join(rel, names[i]) : strdup(names[i]);
+        char *full = relpath ? join(root, relpath) : NULL;
+        struct stat st;
+        if (full && stat(full, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                if (a->recursive)
+                    rc = walk(a, root, relpath, jobs);
+            } else if (S_ISREG(st.st_mode) && is_image_name(names[i])) {
+                rc = add_job(jobs, strdup(full), output_name(a, a->out_dir, relpath));
+            }
+        }
+        free(relpath);
+        free(full);
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(dir);
+    return rc;
+}
+
+int jobs_build(const cli_args *a, job_list *jobs)
+{
+    jobs->v = NULL;
+    jobs->n = 0;
+    if (a->single_out)
+        return add_job(jobs, strdup(a->inputs[0]), strdup(a->single_out));
+    if (a->in_dir) {
+        struct stat st;
+        if (stat(a->in_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "srgan-up: %s: not a directory\n", a->in_dir);
+            return -1;
+        }
+        if (walk(a, a->in_dir, "", jobs))
+            return -1;
+        if (jobs->n == 0)
+            fprintf(stderr, "srgan-up: %s: no PNG, JPEG or TIFF files found%s\n", a->in_dir,
+                    a->recursive ? "" : " (use -r for subdirectories)");
+        return 0;
+    }
+    for (int i = 0; i < a->ninputs; i++) {
+        const char *slash = strrchr(a->inputs[i], '/');
+        if (add_job(jobs, strdup(a->inputs[i]), output_name(a, a->out_dir, slash ? slash + 1 : a->inputs[i])))
+            return -1;
+    }
+    return 0;
+}
+
+void jobs_free(job_list *jobs)
+{
+    for (int i = 0; i < jobs->n; i++) {
+        free(jobs->v[i].in);
+        free(jobs->v[i].out);
+    }
+    free(jobs->v);
+    jobs->v = NULL;
+    jobs->n = 0;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parent_dirs(const char *path, sr_error *err)
+{
+    char *p = strdup(path);
+    if (!p) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+        return -1;
+    }
+    char *slash = strrchr(p, '/');
+    int rc = 0;
+    if (slash && slash != p) {
+        *slash = '\0';
+        for (char *q = p + 1; q && !rc; q = strchr(q + 1, '/')) {
+            char saved = *q;
+            if (saved == '/')
+                *q = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                sr_error_set(err, SR_ERR_IO, "%s: cannot create directory %s: %s", path, p, strerror(errno));
+                rc = -1;
+            }
+            if (saved == '/')
+                *q = '/';
+            else
+                break;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!strcmp(a, b))
+        return 1;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+typedef struct hooks_user {
+    const batch_ctx *ctx;
+} hooks_user;
+
+static int on_rows(void *user, int done, int total, int page, int pages)
+{
+    const batch_ctx *ctx = ((hooks_user *)user)->ctx;
+    return progress_rows(ctx->prog, done, total, page, pages);
+}
+
+static void on_temp(void *user, const char *tmp, int active)
+{
+    const batch_ctx *ctx = ((hooks_user *)user)->ctx;
+    if (ctx->on_temp)
+        ctx->on_temp(ctx->temp_user, tmp, active);
+}
+
+static void run_one(job *j, const batch_ctx *ctx)
+{
+    const cli_args *a = ctx->args;
+    sr_error err = {0};
+    double t0 = progress_now();
+    struct stat st;
+    if (a->skip_existing && stat(j->out, &st) == 0) {
+        j->status = JOB_SKIPPED;
+        progress_end_file(ctx->prog, j->in, j->out, "skipped", 0, NULL);
+        return;
+    }
+    if (same_file(j->in, j->out)) {
+        sr_error_set(&err, SR_ERR_ARG, "%s: output is the input file; refusing to overwrite an input", j->out);
+    } else if (make_parent_dirs(j->out, &err) == 0) {
+        progress_start_file(ctx->prog, j->in, 0);
+        hooks_user hu = {ctx};
+        upscale_hooks hooks = {on_rows, on_temp, &hu};
+        upscale_file(j->in, j->out, ctx->plan, &hooks, &err);
+    }
+    j->seconds = progress_now() - t0;
+    if (err.code) {
+        j->status = JOB_FAILED;
+        snprintf(j->error, sizeof j->error, "%s", err.msg);
+        progress_end_file(ctx->prog, j->in, j->out, "failed", j->seconds, j->error);
+    } else {
+        j->status = JOB_WRITTEN;
+        progress_end_file(ctx->prog, j->in, j->out, "written", j->seconds, NULL);
+    }
+}
+
+typedef struct worker {
+    job_list *jobs;
+    const batch_ctx *ctx;
+    atomic_int *next;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    for (;;) {
+        int i = atomic_fetch_add(w->next, 1);
+        if (i >= w->jobs->n)
+            break;
+        run_one(&w->jobs->v[i], w->ctx);
+    }
+    return NULL;
+}
+
+void batch_run(job_list *jobs, const batch_ctx *ctx)
+{
+    int nthreads = ctx->args->jobs > 1 ? ctx->args->jobs : 1;
+    if (nthreads > jobs->n)
+        nthreads = jobs->n;
+    atomic_int next = 0;
+    worker w = {jobs, ctx, &next};
+    if (nthreads <= 1) {
+        worker_main(&w);
+        return;
+    }
+    pthread_t *t = calloc((size_t)nthreads, sizeof *t);
+    int started = 0;
+    for (int i = 0; t && i < nthreads; i++)
+        if (pthread_create(&t[i], NULL, worker_main, &w) == 0)
+            started++;
+    if (!started)
+        worker_main(&w); /* no threads to be had: do the work here */
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+}
+
+int batch_summary(const job_list *jobs, int quiet)
+{
+    int written = 0, skipped = 0, failed = 0;
+    for (int i = 0; i < jobs->n; i++) {
+        written += jobs->v[i].status == JOB_WRITTEN;
+        skipped += jobs->v[i].status == JOB_SKIPPED;
+        failed += jobs->v[i].status == JOB_FAILED;
+    }
+    if (jobs->n > 1 || skipped) {
+        if (!quiet || failed)
+            fprintf(stderr, "srgan-up: %d written, %d skipped, %d failed\n", written, skipped, failed);
+        if (failed && jobs->n > 1)
+            for (int i = 0; i < jobs->n; i++)
+                if (jobs->v[i].status == JOB_FAILED)
+                    fprintf(stderr, "  failed: %s\n", jobs->v[i].error);
+    }
+    return failed;
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int batch_write_report(const job_list *jobs, const char *path)
+{
+    static const char *const names[] = {"pending", "written", "skipped", "failed"};
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.part", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "srgan-up: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fputs("input,output,status,seconds,error\n", f);
+    for (int i = 0; i < jobs->n; i++) {
+        const job *j = &jobs->v[i];
+        csv_field(f, j->in);
+        fputc(',', f);
+        csv_field(f, j->out);
+        fprintf(f, ",%s,%.3f,", names[j->status], j->seconds);
+        csv_field(f, j->error);
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "srgan-up: %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* batch.h: the list of files to upscale, and running it with N workers so
+ * that one bad file never stops the rest. */
+#ifndef SRGAN_CLI_BATCH_H
+#define SRGAN_CLI_BATCH_H
+
+#include "cli_args.h"
+#include "progress.h"
+#include "upscale.h"
+
+typedef enum job_status { JOB_PENDING = 0, JOB_WRITTEN, JOB_SKIPPED, JOB_FAILED } job_status;
+
+typedef struct job {
+    char *in, *out;
+    job_status status;
+    double seconds;
+    char error[512];
+} job;
+
+typedef struct job_list {
+    job *v;
+    int n;
+} job_list;
+
+/* Build the jobs from the arguments (single file, -o with files, -i dir).
+ * Returns 0, or -1 after printing why (e.g. the input directory is missing). */
+int jobs_build(const cli_args *a, job_list *jobs);
+void jobs_free(job_list *jobs);
+
+typedef struct batch_ctx {
+    const cli_args *args;
+    const upscale_plan *plan;
+    progress *prog;
+    /* Temp-file registry for the signal handler. */
+    void (*on_temp)(void *user, const char *tmp_path, int active);
+    void *temp_user;
+} batch_ctx;
+
+/* Run every job (args->jobs at a time). */
+void batch_run(job_list *jobs, const batch_ctx *ctx);
+/* "N written, N skipped, N failed" plus each failure; returns the failures. */
+int batch_summary(const job_list *jobs, int quiet);
+/* CSV report: input,output,status,seconds,error. */
+int batch_write_report(const job_list *jobs, const char *path);
+
+#endif

@@ -1,0 +1,266 @@
+/* cli_args.c: command-line parsing for srgan-up. */
+#include <stdio.h>
+#include "cli_args.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "srgan_config.h"
+
+void cli_usage(FILE *f)
+{
+    fputs(
+        "usage: srgan-up [options] IN OUT\n"
+        "       srgan-up [options] -o OUTDIR IN...\n"
+        "       srgan-up [options] -i INDIR -o OUTDIR [-r]\n"
+        "\n"
+        "Upscale PNG, JPEG and TIFF images with a trained super-resolution network\n"
+        "(or a classic resampler), tile by tile in bounded memory.\n"
+        "\n"
+        "  -x, --scale N          scale factor, 2..8, fractional allowed (default 4)\n"
+        "      --method M         srgan, bicubic, lanczos, bilinear or nearest (default: srgan\n"
+        "                         when a model for the scale is found, else bicubic)\n"
+        "  -m, --model M          model file, or a name from --list-models (psnr, gan, ...)\n"
+        "      --list-models      list the models found and exit\n"
+        "  -o, --output-dir DIR   write outputs into DIR\n"
+        "  -i, --input-dir DIR    upscale every image in DIR\n"
+        "  -r, --recursive        with -i: descend into subdirectories (tree mirrored)\n"
+        "      --suffix S         add S to output names before the extension\n"
+        "      --format F         output format: png, jpg or tif (default: from OUT, or\n"
+        "                         the input's format in batch mode)\n"
+        "      --quality N        JPEG quality 1..100 (default 95)\n"
+        "      --compression C    TIFF: none, lzw, deflate (default) or zstd\n"
+        "      --overwrite        replace existing outputs (never an input)\n"
+        "      --skip-existing    skip inputs whose output exists (resume a batch)\n"
+        "  -j, --jobs N           files processed in parallel (default 1)\n"
+        "      --threads N        threads per file (default: all cores)\n"
+        "      --tile N           tile size in input pixels (default: from --max-memory)\n"
+        "      --max-memory SIZE  memory for tiles, e.g. 512M, 2G (default 1G)\n"
+        "      --max-pixels N     refuse whole-image decodes above N pixels (default 268435456)\n"
+        "      --no-autorotate    do not apply the EXIF orientation\n"
+        "      --report FILE.csv  write one line per file: input,output,status,seconds,error\n"
+        "  -q, --quiet            print errors only\n"
+        "  -v, --verbose          say what is done and why\n"
+        "      --version          print the version and exit\n"
+        "  -h, --help             print this help and exit\n"
+        "\n"
+        "Exit status: 0 all files written (or skipped), 1 some file failed, 2 usage error.\n",
+        f);
+}
+
+static int parse_int(const char *s, const char *opt, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "srgan-up: %s: '%s' is not a whole number in %d..%d\n", opt, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* "512M", "2G", "1048576" -> bytes. */
+static int parse_size(const char *s, const char *opt, uint64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1024.0, end++;
+    else if (*end == 'm' || *end == 'M')
+        mult = 1024.0 * 1024, end++;
+    else if (*end == 'g' || *end == 'G')
+        mult = 1024.0 * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (end == s || *end != '\0' || !(v > 0) || v * mult > 1e18) {
+        fprintf(stderr, "srgan-up: %s: '%s' is not a size (e.g. 512M, 2G)\n", opt, s);
+        return -1;
+    }
+    *out = (uint64_t)(v * mult);
+    return 0;
+}
+
+static int parse_method(const char *s, cli_method *m)
+{
+    static const struct { const char *name; cli_method m; } names[] = {
+        {"srgan", METHOD_SRGAN},     {"bicubic", METHOD_BICUBIC}, {"lanczos", METHOD_LANCZOS},
+        {"nearest", METHOD_NEAREST}, {"bilinear", METHOD_BILINEAR},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(s, names[i].name)) {
+            *m = names[i].m;
+            return 0;
+        }
+    fprintf(stderr, "srgan-up: --method: '%s' is not one of srgan, bicubic, lanczos, bilinear, nearest\n", s);
+    return -1;
+}
+
+enum {
+    OPT_METHOD = 256, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
+    OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
+    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION
+};
+
+int cli_parse(int argc, char **argv, cli_args *a)
+{
+    static const struct option longopts[] = {
+        {"scale", required_argument, NULL, 'x'},
+        {"method", required_argument, NULL, OPT_METHOD},
+        {"model", required_argument, NULL, 'm'},
+        {"list-models", no_argument, NULL, OPT_LIST_MODELS},
+        {"output-dir", required_argument, NULL, 'o'},
+        {"input-dir", required_argument, NULL, 'i'},
+        {"recursive", no_argument, NULL, 'r'},
+        {"suffix", required_argument, NULL, OPT_SUFFIX},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"quality", required_argument, NULL, OPT_QUALITY},
+        {"compression", required_argument, NULL, OPT_COMPRESSION},
+        {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+        {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
+        {"jobs", required_argument, NULL, 'j'},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"tile", required_argument, NULL, OPT_TILE},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+        {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"no-autorotate", no_argument, NULL, OPT_NO_AUTOROTATE},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    a->scale = 4;
+    a->jobs = 1;
+    a->suffix = "";
+    int c;
+    uint64_t size;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":x:m:o:i:rj:qvh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'x': {
+            char *end;
+            /* "4", "2.5"; "x4" too, as users write scales that way. */
+            const char *s = optarg[0] == 'x' ? optarg + 1 : optarg;
+            a->scale = strtod(s, &end);
+            if (*s == '\0' || *end != '\0' || !(a->scale > 0) || a->scale > 16) {
+                fprintf(stderr, "srgan-up: --scale: '%s' is not a scale factor (e.g. 4 or 2.5)\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case OPT_METHOD:
+            if (parse_method(optarg, &a->method))
+                return 2;
+            break;
+        case 'm': a->model = optarg; break;
+        case OPT_LIST_MODELS: a->list_models = 1; break;
+        case 'o': a->out_dir = optarg; break;
+        case 'i': a->in_dir = optarg; break;
+        case 'r': a->recursive = 1; break;
+        case OPT_SUFFIX: a->suffix = optarg; break;
+        case OPT_FORMAT:
+            {
+                char buf[32];
+                snprintf(buf, sizeof buf, "x.%s", optarg);
+                a->format = sr_format_from_ext(buf);
+            }
+            if (a->format == SR_FMT_AUTO) {
+                fprintf(stderr, "srgan-up: --format: '%s' is not one of png, jpg, tif\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_QUALITY:
+            if (parse_int(optarg, "--quality", 1, 100, &a->quality))
+                return 2;
+            break;
+        case OPT_COMPRESSION:
+            if (!strcasecmp(optarg, "none")) a->compression = SR_TIFF_NONE;
+            else if (!strcasecmp(optarg, "lzw")) a->compression = SR_TIFF_LZW;
+            else if (!strcasecmp(optarg, "deflate")) a->compression = SR_TIFF_DEFLATE;
+            else if (!strcasecmp(optarg, "zstd")) a->compression = SR_TIFF_ZSTD;
+            else {
+                fprintf(stderr, "srgan-up: --compression: '%s' is not one of none, lzw, deflate, zstd\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_OVERWRITE: a->overwrite = 1; break;
+        case OPT_SKIP_EXISTING: a->skip_existing = 1; break;
+        case 'j':
+            if (parse_int(optarg, "--jobs", 1, 256, &a->jobs))
+                return 2;
+            break;
+        case OPT_THREADS:
+            if (parse_int(optarg, "--threads", 1, 256, &a->threads))
+                return 2;
+            break;
+        case OPT_TILE:
+            if (parse_int(optarg, "--tile", 8, 16384, &a->tile))
+                return 2;
+            break;
+        case OPT_MAX_MEMORY:
+            if (parse_size(optarg, "--max-memory", &size))
+                return 2;
+            a->max_memory = (size_t)size;
+            break;
+        case OPT_MAX_PIXELS:
+            if (parse_size(optarg, "--max-pixels", &size))
+                return 2;
+            a->max_pixels = size;
+            break;
+        case OPT_NO_AUTOROTATE: a->no_autorotate = 1; break;
+        case OPT_REPORT: a->report = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'v': a->verbose = 1; break;
+        case OPT_VERSION: printf("srgan-up %s\n", SRGAN_VERSION); return 1;
+        case 'h': cli_usage(stdout); return 1;
+        case ':':
+            fprintf(stderr, "srgan-up: option '%s' needs a value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "srgan-up: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (a->overwrite && a->skip_existing) {
+        fprintf(stderr, "srgan-up: --overwrite and --skip-existing exclude each other\n");
+        return 2;
+    }
+    a->inputs = argv + optind;
+    a->ninputs = argc - optind;
+    if (a->list_models)
+        return 0;
+    if (a->in_dir) {
+        if (!a->out_dir) {
+            fprintf(stderr, "srgan-up: -i needs -o OUTDIR\n");
+            return 2;
+        }
+        if (a->ninputs) {
+            fprintf(stderr, "srgan-up: give either -i INDIR or input files, not both\n");
+            return 2;
+        }
+    } else if (a->out_dir) {
+        if (a->ninputs < 1) {
+            fprintf(stderr, "srgan-up: no input files (usage: srgan-up -o OUTDIR IN...)\n");
+            return 2;
+        }
+    } else {
+        if (a->ninputs != 2) {
+            fprintf(stderr, a->ninputs < 2 ? "srgan-up: need an input and an output (see --help)\n"
+                                           : "srgan-up: more than two files: use -o OUTDIR for several inputs\n");
+            return 2;
+        }
+        a->single_out = a->inputs[1];
+        a->ninputs = 1;
+    }
+    if (a->recursive && !a->in_dir) {
+        fprintf(stderr, "srgan-up: -r works with -i INDIR\n");
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* cli_args.h: srgan-up's options, parsed once, read-only afterwards. */
+#ifndef SRGAN_CLI_ARGS_H
+#define SRGAN_CLI_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "srgan/image.h"
+
+typedef enum cli_method {
+    METHOD_AUTO = 0, /* srgan when a model for the scale is found, else bicubic */
+    METHOD_SRGAN,
+    METHOD_BICUBIC,
+    METHOD_LANCZOS,
+    METHOD_NEAREST,
+    METHOD_BILINEAR
+} cli_method;
+
+typedef struct cli_args {
+    double scale;          /* -x */
+    cli_method method;
+    const char *model;     /* -m: file or name */
+    int list_models;
+    const char *out_dir;   /* -o */
+    const char *in_dir;    /* -i */
+    int recursive;         /* -r */
+    const char *suffix;
+    sr_format format;      /* --format, SR_FMT_AUTO = from name / input */
+    int quality;
+    sr_tiff_compression compression;
+    int overwrite, skip_existing;
+    int jobs, threads;
+    int tile;
+    size_t max_memory;
+    uint64_t max_pixels;
+    int no_autorotate;
+    int quiet, verbose;
+    const char *report;    /* --report FILE.csv */
+    char **inputs;         /* positional inputs (not owned) */
+    int ninputs;
+    const char *single_out; /* IN OUT form: the output path */
+} cli_args;
+
+/* Parse argv. Returns 0 to go on, 1 when done (--help/--version printed),
+ * 2 on a usage error (message printed). */
+int cli_parse(int argc, char **argv, cli_args *a);
+void cli_usage(FILE *f);
+
+#endif

@@ -1,0 +1,205 @@
+/* models.c: the weights search path and the choice of a model. */
+#include <stdio.h>
+#include "models.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "srgan/weights.h"
+#include "srgan_config.h"
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static int meta_int(const sr_safetensors *st, const char *key, int dflt)
+{
+    const char *v = sr_safetensors_meta(st, key);
+    return v ? atoi(v) : dflt;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* Fill a model entry from a file's metadata; -1 if it is not valid weights. */
+static int describe(const char *path, cli_model *md, int verbose)
+{
+    sr_error err = {0};
+    sr_safetensors *st = sr_safetensors_open(path, &err);
+    if (!st) {
+        if (verbose)
+            fprintf(stderr, "srgan-up: skipping %s\n", err.msg);
+        return -1;
+    }
+    memset(md, 0, sizeof *md);
+    copy_str(md->path, sizeof md->path, path);
+    const char *slash = strrchr(path, '/');
+    copy_str(md->name, sizeof md->name, slash ? slash + 1 : path);
+    if (ends_with(md->name, ".safetensors"))
+        md->name[strlen(md->name) - strlen(".safetensors")] = '\0';
+    const char *kind = sr_safetensors_meta(st, "kind");
+    if (!kind)
+        kind = strstr(md->name, "gan") ? "gan" : strstr(md->name, "psnr") ? "psnr" : "";
+    copy_str(md->kind, sizeof md->kind, kind);
+    const char *arch = sr_safetensors_meta(st, "arch");
+    copy_str(md->arch, sizeof md->arch, arch ? arch : "msrresnet");
+    md->scale = meta_int(st, "scale", 4);
+    md->blocks = meta_int(st, "num_block", 0);
+    md->channels = meta_int(st, "num_feat", 0);
+    md->in_channels = meta_int(st, "num_in_ch", 3);
+    copy_str(md->val_psnr, sizeof md->val_psnr, sr_safetensors_meta(st, "val_psnr"));
+    sr_safetensors_close(st);
+    return 0;
+}
+
+static void add_file(cli_models *m, const char *path, int verbose)
+{
+    cli_model md;
+    if (describe(path, &md, verbose))
+        return;
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->v[i].name, md.name))
+            return; /* an earlier directory in the search path wins */
+    cli_model *v = realloc(m->v, (size_t)(m->n + 1) * sizeof *v);
+    if (!v)
+        return;
+    m->v = v;
+    m->v[m->n++] = md;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void scan_dir(cli_models *m, const char *dir, int verbose)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char **names = NULL;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".safetensors"))
+            continue;
+        char **nn = realloc(names, (size_t)(n + 1) * sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_name); /* stable order on every file system */
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        if (names[i] && snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path)
+            add_file(m, path, verbose);
+        free(names[i]);
+    }
+    free(names);
+}
+
+void models_scan(cli_models *m, int verbose)
+{
+    m->v = NULL;
+    m->n = 0;
+    const char *env = getenv("SRGAN_UP_WEIGHTS");
+    struct stat st;
+    if (env && *env) {
+        if (stat(env, &st) == 0 && S_ISREG(st.st_mode))
+            add_file(m, env, verbose);
+        else
+            scan_dir(m, env, verbose);
+    }
+    scan_dir(m, SRGAN_SOURCE_WEIGHTS, verbose);
+    scan_dir(m, SRGAN_DATADIR, verbose);
+}
+
+void models_free(cli_models *m)
+{
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+void models_print(const cli_models *m, FILE *f)
+{
+    if (!m->n) {
+        fprintf(f, "no models found (looked in $SRGAN_UP_WEIGHTS, %s, %s)\n", SRGAN_SOURCE_WEIGHTS,
+                SRGAN_DATADIR);
+        return;
+    }
+    fprintf(f, "%-24s %-6s %-5s %-10s %-9s %-28s %s\n", "name", "kind", "scale", "arch", "size",
+            "validation", "file");
+    for (int i = 0; i < m->n; i++) {
+        const cli_model *md = &m->v[i];
+        char size[32];
+        snprintf(size, sizeof size, "%dx%d", md->blocks, md->channels);
+        fprintf(f, "%-24s %-6s x%-4d %-10s %-9s %-28s %s\n", md->name, md->kind[0] ? md->kind : "-",
+                md->scale, md->arch, size, md->val_psnr[0] ? md->val_psnr : "-", md->path);
+    }
+}
+
+/* How well a model's native scale serves a requested scale: the smallest
+ * native scale at least as large as the request is best (the rest is a mild
+ * Lanczos downscale); failing that, the largest. Lower is better. */
+static double scale_cost(int native, double want)
+{
+    if (native + 1e-9 >= want)
+        return native - want;
+    return 100.0 + (want - native);
+}
+
+int models_pick(const cli_models *m, const char *want, double scale, cli_model *out, sr_error *err)
+{
+    struct stat st;
+    if (want && (strchr(want, '/') || ends_with(want, ".safetensors"))) {
+        if (stat(want, &st) != 0) {
+            sr_error_set(err, SR_ERR_ARG, "%s: no such model file", want);
+            return -1;
+        }
+        if (describe(want, out, 0)) {
+            /* Re-open to get the reason in err. */
+            sr_safetensors *s = sr_safetensors_open(want, err);
+            sr_safetensors_close(s);
+            return -1;
+        }
+        return 0;
+    }
+    const cli_model *best = NULL;
+    double best_cost = INFINITY;
+    int any_default_kind = 0;
+    for (int i = 0; i < m->n; i++)
+        any_default_kind |= !strcmp(m->v[i].kind, "psnr");
+    for (int i = 0; i < m->n; i++) {
+        const cli_model *md = &m->v[i];
+        int match;
+        if (want)
+            match = !strcmp(md->name, want) || !strcmp(md->kind, want);
+        else
+            match = !any_default_kind || !strcmp(md->kind, "psnr");
+        if (!match)
+            continue;
+        double c = scale_cost(md->scale, scale);
+        if (c < best_cost) {
+            best = md;
+            best_cost = c;
+        }
+    }
+    if (!best) {
+        if (!want)
+            return 1;
+        sr_error_set(err, SR_ERR_ARG, "no model named '%s' (see srgan-up --list-models)", want);
+        return -1;
+    }
+    *out = *best;
+    return 0;
+}

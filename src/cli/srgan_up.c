@@ -1,0 +1,182 @@
+/* srgan-up: upscale images with a trained generator or a classic resampler.
+ * The work is in libsrgan; this file wires options, models, signals and the
+ * batch together. */
+#include <stdio.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "cli_args.h"
+#include "models.h"
+#include "srgan/model.h"
+#include "srgan/resample.h"
+#include "srgan_config.h"
+
+/* ---- temporary files removed on SIGINT/SIGTERM ---------------------------
+ * The one piece of process-wide state: a signal handler can only reach
+ * globals. Slots are claimed under a mutex; the handler only reads them and
+ * calls unlink(), which is async-signal-safe. */
+enum { TEMP_SLOTS = 512, TEMP_PATH_MAX = 4096 };
+static char temp_paths[TEMP_SLOTS][TEMP_PATH_MAX];
+static volatile sig_atomic_t temp_used[TEMP_SLOTS];
+static pthread_mutex_t temp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_temp(void *user, const char *path, int active)
+{
+    (void)user;
+    pthread_mutex_lock(&temp_lock);
+    for (int i = 0; i < TEMP_SLOTS; i++) {
+        if (active && !temp_used[i]) {
+            snprintf(temp_paths[i], TEMP_PATH_MAX, "%s", path);
+            temp_used[i] = 1;
+            break;
+        }
+        if (!active && temp_used[i] && !strcmp(temp_paths[i], path)) {
+            temp_used[i] = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&temp_lock);
+}
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (temp_used[i])
+            unlink(temp_paths[i]);
+    static const char msg[] = "\nsrgan-up: interrupted; partial output removed\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static sr_filter classic_filter(cli_method m)
+{
+    switch (m) {
+    case METHOD_LANCZOS: return SR_FILTER_LANCZOS3;
+    case METHOD_NEAREST: return SR_FILTER_NEAREST;
+    case METHOD_BILINEAR: return SR_FILTER_BILINEAR;
+    default: return SR_FILTER_BICUBIC;
+    }
+}
+
+/* Decide between the network and a classic resampler and load the model.
+ * Returns 0, or -1 after printing why. */
+static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, char *model_name,
+                     size_t name_cap)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->scale = a->scale;
+    plan->filter = classic_filter(a->method);
+    plan->verbose = a->verbose;
+    plan->out_format = a->format;
+    plan->ropts.no_autorotate = a->no_autorotate;
+    plan->ropts.max_pixels = a->max_pixels;
+    plan->ropts.verbose = a->verbose;
+    plan->wopts.quality = a->quality;
+    plan->wopts.compression = a->compression;
+    plan->wopts.overwrite = a->overwrite;
+    plan->wopts.software = "srgan-up " SRGAN_VERSION;
+    plan->tile.tile = a->tile;
+    plan->tile.threads = a->threads;
+    plan->tile.max_memory = a->max_memory;
+    *g = NULL;
+    int wants_network = a->method == METHOD_AUTO || a->method == METHOD_SRGAN;
+    if (!wants_network) {
+        if (a->model) {
+            fprintf(stderr, "srgan-up: --model needs --method srgan\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (a->scale < 1.0) {
+        fprintf(stderr, "srgan-up: scale %g is a downscale; the network only enlarges "
+                        "(use --method bicubic or lanczos)\n", a->scale);
+        return -1;
+    }
+    cli_models models;
+    models_scan(&models, a->verbose);
+    cli_model chosen;
+    sr_error err = {0};
+    int rc = models_pick(&models, a->model, a->scale, &chosen, &err);
+    models_free(&models);
+    if (rc < 0) {
+        fprintf(stderr, "srgan-up: %s\n", err.msg);
+        return -1;
+    }
+    if (rc == 1) {
+        if (a->method == METHOD_SRGAN) {
+            fprintf(stderr, "srgan-up: no model found for x%g (see --list-models; -m FILE picks one)\n",
+                    a->scale);
+            return -1;
+        }
+        if (a->verbose)
+            fprintf(stderr, "srgan-up: no model installed; using bicubic\n");
+        return 0;
+    }
+    *g = sr_generator_load(chosen.path, &err);
+    if (!*g) {
+        fprintf(stderr, "srgan-up: %s\n", err.msg);
+        return -1;
+    }
+    snprintf(model_name, name_cap, "%s", chosen.name);
+    plan->g = *g;
+    plan->model_name = model_name;
+    if (a->verbose)
+        fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s\n", chosen.name, chosen.scale, chosen.arch,
+                chosen.path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(argc, argv, &a);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (a.list_models) {
+        cli_models m;
+        models_scan(&m, a.verbose);
+        models_print(&m, stdout);
+        models_free(&m);
+        return 0;
+    }
+    upscale_plan plan;
+    sr_generator *g = NULL;
+    char model_name[128] = "";
+    if (make_plan(&a, &plan, &g, model_name, sizeof model_name))
+        return a.model || a.method == METHOD_SRGAN ? 2 : 1;
+    job_list jobs;
+    if (jobs_build(&a, &jobs)) {
+        sr_generator_free(g);
+        return 2;
+    }
+    install_signals();
+    progress prog;
+    progress_init(&prog, jobs.n, a.quiet);
+    batch_ctx ctx = {&a, &plan, &prog, on_temp, NULL};
+    batch_run(&jobs, &ctx);
+    progress_finish(&prog);
+    int failed = batch_summary(&jobs, a.quiet);
+    if (a.report && batch_write_report(&jobs, a.report))
+        failed++;
+    jobs_free(&jobs);
+    sr_generator_free(g);
+    return failed ? 1 : 0;
+}

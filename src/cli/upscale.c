@@ -1,0 +1,206 @@
+/* upscale.c: one file through the pipeline, page by page.
+ *
+ * Stage graph per page:
+ *   classic:  source -> resample (alpha premultiplied)
+ *   network:  source -> [colour channels] -> [gray->RGB] -> generator
+ *             -> [RGB->gray] -> [Lanczos to the requested size]
+ *             merged with  source' -> [alpha] -> bicubic
+ * where source' is a second reader on the same file, so the alpha path
+ * streams too instead of buffering the image. */
+#include <stdio.h>
+#include "upscale.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "srgan/pipeline.h"
+
+typedef struct page_graph {
+    sr_stage *out;
+    sr_reader *alpha_reader; /* second reader for the alpha path, or NULL */
+} page_graph;
+
+/* Open a second reader of `path` positioned at `page`. */
+static sr_reader *reader_at_page(const char *path, int page, const sr_read_opts *o, sr_error *err)
+{
+    sr_reader *r = sr_reader_open(path, o, err);
+    for (int p = 0; r && p < page; p++) {
+        if (sr_reader_next_page(r, err) != 1) {
+            sr_error_set(err, SR_ERR_CORRUPT, "%s: page %d vanished on second reading", path, page + 1);
+            sr_reader_close(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const char *in, int ow,
+                              int oh, sr_error *err)
+{
+    const sr_generator_config *cfg = sr_generator_get_config(plan->g);
+    int cc = color->channels;
+    if (cc == 3 && cfg->in_channels == 1) {
+        sr_error_set(err, SR_ERR_ARG, "%s: model '%s' is for 1-channel (gray) images; this one is RGB",
+                     in, plan->model_name);
+        sr_stage_free(color);
+        return NULL;
+    }
+    sr_stage *s = color;
+    if (cc == 1 && cfg->in_channels == 3)
+        s = sr_gray_to_rgb_stage_new(s, err);
+    if (s)
+        s = sr_generator_stage_new(s, plan->g, &plan->tile, err);
+    if (s && cc == 1 && cfg->out_channels == 3)
+        s = sr_rgb_to_gray_stage_new(s, err);
+    if (s && (s->width != ow || s->height != oh)) {
+        if (plan->verbose)
+            fprintf(stderr, "srgan-up: %s: model output %dx%d resampled to %dx%d (Lanczos)\n", in,
+                    s->width, s->height, ow, oh);
+        s = sr_resample_stage_new(s, ow, oh, SR_FILTER_LANCZOS3, 0, err);
+    }
+    return s;
+}
+
+static int build_page(sr_reader *r, const char *in, int page, const upscale_plan *plan, int ow, int oh,
+                      page_graph *pg, sr_error *err)
+{
+    memset(pg, 0, sizeof *pg);
+    const sr_image_info *info = sr_reader_info(r);
+    sr_stage *src = sr_source_stage_new(r, err);
+    if (!src)
+        return -1;
+    if (!plan->g) {
+        pg->out = sr_resample_stage_new(src, ow, oh, plan->filter, 1, err);
+        return pg->out ? 0 : -1;
+    }
+    int alpha = sr_info_has_alpha(info);
+    int cc = info->channels - alpha;
+    sr_stage *color = alpha ? sr_select_stage_new(src, 0, cc, err) : src;
+    sr_stage *s = color ? network_path(color, plan, in, ow, oh, err) : NULL;
+    if (!s)
+        return -1;
+    if (alpha) {
+        pg->alpha_reader = reader_at_page(in, page, &plan->ropts, err);
+        sr_stage *a = pg->alpha_reader ? sr_source_stage_new(pg->alpha_reader, err) : NULL;
+        if (a)
+            a = sr_select_stage_new(a, cc, 1, err);
+        if (a)
+            a = sr_resample_stage_new(a, ow, oh, SR_FILTER_BICUBIC, 0, err);
+        if (!a) {
+            sr_stage_free(s);
+            sr_reader_close(pg->alpha_reader);
+            pg->alpha_reader = NULL;
+            return -1;
+        }
+        s = sr_merge_stage_new(s, a, err);
+        if (!s) {
+            sr_reader_close(pg->alpha_reader);
+            pg->alpha_reader = NULL;
+            return -1;
+        }
+    }
+    pg->out = s;
+    return 0;
+}
+
+static void free_page(page_graph *pg)
+{
+    sr_stage_free(pg->out);
+    sr_reader_close(pg->alpha_reader);
+    memset(pg, 0, sizeof *pg);
+}
+
+/* The output's layout and metadata: the input's, scaled. Pixel density grows
+ * with the scale, so the physical size of the image stays the same. */
+static sr_image_info output_info(const sr_image_info *in, int ow, int oh, double sx, double sy)
+{
+    sr_image_info o = *in;
+    o.width = ow;
+    o.height = oh;
+    if (o.meta.res_unit == SR_RES_INCH || o.meta.res_unit == SR_RES_CM) {
+        o.meta.xres *= sx;
+        o.meta.yres *= sy;
+    }
+    return o;
+}
+
+typedef struct progress_bridge {
+    const upscale_hooks *hooks;
+    int page, pages;
+} progress_bridge;
+
+static int bridge_cb(void *user, int done, int total)
+{
+    progress_bridge *b = user;
+    return b->hooks && b->hooks->on_rows ? b->hooks->on_rows(b->hooks->user, done, total, b->page, b->pages)
+                                         : 0;
+}
+
+static int out_size(int n, double scale)
+{
+    long v = lround(n * scale);
+    return v < 1 ? 1 : v > 1000000000L ? 1000000000 : (int)v;
+}
+
+int upscale_file(const char *in, const char *out, const upscale_plan *plan, const upscale_hooks *hooks,
+                 sr_error *err)
+{
+    sr_reader *r = sr_reader_open(in, &plan->ropts, err);
+    if (!r)
+        return -1;
+    sr_writer *w = NULL;
+    char *tmp = NULL;
+    int rc = -1;
+    page_graph pg = {0};
+    const sr_image_info *info = sr_reader_info(r);
+    int pages = info->pages;
+    if (plan->verbose)
+        fprintf(stderr, "srgan-up: %s: %dx%d, %d channel(s), %s, %d page(s); %s x%g\n", in,
+                info->width, info->height, info->channels,
+                info->dtype == SR_U8 ? "8-bit" : info->dtype == SR_U16 ? "16-bit" : "float", pages,
+                plan->g ? plan->model_name : sr_filter_name(plan->filter), plan->scale);
+    for (int page = 0; page < pages; page++) {
+        if (page > 0) {
+            int moved = sr_reader_next_page(r, err);
+            if (moved != 1) {
+                if (moved == 0)
+                    sr_error_set(err, SR_ERR_CORRUPT, "%s: page %d is missing", in, page + 1);
+                goto done;
+            }
+        }
+        info = sr_reader_info(r);
+        int ow = out_size(info->width, plan->scale), oh = out_size(info->height, plan->scale);
+        sr_image_info oinfo = output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height);
+        oinfo.pages = pages;
+        oinfo.page = page;
+        if (build_page(r, in, page, plan, ow, oh, &pg, err))
+            goto done;
+        if (page == 0) {
+            w = sr_writer_open(out, plan->out_format, &oinfo, &plan->wopts, err);
+            if (!w)
+                goto done;
+            tmp = strdup(sr_writer_temp_path(w));
+            if (hooks && hooks->on_temp && tmp)
+                hooks->on_temp(hooks->user, tmp, 1);
+        } else if (sr_writer_next_page(w, &oinfo, err)) {
+            goto done;
+        }
+        progress_bridge b = {hooks, page, pages};
+        sr_progress p = {bridge_cb, &b};
+        if (sr_pipeline_run(pg.out, w, 0, &p, err))
+            goto done;
+        free_page(&pg);
+    }
+    rc = sr_writer_finish(w, err);
+    w = NULL;
+done:
+    free_page(&pg);
+    if (w)
+        sr_writer_abort(w);
+    if (tmp && hooks && hooks->on_temp)
+        hooks->on_temp(hooks->user, tmp, 0);
+    free(tmp);
+    sr_reader_close(r);
+    return rc;
+}

@@ -1,0 +1,35 @@
+/* upscale.h: upscale one file (every page) from a reader to a writer. */
+#ifndef SRGAN_CLI_UPSCALE_H
+#define SRGAN_CLI_UPSCALE_H
+
+#include "srgan/image.h"
+#include "srgan/model.h"
+#include "srgan/resample.h"
+
+typedef struct upscale_plan {
+    double scale;
+    const sr_generator *g;   /* the network, or NULL for a classic resampler */
+    const char *model_name;  /* for messages */
+    sr_filter filter;        /* classic method; also used for the alpha channel */
+    sr_tile_opts tile;
+    sr_read_opts ropts;
+    sr_write_opts wopts;
+    sr_format out_format;    /* SR_FMT_AUTO: from the output's extension */
+    int verbose;
+} upscale_plan;
+
+typedef struct upscale_hooks {
+    /* Progress of the current page; non-zero return cancels. May be NULL. */
+    int (*on_rows)(void *user, int rows_done, int rows_total, int page, int pages);
+    /* A temporary output file appears (active = 1) or is gone (0), so that a
+     * signal handler can remove it. May be NULL. */
+    void (*on_temp)(void *user, const char *tmp_path, int active);
+    void *user;
+} upscale_hooks;
+
+/* Upscale `in` into `out`. Returns 0, or -1 with err set; on failure
+ * nothing is left at `out` (the temporary file is removed). */
+int upscale_file(const char *in, const char *out, const upscale_plan *plan,
+                 const upscale_hooks *hooks, sr_error *err);
+
+#endif

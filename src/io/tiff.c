@@ -1,0 +1,61 @@
+/* tiff.c: the TIFF codec (libtiff) and the per-file error context its
+ * reader (tiff_read.c) and writer (tiff_write.c) share. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/tiff_priv.h"
+
+/* libtiff's own allocations (directory arrays, raw strip data) are capped
+ * too, so a corrupt header cannot make libtiff allocate gigabytes. */
+#define SR_TIFF_MAX_LIBTIFF_ALLOC ((tmsize_t)512 << 20)
+
+static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    (void)module; /* a function name or the file name: noise for users */
+    sr_tiff_errctx *ctx = user;
+    if (ctx && !ctx->have) {
+        vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+        /* keep the message on one line */
+        for (char *p = ctx->msg; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        ctx->have = 1;
+    }
+    return 1; /* handled: do not fall through to the global handler */
+}
+
+static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif, (void)user, (void)module, (void)fmt, (void)ap;
+    return 1; /* unknown tags and the like: not the user's problem */
+}
+
+TIFF *sr_tiff_fdopen(int fd, const char *path, const char *mode, sr_tiff_errctx *ctx)
+{
+    TIFFOpenOptions *o = TIFFOpenOptionsAlloc();
+    if (!o)
+        return NULL;
+    TIFFOpenOptionsSetErrorHandlerExtR(o, on_error, ctx);
+    TIFFOpenOptionsSetWarningHandlerExtR(o, on_warning, ctx);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(o, SR_TIFF_MAX_LIBTIFF_ALLOC);
+    TIFF *tif = TIFFFdOpenExt(fd, path, mode, o);
+    TIFFOpenOptionsFree(o);
+    return tif;
+}
+
+void sr_tiff_fail(sr_tiff_errctx *ctx, sr_error *err, sr_status code, const char *what)
+{
+    if (ctx->have)
+        sr_error_set(err, code, "%s: %s (libtiff: %s)", ctx->path, what, ctx->msg);
+    else
+        sr_error_set(err, code, "%s: %s", ctx->path, what);
+}
+
+const sr_codec sr_codec_tiff = {
+    .format = SR_FMT_TIFF,
+    .name = "tiff",
+    .open_reader = sr_tiff_open_reader,
+    .open_writer = sr_tiff_open_writer,
+};

@@ -1,0 +1,256 @@
+/* tiff_write.c: streaming TIFF writer.
+ *
+ * Rows go to libtiff one scanline at a time (TIFFWriteScanline), which
+ * compresses them into strips as they come, so memory is one strip of
+ * compressed data plus a row. Strips hold about 256 KiB of raw samples.
+ * Deflate with a horizontal (integers) or floating-point predictor is the
+ * default. BigTIFF is chosen when the output could pass 4 GiB.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/tiff_priv.h"
+
+#define STRIP_TARGET_BYTES ((size_t)256 << 10)
+/* Classic TIFF offsets are 32-bit. Compressed data can exceed the raw size
+ * (LZW on noise), so switch well before 4 GiB of raw samples. */
+#define CLASSIC_RAW_LIMIT ((uint64_t)3 << 30)
+
+typedef struct tiff_writer {
+    TIFF *tif;
+    sr_tiff_errctx ec;
+    char *path; /* the target, for messages */
+    sr_tiff_compression compression;
+    const char *software; /* caller's string, valid while the writer is open */
+    int pages;            /* announced page count */
+    int page;
+    int width, height;
+    uint32_t row;         /* next row of the current page */
+    size_t row_bytes;
+    uint8_t *scratch;     /* libtiff's predictor and byte swapping work in place */
+} tiff_writer;
+
+static int fail(tiff_writer *tw, sr_error *err, sr_status code, const char *what)
+{
+    sr_tiff_fail(&tw->ec, err, code, what);
+    return -1;
+}
+
+static uint16_t compression_tag(sr_tiff_compression c)
+{
+    switch (c) {
+    case SR_TIFF_NONE: return COMPRESSION_NONE;
+    case SR_TIFF_LZW: return COMPRESSION_LZW;
+    case SR_TIFF_ZSTD: return COMPRESSION_ZSTD;
+    case SR_TIFF_DEFLATE:
+    default: return COMPRESSION_ADOBE_DEFLATE;
+    }
+}
+
+static int check_info(const char *path, const sr_image_info *info, sr_error *err)
+{
+    if (info->width <= 0 || info->height <= 0 || info->channels < 1 || info->channels > 4 ||
+        (info->dtype != SR_U8 && info->dtype != SR_U16 && info->dtype != SR_F32)) {
+        sr_error_set(err, SR_ERR_ARG, "%s: cannot write a %dx%d image with %d channels as TIFF",
+                     path, info->width, info->height, info->channels);
+        return -1;
+    }
+    return 0;
+}
+
+/* Set every tag of a new page; rows follow. */
+static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error *err)
+{
+    TIFF *tif = tw->tif;
+    const int ch = info->channels;
+    const int is_float = info->dtype == SR_F32;
+    const uint16_t bits = (uint16_t)(8 * sr_dtype_size(info->dtype));
+    const uint16_t comp = compression_tag(tw->compression);
+    const size_t row_bytes = (size_t)info->width * ch * sr_dtype_size(info->dtype);
+    size_t rps = STRIP_TARGET_BYTES / row_bytes;
+    if (rps < 1)
+        rps = 1;
+    if (rps > (size_t)info->height)
+        rps = (size_t)info->height;
+
+    int ok = TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)info->width) &&
+             TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)info->height) &&
+             TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits) &&
+             TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)ch) &&
+             TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT,
+                          is_float ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT) &&
+             TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
+                          ch >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK) &&
+             TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
+             TIFFSetField(tif, TIFFTAG_COMPRESSION, comp) &&
+             TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, (uint32_t)rps);
+    if (ok && (ch == 2 || ch == 4)) {
+        uint16_t extra = EXTRASAMPLE_UNASSALPHA;
+        ok = TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    }
+    if (ok && comp != COMPRESSION_NONE)
+        ok = TIFFSetField(tif, TIFFTAG_PREDICTOR,
+                          is_float ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL);
+    if (ok && tw->pages > 1)
+        ok = TIFFSetField(tif, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE) &&
+             TIFFSetField(tif, TIFFTAG_PAGENUMBER, (uint16_t)tw->page,
+                          (uint16_t)(tw->pages > 65535 ? 65535 : tw->pages));
+
+    const sr_meta *m = &info->meta;
+    if (ok && tw->software)
+        ok = TIFFSetField(tif, TIFFTAG_SOFTWARE, tw->software);
+    if (ok && m->description)
+        ok = TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, m->description);
+    if (ok && m->res_unit != SR_RES_NONE && m->xres > 0 && m->yres > 0)
+        ok = TIFFSetField(tif, TIFFTAG_XRESOLUTION, m->xres) &&
+             TIFFSetField(tif, TIFFTAG_YRESOLUTION, m->yres) &&
+             TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT,
+                          m->res_unit == SR_RES_CM       ? RESUNIT_CENTIMETER
+                          : m->res_unit == SR_RES_ASPECT ? RESUNIT_NONE
+                                                         : RESUNIT_INCH);
+    if (ok && m->icc && m->icc_len > 0 && m->icc_len <= UINT32_MAX)
+        ok = TIFFSetField(tif, TIFFTAG_ICCPROFILE, (uint32_t)m->icc_len, m->icc);
+    /* pixels are written as they come, so an orientation still to be
+     * applied stays recorded for viewers */
+    if (ok && m->orientation >= 2 && m->orientation <= 8)
+        ok = TIFFSetField(tif, TIFFTAG_ORIENTATION, (uint16_t)m->orientation);
+    if (!ok)
+        return fail(tw, err, SR_ERR_IO, "cannot set TIFF tags");
+
+    free(tw->scratch);
+    tw->scratch = malloc(row_bytes);
+    if (!tw->scratch) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", tw->path);
+        return -1;
+    }
+    tw->row_bytes = row_bytes;
+    tw->width = info->width;
+    tw->height = info->height;
+    tw->row = 0;
+    return 0;
+}
+
+static int end_page(tiff_writer *tw, sr_error *err)
+{
+    if (tw->row != (uint32_t)tw->height) {
+        sr_error_set(err, SR_ERR_ARG, "%s: page %d ended after %u of %d rows", tw->path,
+                     tw->page + 1, (unsigned)tw->row, tw->height);
+        return -1;
+    }
+    if (!TIFFWriteDirectory(tw->tif))
+        return fail(tw, err, SR_ERR_IO, "cannot write the TIFF directory");
+    return 0;
+}
+
+static int tiff_write_rows(void *state, const void *buf, int n, sr_error *err)
+{
+    tiff_writer *tw = state;
+    for (int i = 0; i < n; i++) {
+        if (tw->row >= (uint32_t)tw->height) {
+            sr_error_set(err, SR_ERR_ARG, "%s: more rows than the page holds", tw->path);
+            return -1;
+        }
+        memcpy(tw->scratch, (const uint8_t *)buf + (size_t)i * tw->row_bytes, tw->row_bytes);
+        if (TIFFWriteScanline(tw->tif, tw->scratch, tw->row, 0) != 1)
+            return fail(tw, err, SR_ERR_IO, "cannot write image data");
+        tw->row++;
+    }
+    return 0;
+}
+
+static int tiff_next_page(void *state, const sr_image_info *info, sr_error *err)
+{
+    tiff_writer *tw = state;
+    if (check_info(tw->path, info, err) || end_page(tw, err))
+        return -1;
+    tw->page++;
+    if (tw->page >= tw->pages)
+        tw->pages = tw->page + 1; /* more pages than announced: keep numbering sane */
+    return set_page_fields(tw, info, err);
+}
+
+static void destroy(tiff_writer *tw)
+{
+    free(tw->scratch);
+    free(tw->path);
+    free(tw);
+}
+
+static int tiff_finish(void *state, sr_error *err)
+{
+    tiff_writer *tw = state;
+    int rc = end_page(tw, err);
+    TIFFClose(tw->tif); /* closes the fd; flushes nothing more after the directory */
+    tw->tif = NULL;
+    if (rc == 0 && tw->ec.have)
+        rc = fail(tw, err, SR_ERR_IO, "error while closing");
+    destroy(tw);
+    return rc;
+}
+
+static void tiff_abort(void *state)
+{
+    tiff_writer *tw = state;
+    if (!tw)
+        return;
+    if (tw->tif)
+        TIFFClose(tw->tif); /* errors do not matter: io.c unlinks the file */
+    destroy(tw);
+}
+
+int sr_tiff_open_writer(const char *display_path, const char *tmp_path, int fd,
+                        const sr_image_info *info, const sr_write_opts *opts,
+                        sr_image_info *info_out, sr_codec_writer *out, sr_error *err)
+{
+    const char *name = display_path ? display_path : tmp_path;
+    if (check_info(name, info, err)) {
+        close(fd);
+        return -1;
+    }
+    tiff_writer *tw = calloc(1, sizeof *tw);
+    char *p = strdup(name);
+    if (!tw || !p) {
+        free(tw);
+        free(p);
+        close(fd);
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", name);
+        return -1;
+    }
+    tw->path = p;
+    tw->ec.path = p;
+    tw->compression = opts ? opts->compression : SR_TIFF_DEFLATE;
+    tw->software = opts ? opts->software : NULL;
+    tw->pages = info->pages > 1 ? info->pages : 1;
+
+    if (!TIFFIsCODECConfigured(compression_tag(tw->compression))) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: this libtiff cannot write %s compression",
+                     name, tw->compression == SR_TIFF_ZSTD ? "zstd" : "the requested");
+        close(fd);
+        destroy(tw);
+        return -1;
+    }
+
+    uint64_t raw = (uint64_t)info->width * (uint64_t)info->height * (uint64_t)info->channels *
+                   sr_dtype_size(info->dtype) * (uint64_t)tw->pages;
+    int big = (opts && opts->force_bigtiff) || raw > CLASSIC_RAW_LIMIT;
+    tw->tif = sr_tiff_fdopen(fd, tmp_path, big ? "w8" : "w", &tw->ec);
+    if (!tw->tif) {
+        close(fd);
+        fail(tw, err, SR_ERR_IO, "cannot start writing TIFF");
+        destroy(tw);
+        return -1;
+    }
+    if (set_page_fields(tw, info, err)) {
+        tiff_abort(tw);
+        return -1;
+    }
+    *info_out = *info; /* every layout of image.h fits a TIFF */
+    out->state = tw;
+    out->write_rows = tiff_write_rows;
+    out->next_page = tiff_next_page;
+    out->finish = tiff_finish;
+    out->abort = tiff_abort;
+    return 0;
+}

@@ -1,0 +1,2 @@
+/* generator.c: being written */
+#include "srgan/model.h"

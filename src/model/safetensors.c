@@ -1,0 +1,1202 @@
+/* safetensors.c: reading and writing safetensors files.
+ *
+ * The header is parsed by a small JSON parser into a tree (json_val), then
+ * checked against the format's rules; only after every check passes is the
+ * file considered open. Tensor data is read lazily, one tensor at a time, so
+ * opening a big file costs only its header.
+ *
+ * Layout: u64 LE header length N | N bytes JSON | data area. Every tensor's
+ * data_offsets are relative to the data area; together they must tile it
+ * exactly (contiguous, non-overlapping, no gap, nothing left over).
+ */
+#include "srgan/weights.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* 100 MB: far above any real model */
+#define JSON_MAX_DEPTH 16
+#define ST_MAX_NDIM 8
+
+/* ---- a small JSON parser ------------------------------------------------ */
+
+typedef enum { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ } jv_type;
+
+typedef struct json_val {
+    jv_type type;
+    char *str;       /* JV_STR: NUL-terminated UTF-8 (may not contain NUL; checked) */
+    size_t len;      /* JV_STR: bytes; JV_ARR/JV_OBJ: number of items */
+    int has_nul;     /* JV_STR contained \u0000 */
+    int is_uint;     /* JV_NUM: a plain non-negative integer that fits in u64 */
+    uint64_t u;
+    double num;
+    char **keys;     /* JV_OBJ: key of each item */
+    struct json_val *items;
+} json_val;
+
+typedef struct json_parser {
+    const char *p, *end;
+    char msg[160];
+} json_parser;
+
+static void jv_free(json_val *v)
+{
+    if (!v)
+        return;
+    free(v->str);
+    if (v->type == JV_ARR || v->type == JV_OBJ) {
+        for (size_t i = 0; i < v->len; i++) {
+            jv_free(&v->items[i]);
+            if (v->keys)
+                free(v->keys[i]);
+        }
+    }
+    free(v->items);
+    free(v->keys);
+    memset(v, 0, sizeof *v);
+}
+
+static int jp_fail(json_parser *jp, const char *what, const char *start)
+{
+    if (!jp->msg[0])
+        snprintf(jp->msg, sizeof jp->msg, "invalid JSON header: %s", what);
+    (void)start;
+    return -1;
+}
+
+static void jp_ws(json_parser *jp)
+{
+    while (jp->p < jp->end &&
+           (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' || *jp->p == '\r'))
+        jp->p++;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int jp_hex4(json_parser *jp, unsigned *out)
+{
+    if (jp->end - jp->p < 4)
+        return jp_fail(jp, "truncated \\u escape", jp->p);
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(jp->p[i]);
+        if (h < 0)
+            return jp_fail(jp, "bad \\u escape", jp->p);
+        v = v * 16 + (unsigned)h;
+    }
+    jp->p += 4;
+    *out = v;
+    return 0;
+}
+
+static size_t utf8_put(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Parses a string starting at the opening quote. The decoded text is never
+ * longer than the source, so one allocation of the source length suffices. */
+static int jp_string(json_parser *jp, json_val *v)
+{
+    const char *s = ++jp->p; /* after the quote */
+    const char *q = s;
+    while (q < jp->end && *q != '"') {
+        if (*q == '\\' && q + 1 < jp->end)
+            q++;
+        q++;
+    }
+    if (q >= jp->end)
+        return jp_fail(jp, "unterminated string", s);
+    char *out = malloc((size_t)(q - s) + 1);
+    if (!out)
+        return jp_fail(jp, "out of memory", s);
+    size_t n = 0;
+    int has_nul = 0;
+    while (jp->p < q) {
+        unsigned char c = (unsigned char)*jp->p++;
+        if (c < 0x20) {
+            free(out);
+            return jp_fail(jp, "control character in string", jp->p);
+        }
+        if (c != '\\') {
+            out[n++] = (char)c;
+            continue;
+        }
+        char e = *jp->p++;
+        switch (e) {
+        case '"': out[n++] = '"'; break;
+        case '\\': out[n++] = '\\'; break;
+        case '/': out[n++] = '/'; break;
+        case 'b': out[n++] = '\b'; break;
+        case 'f': out[n++] = '\f'; break;
+        case 'n': out[n++] = '\n'; break;
+        case 'r': out[n++] = '\r'; break;
+        case 't': out[n++] = '\t'; break;
+        case 'u': {
+            unsigned cp;
+            if (jp_hex4(jp, &cp) || jp->p > q) {
+                free(out);
+                return jp_fail(jp, "bad \\u escape", jp->p);
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) { /* high surrogate: needs a low one */
+                unsigned lo;
+                if (q - jp->p < 6 || jp->p[0] != '\\' || jp->p[1] != 'u') {
+                    free(out);
+                    return jp_fail(jp, "unpaired surrogate", jp->p);
+                }
+                jp->p += 2;
+                if (jp_hex4(jp, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
+                    free(out);
+                    return jp_fail(jp, "unpaired surrogate", jp->p);
+                }
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                free(out);
+                return jp_fail(jp, "unpaired surrogate", jp->p);
+            }
+            if (cp == 0)
+                has_nul = 1;
+            /* "\uXXXX" is 6 source bytes, at most 4 output bytes; a pair is
+             * 12 source bytes for 4 output bytes: stays within the buffer. */
+            n += utf8_put(out + n, cp);
+            break;
+        }
+        default:
+            free(out);
+            return jp_fail(jp, "bad escape in string", jp->p);
+        }
+    }
+    out[n] = 0;
+    jp->p = q + 1;
+    v->type = JV_STR;
+    v->str = out;
+    v->len = n;
+    v->has_nul = has_nul;
+    return 0;
+}
+
+static int jp_number(json_parser *jp, json_val *v)
+{
+    const char *s = jp->p;
+    int neg = 0, is_int = 1;
+    uint64_t u = 0;
+    int overflow = 0;
+    if (jp->p < jp->end && *jp->p == '-') {
+        neg = 1;
+        jp->p++;
+    }
+    if (jp->p >= jp->end || *jp->p < '0' || *jp->p > '9')
+        return jp_fail(jp, "bad number", s);
+    if (*jp->p == '0' && jp->p + 1 < jp->end && jp->p[1] >= '0' && jp->p[1] <= '9')
+        return jp_fail(jp, "number with leading zero", s);
+    while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9') {
+        unsigned d = (unsigned)(*jp->p - '0');
+        if (u > (UINT64_MAX - d) / 10)
+            overflow = 1;
+        else
+            u = u * 10 + d;
+        jp->p++;
+    }
+    if (jp->p < jp->end && *jp->p == '.') {
+        is_int = 0;
+        jp->p++;
+        if (jp->p >= jp->end || *jp->p < '0' || *jp->p > '9')
+            return jp_fail(jp, "bad number", s);
+        while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9')
+            jp->p++;
+    }
+    if (jp->p < jp->end && (*jp->p == 'e' || *jp->p == 'E')) {
+        is_int = 0;
+        jp->p++;
+        if (jp->p < jp->end && (*jp->p == '+' || *jp->p == '-'))
+            jp->p++;
+        if (jp->p >= jp->end || *jp->p < '0' || *jp->p > '9')
+            return jp_fail(jp, "bad number", s);
+        while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9')
+            jp->p++;
+    }
+    char buf[64];
+    size_t len = (size_t)(jp->p - s);
+    if (len >= sizeof buf)
+        len = sizeof buf - 1; /* precision beyond this does not matter here */
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    v->type = JV_NUM;
+    v->num = strtod(buf, NULL);
+    v->is_uint = is_int && !neg && !overflow;
+    v->u = v->is_uint ? u : 0;
+    return 0;
+}
+
+static int jp_value(json_parser *jp, json_val *v, int depth);
+
+static int jp_push(json_parser *jp, json_val *v, size_t *cap, int with_keys)
+{
+    if (v->len < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 8;
+    json_val *ni = realloc(v->items, nc * sizeof *ni);
+    if (!ni)
+        return jp_fail(jp, "out of memory", jp->p);
+    v->items = ni;
+    if (with_keys) {
+        char **nk = realloc(v->keys, nc * sizeof *nk);
+        if (!nk)
+            return jp_fail(jp, "out of memory", jp->p);
+        v->keys = nk;
+    }
+    *cap = nc;
+    return 0;
+}
+
+static int jp_container(json_parser *jp, json_val *v, int depth, int is_obj)
+{
+    size_t cap = 0;
+    v->type = is_obj ? JV_OBJ : JV_ARR;
+    jp->p++; /* '{' or '[' */
+    jp_ws(jp);
+    char close = is_obj ? '}' : ']';
+    if (jp->p < jp->end && *jp->p == close) {
+        jp->p++;
+        return 0;
+    }
+    for (;;) {
+        if (jp_push(jp, v, &cap, is_obj))
+            return -1;
+        json_val *item = &v->items[v->len];
+        memset(item, 0, sizeof *item);
+        if (is_obj) {
+            v->keys[v->len] = NULL;
+            jp_ws(jp);
+            if (jp->p >= jp->end || *jp->p != '"')
+                return jp_fail(jp, "expected a string key", jp->p);
+            json_val key = {0};
+            if (jp_string(jp, &key))
+                return -1;
+            v->keys[v->len] = key.str;
+            v->len++; /* counted now so that it is freed on error */
+            if (key.has_nul)
+                return jp_fail(jp, "NUL character in key", jp->p);
+            jp_ws(jp);
+            if (jp->p >= jp->end || *jp->p != ':')
+                return jp_fail(jp, "expected ':'", jp->p);
+            jp->p++;
+        } else {
+            v->len++;
+        }
+        if (jp_value(jp, item, depth + 1))
+            return -1;
+        jp_ws(jp);
+        if (jp->p >= jp->end)
+            return jp_fail(jp, "unterminated object or array", jp->p);
+        if (*jp->p == ',') {
+            jp->p++;
+            continue;
+        }
+        if (*jp->p == close) {
+            jp->p++;
+            return 0;
+        }
+        return jp_fail(jp, "expected ',' or closing bracket", jp->p);
+    }
+}
+
+static int jp_literal(json_parser *jp, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(jp->end - jp->p) < n || memcmp(jp->p, lit, n))
+        return jp_fail(jp, "unexpected character", jp->p);
+    jp->p += n;
+    return 0;
+}
+
+static int jp_value(json_parser *jp, json_val *v, int depth)
+{
+    if (depth > JSON_MAX_DEPTH)
+        return jp_fail(jp, "nesting too deep", jp->p);
+    jp_ws(jp);
+    if (jp->p >= jp->end)
+        return jp_fail(jp, "unexpected end", jp->p);
+    switch (*jp->p) {
+    case '{': return jp_container(jp, v, depth, 1);
+    case '[': return jp_container(jp, v, depth, 0);
+    case '"': return jp_string(jp, v);
+    case 't': v->type = JV_BOOL; v->u = 1; return jp_literal(jp, "true");
+    case 'f': v->type = JV_BOOL; return jp_literal(jp, "false");
+    case 'n': v->type = JV_NULL; return jp_literal(jp, "null");
+    default: return jp_number(jp, v);
+    }
+}
+
+/* Parse a complete document (trailing whitespace allowed). */
+static int json_parse(const char *text, size_t n, json_val *out, char *msg, size_t msgsz)
+{
+    json_parser jp = {.p = text, .end = text + n};
+    memset(out, 0, sizeof *out);
+    int rc = jp_value(&jp, out, 0);
+    if (!rc) {
+        jp_ws(&jp);
+        if (jp.p != jp.end)
+            rc = jp_fail(&jp, "trailing characters after the header object", jp.p);
+    }
+    if (rc) {
+        snprintf(msg, msgsz, "%s (at byte %td of the header)", jp.msg, jp.p - text);
+        jv_free(out);
+    }
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first key that appears twice in obj, or NULL (sorting: n log n). */
+static const char *jv_dup_key(const json_val *obj, int *oom)
+{
+    *oom = 0;
+    if (obj->len < 2)
+        return NULL;
+    char **k = malloc(obj->len * sizeof *k);
+    if (!k) {
+        *oom = 1;
+        return NULL;
+    }
+    memcpy(k, obj->keys, obj->len * sizeof *k);
+    qsort(k, obj->len, sizeof *k, cmp_str);
+    const char *dup = NULL;
+    for (size_t i = 1; i < obj->len && !dup; i++)
+        if (!strcmp(k[i - 1], k[i]))
+            dup = k[i];
+    free(k);
+    return dup;
+}
+
+static const json_val *jv_get(const json_val *obj, const char *key)
+{
+    for (size_t i = 0; i < obj->len; i++)
+        if (!strcmp(obj->keys[i], key))
+            return &obj->items[i];
+    return NULL;
+}
+
+/* ---- half-precision conversion ------------------------------------------ */
+
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { /* subnormal: normalise */
+            int e = -1;
+            do {
+                e++;
+                man <<= 1;
+            } while (!(man & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3FF) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static float bf16_to_f32(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static int host_is_le(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* ---- reader ------------------------------------------------------------- */
+
+typedef enum { DT_F32 = 0, DT_F16, DT_BF16 } st_dtype;
+static const int dtype_size[] = {4, 2, 2};
+
+typedef struct st_tensor {
+    char *name;
+    st_dtype dtype;
+    int ndim;
+    int64_t shape[ST_MAX_NDIM];
+    uint64_t begin, end; /* within the data area */
+} st_tensor;
+
+struct sr_safetensors {
+    char *path;
+    FILE *f;
+    uint64_t data_start, data_size;
+    int ntensors;
+    st_tensor *tensors;
+    int nmeta;
+    char **meta_keys, **meta_vals;
+};
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void sr_safetensors_close(sr_safetensors *st)
+{
+    if (!st)
+        return;
+    if (st->f)
+        fclose(st->f);
+    for (int i = 0; i < st->ntensors; i++)
+        free(st->tensors[i].name);
+    free(st->tensors);
+    for (int i = 0; i < st->nmeta; i++) {
+        free(st->meta_keys[i]);
+        free(st->meta_vals[i]);
+    }
+    free(st->meta_keys);
+    free(st->meta_vals);
+    free(st->path);
+    free(st);
+}
+
+static int load_metadata(sr_safetensors *st, const json_val *m, sr_error *err)
+{
+    if (m->type != JV_OBJ) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: __metadata__ is not an object", st->path);
+        return -1;
+    }
+    int oom;
+    const char *dup = jv_dup_key(m, &oom);
+    if (dup) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: __metadata__ key '%.200s' appears twice", st->path,
+                     dup);
+        return -1;
+    }
+    st->meta_keys = calloc(m->len + 1, sizeof(char *));
+    st->meta_vals = calloc(m->len + 1, sizeof(char *));
+    if (!st->meta_keys || !st->meta_vals) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", st->path);
+        return -1;
+    }
+    for (size_t i = 0; i < m->len; i++) {
+        if (m->items[i].type != JV_STR || m->items[i].has_nul) {
+            sr_error_set(err, SR_ERR_WEIGHTS, "%s: __metadata__ value of '%s' is not a string",
+                         st->path, m->keys[i]);
+            return -1;
+        }
+        st->meta_keys[i] = xstrdup(m->keys[i]);
+        st->meta_vals[i] = xstrdup(m->items[i].str);
+        st->nmeta = (int)i + 1;
+        if (!st->meta_keys[i] || !st->meta_vals[i]) {
+            sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", st->path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_tensor(sr_safetensors *st, const char *name, const json_val *v, st_tensor *t,
+                        sr_error *err)
+{
+    const char *p = st->path;
+    if (!name[0]) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor with an empty name", p);
+        return -1;
+    }
+    if (v->type != JV_OBJ) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s': entry is not an object", p, name);
+        return -1;
+    }
+    const json_val *dt = jv_get(v, "dtype"), *sh = jv_get(v, "shape"),
+                   *off = jv_get(v, "data_offsets");
+    if (!dt || !sh || !off || v->len != 3) {
+        sr_error_set(err, SR_ERR_WEIGHTS,
+                     "%s: tensor '%s': needs exactly dtype, shape and data_offsets", p, name);
+        return -1;
+    }
+    if (dt->type != JV_STR) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s': dtype is not a string", p, name);
+        return -1;
+    }
+    if (!strcmp(dt->str, "F32"))
+        t->dtype = DT_F32;
+    else if (!strcmp(dt->str, "F16"))
+        t->dtype = DT_F16;
+    else if (!strcmp(dt->str, "BF16"))
+        t->dtype = DT_BF16;
+    else {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: tensor '%s': dtype %.16s not supported (F32, F16, BF16)", p, name,
+                     dt->str);
+        return -1;
+    }
+    if (sh->type != JV_ARR || sh->len > ST_MAX_NDIM) {
+        sr_error_set(err, SR_ERR_WEIGHTS,
+                     "%s: tensor '%s': shape is not an array of at most %d sizes", p, name,
+                     ST_MAX_NDIM);
+        return -1;
+    }
+    uint64_t numel = 1;
+    t->ndim = (int)sh->len;
+    for (size_t i = 0; i < sh->len; i++) {
+        const json_val *d = &sh->items[i];
+        if (d->type != JV_NUM || !d->is_uint || d->u > (uint64_t)INT64_MAX) {
+            sr_error_set(err, SR_ERR_WEIGHTS,
+                         "%s: tensor '%s': shape entry %zu is not a non-negative integer", p,
+                         name, i);
+            return -1;
+        }
+        t->shape[i] = (int64_t)d->u;
+        if (d->u && numel > UINT64_MAX / 4 / d->u) {
+            sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s': shape too large", p, name);
+            return -1;
+        }
+        numel *= d->u;
+    }
+    if (off->type != JV_ARR || off->len != 2 || off->items[0].type != JV_NUM ||
+        off->items[1].type != JV_NUM || !off->items[0].is_uint || !off->items[1].is_uint) {
+        sr_error_set(err, SR_ERR_WEIGHTS,
+                     "%s: tensor '%s': data_offsets is not [begin, end] (non-negative integers)",
+                     p, name);
+        return -1;
+    }
+    t->begin = off->items[0].u;
+    t->end = off->items[1].u;
+    if (t->end < t->begin || t->end > st->data_size) {
+        sr_error_set(err, SR_ERR_CORRUPT,
+                     "%s: tensor '%s': data_offsets [%llu, %llu] outside the data area "
+                     "(%llu bytes)",
+                     p, name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                     (unsigned long long)st->data_size);
+        return -1;
+    }
+    if (t->end - t->begin != numel * (uint64_t)dtype_size[t->dtype]) {
+        sr_error_set(err, SR_ERR_WEIGHTS,
+                     "%s: tensor '%s': %llu bytes of data for %llu elements of %s", p, name,
+                     (unsigned long long)(t->end - t->begin), (unsigned long long)numel,
+                     dt->str);
+        return -1;
+    }
+    t->name = xstrdup(name);
+    if (!t->name) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", p);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const st_tensor *x = *(st_tensor *const *)a, *y = *(st_tensor *const *)b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    /* empty tensors first at equal begin, so that a non-empty one ends the run */
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* Offsets must tile [0, data_size) exactly. */
+static int check_layout(sr_safetensors *st, sr_error *err)
+{
+    if (!st->ntensors) {
+        if (st->data_size) {
+            sr_error_set(err, SR_ERR_CORRUPT, "%s: %llu bytes of data but no tensors", st->path,
+                         (unsigned long long)st->data_size);
+            return -1;
+        }
+        return 0;
+    }
+    st_tensor **order = malloc((size_t)st->ntensors * sizeof *order);
+    if (!order) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", st->path);
+        return -1;
+    }
+    for (int i = 0; i < st->ntensors; i++)
+        order[i] = &st->tensors[i];
+    qsort(order, (size_t)st->ntensors, sizeof *order, cmp_begin);
+    uint64_t pos = 0;
+    int rc = 0;
+    for (int i = 0; i < st->ntensors && !rc; i++) {
+        if (order[i]->begin != pos) {
+            sr_error_set(err, SR_ERR_CORRUPT,
+                         "%s: tensor '%s': data begins at %llu, expected %llu (tensors must be "
+                         "contiguous and not overlap)",
+                         st->path, order[i]->name, (unsigned long long)order[i]->begin,
+                         (unsigned long long)pos);
+            rc = -1;
+        }
+        pos = order[i]->end;
+    }
+    if (!rc && pos != st->data_size) {
+        sr_error_set(err, SR_ERR_CORRUPT,
+                     "%s: tensors cover %llu bytes of a %llu-byte data area", st->path,
+                     (unsigned long long)pos, (unsigned long long)st->data_size);
+        rc = -1;
+    }
+    free(order);
+    return rc;
+}
+
+static int parse_header(sr_safetensors *st, const char *text, size_t n, sr_error *err)
+{
+    json_val root;
+    char msg[256];
+    if (json_parse(text, n, &root, msg, sizeof msg)) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: %s", st->path, msg);
+        return -1;
+    }
+    int rc = 0;
+    if (root.type != JV_OBJ) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: header is not a JSON object", st->path);
+        rc = -1;
+    }
+    if (!rc) {
+        int oom;
+        const char *dup = jv_dup_key(&root, &oom);
+        if (dup || oom) {
+            sr_error_set(err, oom ? SR_ERR_NOMEM : SR_ERR_WEIGHTS, "%s: %s%.200s%s", st->path,
+                         oom ? "out of memory" : "tensor '", oom ? "" : dup,
+                         oom ? "" : "' appears twice in the header");
+            rc = -1;
+        }
+    }
+    if (!rc) {
+        st->tensors = calloc(root.len + 1, sizeof *st->tensors);
+        if (!st->tensors) {
+            sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", st->path);
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; !rc && i < root.len; i++) {
+        if (!strcmp(root.keys[i], "__metadata__")) {
+            rc = load_metadata(st, &root.items[i], err);
+            continue;
+        }
+        rc = parse_tensor(st, root.keys[i], &root.items[i], &st->tensors[st->ntensors], err);
+        if (!rc)
+            st->ntensors++;
+    }
+    jv_free(&root);
+    if (!rc)
+        rc = check_layout(st, err);
+    return rc;
+}
+
+sr_safetensors *sr_safetensors_open(const char *path, sr_error *err)
+{
+    sr_safetensors *st = calloc(1, sizeof *st);
+    char *header = NULL;
+    if (!st || !(st->path = xstrdup(path))) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    st->f = fopen(path, "rb");
+    if (!st->f) {
+        sr_error_set(err, SR_ERR_IO, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    struct stat sb;
+    if (fstat(fileno(st->f), &sb) || !S_ISREG(sb.st_mode)) {
+        sr_error_set(err, SR_ERR_IO, "%s: not a regular file", path);
+        goto fail;
+    }
+    uint64_t fsize = (uint64_t)sb.st_size;
+    unsigned char lenb[8];
+    if (fsize < 8 || fread(lenb, 1, 8, st->f) != 8) {
+        sr_error_set(err, SR_ERR_FORMAT, "%s: too short for a safetensors file (%llu bytes)",
+                     path, (unsigned long long)fsize);
+        goto fail;
+    }
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | lenb[i];
+    if (hlen < 2 || hlen > ST_MAX_HEADER) {
+        sr_error_set(err, SR_ERR_FORMAT,
+                     "%s: not a safetensors file (header length %llu is not sane)", path,
+                     (unsigned long long)hlen);
+        goto fail;
+    }
+    if (hlen > fsize - 8) {
+        sr_error_set(err, SR_ERR_CORRUPT,
+                     "%s: header length %llu exceeds the file (%llu bytes): truncated?", path,
+                     (unsigned long long)hlen, (unsigned long long)fsize);
+        goto fail;
+    }
+    header = malloc((size_t)hlen);
+    if (!header) {
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for the header", path);
+        goto fail;
+    }
+    if (fread(header, 1, (size_t)hlen, st->f) != hlen) {
+        sr_error_set(err, SR_ERR_IO, "%s: cannot read the header", path);
+        goto fail;
+    }
+    if (header[0] != '{') {
+        sr_error_set(err, SR_ERR_FORMAT, "%s: not a safetensors file (header is not JSON)", path);
+        goto fail;
+    }
+    st->data_start = 8 + hlen;
+    st->data_size = fsize - st->data_start;
+    if (parse_header(st, header, (size_t)hlen, err))
+        goto fail;
+    free(header);
+    return st;
+fail:
+    free(header);
+    sr_safetensors_close(st);
+    return NULL;
+}
+
+const char *sr_safetensors_path(const sr_safetensors *st)
+{
+    return st->path;
+}
+
+const char *sr_safetensors_meta(const sr_safetensors *st, const char *key)
+{
+    for (int i = 0; i < st->nmeta; i++)
+        if (!strcmp(st->meta_keys[i], key))
+            return st->meta_vals[i];
+    return NULL;
+}
+
+int sr_safetensors_meta_count(const sr_safetensors *st)
+{
+    return st->nmeta;
+}
+
+const char *sr_safetensors_meta_key(const sr_safetensors *st, int i)
+{
+    return i >= 0 && i < st->nmeta ? st->meta_keys[i] : NULL;
+}
+
+int sr_safetensors_count(const sr_safetensors *st)
+{
+    return st->ntensors;
+}
+
+const char *sr_safetensors_name(const sr_safetensors *st, int i)
+{
+    return i >= 0 && i < st->ntensors ? st->tensors[i].name : NULL;
+}
+
+static const st_tensor *find(const sr_safetensors *st, const char *name)
+{
+    for (int i = 0; i < st->ntensors; i++)
+        if (!strcmp(st->tensors[i].name, name))
+            return &st->tensors[i];
+    return NULL;
+}
+
+int sr_safetensors_has(const sr_safetensors *st, const char *name)
+{
+    return find(st, name) != NULL;
+}
+
+int sr_safetensors_shape(const sr_safetensors *st, const char *name, int64_t shape[8])
+{
+    const st_tensor *t = find(st, name);
+    if (!t)
+        return -1;
+    for (int i = 0; i < t->ndim; i++)
+        shape[i] = t->shape[i];
+    return t->ndim;
+}
+
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+}
+
+int sr_safetensors_read(const sr_safetensors *st, const char *name, int ndim,
+                        const int64_t *shape, float *out, sr_error *err)
+{
+    const st_tensor *t = find(st, name);
+    if (!t) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s' missing", st->path, name);
+        return -1;
+    }
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == shape[i];
+    if (!same) {
+        char a[128], b[128];
+        shape_str(a, sizeof a, t->ndim, t->shape);
+        shape_str(b, sizeof b, ndim, shape);
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s' has shape %s, expected %s",
+                     st->path, name, a, b);
+        return -1;
+    }
+    uint64_t bytes = t->end - t->begin;
+    size_t numel = (size_t)(bytes / (uint64_t)dtype_size[t->dtype]);
+    if (fseeko(st->f, (off_t)(st->data_start + t->begin), SEEK_SET)) {
+        sr_error_set(err, SR_ERR_IO, "%s: tensor '%s': seek failed", st->path, name);
+        return -1;
+    }
+    const int le = host_is_le();
+    if (t->dtype == DT_F32) {
+        if (fread(out, 4, numel, st->f) != numel) {
+            sr_error_set(err, SR_ERR_CORRUPT, "%s: tensor '%s': data truncated", st->path, name);
+            return -1;
+        }
+        if (!le) {
+            for (size_t i = 0; i < numel; i++) {
+                uint32_t v;
+                memcpy(&v, &out[i], 4);
+                v = (v >> 24) | ((v >> 8) & 0xFF00) | ((v << 8) & 0xFF0000) | (v << 24);
+                memcpy(&out[i], &v, 4);
+            }
+        }
+        return 0;
+    }
+    /* 16-bit types: convert through a small buffer. */
+    enum { CHUNK = 4096 };
+    unsigned char buf[CHUNK * 2];
+    for (size_t i = 0; i < numel; i += CHUNK) {
+        size_t n = numel - i < CHUNK ? numel - i : CHUNK;
+        if (fread(buf, 2, n, st->f) != n) {
+            sr_error_set(err, SR_ERR_CORRUPT, "%s: tensor '%s': data truncated", st->path, name);
+            return -1;
+        }
+        for (size_t j = 0; j < n; j++) {
+            uint16_t h = (uint16_t)(buf[2 * j] | buf[2 * j + 1] << 8);
+            out[i + j] = t->dtype == DT_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        }
+    }
+    return 0;
+}
+
+/* ---- writer ------------------------------------------------------------- */
+
+typedef struct wr_tensor {
+    char *name;
+    int ndim;
+    int64_t shape[ST_MAX_NDIM];
+    const float *data;
+    uint64_t numel;
+} wr_tensor;
+
+struct sr_st_writer {
+    int n, cap;
+    wr_tensor *t;
+    int nmeta, capmeta;
+    char **mk, **mv;
+    int failed; /* an allocation or argument failed in add/meta: save refuses */
+    char why[128];
+};
+
+sr_st_writer *sr_st_writer_new(void)
+{
+    return calloc(1, sizeof(sr_st_writer));
+}
+
+void sr_st_writer_free(sr_st_writer *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < w->n; i++)
+        free(w->t[i].name);
+    free(w->t);
+    for (int i = 0; i < w->nmeta; i++) {
+        free(w->mk[i]);
+        free(w->mv[i]);
+    }
+    free(w->mk);
+    free(w->mv);
+    free(w);
+}
+
+static void wr_fail(sr_st_writer *w, const char *why)
+{
+    if (!w->failed)
+        snprintf(w->why, sizeof w->why, "%s", why);
+    w->failed = 1;
+}
+
+void sr_st_writer_meta(sr_st_writer *w, const char *key, const char *value)
+{
+    for (int i = 0; i < w->nmeta; i++) {
+        if (!strcmp(w->mk[i], key)) { /* a later value replaces an earlier one */
+            char *v = xstrdup(value);
+            if (!v)
+                return wr_fail(w, "out of memory");
+            free(w->mv[i]);
+            w->mv[i] = v;
+            return;
+        }
+    }
+    if (w->nmeta == w->capmeta) {
+        int nc = w->capmeta ? 2 * w->capmeta : 16;
+        char **a = realloc(w->mk, (size_t)nc * sizeof *a);
+        if (!a)
+            return wr_fail(w, "out of memory");
+        w->mk = a;
+        char **b = realloc(w->mv, (size_t)nc * sizeof *b);
+        if (!b)
+            return wr_fail(w, "out of memory");
+        w->mv = b;
+        w->capmeta = nc;
+    }
+    char *k = xstrdup(key), *v = xstrdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return wr_fail(w, "out of memory");
+    }
+    w->mk[w->nmeta] = k;
+    w->mv[w->nmeta] = v;
+    w->nmeta++;
+}
+
+void sr_st_writer_add(sr_st_writer *w, const char *name, int ndim, const int64_t *shape,
+                      const float *data)
+{
+    if (ndim < 0 || ndim > ST_MAX_NDIM || !name[0] || !strcmp(name, "__metadata__"))
+        return wr_fail(w, "invalid tensor name or rank");
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->t[i].name, name))
+            return wr_fail(w, "duplicate tensor name");
+    if (w->n == w->cap) {
+        int nc = w->cap ? 2 * w->cap : 32;
+        wr_tensor *t = realloc(w->t, (size_t)nc * sizeof *t);
+        if (!t)
+            return wr_fail(w, "out of memory");
+        w->t = t;
+        w->cap = nc;
+    }
+    wr_tensor *t = &w->t[w->n];
+    memset(t, 0, sizeof *t);
+    t->name = xstrdup(name);
+    if (!t->name)
+        return wr_fail(w, "out of memory");
+    t->ndim = ndim;
+    t->numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return wr_fail(w, "negative size in shape");
+        t->shape[i] = shape[i];
+        t->numel *= (uint64_t)shape[i];
+    }
+    t->data = data;
+    w->n++;
+}
+
+/* A growable text buffer for the header. */
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_putn(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 1024;
+        while (nc < b->n + n + 1)
+            nc *= 2;
+        char *p = realloc(b->s, nc);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = nc;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_putn(b, s, strlen(s));
+}
+
+static void sb_json_string(sbuf *b, const char *s)
+{
+    sb_puts(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            sb_putn(b, esc, 2);
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            sb_puts(b, esc);
+        } else {
+            sb_putn(b, (const char *)&c, 1);
+        }
+    }
+    sb_puts(b, "\"");
+}
+
+static int build_header(const sr_st_writer *w, sbuf *b)
+{
+    char num[64];
+    uint64_t off = 0;
+    sb_puts(b, "{");
+    if (w->nmeta) {
+        sb_puts(b, "\"__metadata__\":{");
+        for (int i = 0; i < w->nmeta; i++) {
+            if (i)
+                sb_puts(b, ",");
+            sb_json_string(b, w->mk[i]);
+            sb_puts(b, ":");
+            sb_json_string(b, w->mv[i]);
+        }
+        sb_puts(b, "}");
+    }
+    for (int i = 0; i < w->n; i++) {
+        const wr_tensor *t = &w->t[i];
+        if (i || w->nmeta)
+            sb_puts(b, ",");
+        sb_json_string(b, t->name);
+        sb_puts(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < t->ndim; d++) {
+            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+            sb_puts(b, num);
+        }
+        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                 (unsigned long long)(off + 4 * t->numel));
+        sb_puts(b, num);
+        off += 4 * t->numel;
+    }
+    sb_puts(b, "}");
+    while (b->n % 8) /* align the data area to 8 bytes, as the reference writer does */
+        sb_puts(b, " ");
+    return b->oom ? -1 : 0;
+}
+
+static int write_floats(FILE *f, const float *p, uint64_t n)
+{
+    if (host_is_le())
+        return fwrite(p, 4, (size_t)n, f) == n ? 0 : -1;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t v;
+        unsigned char b[4];
+        memcpy(&v, &p[i], 4);
+        for (int k = 0; k < 4; k++)
+            b[k] = (unsigned char)(v >> (8 * k));
+        if (fwrite(b, 1, 4, f) != 4)
+            return -1;
+    }
+    return 0;
+}
+
+int sr_st_writer_save(sr_st_writer *w, const char *path, sr_error *err)
+{
+    if (w->failed) {
+        sr_error_set(err, SR_ERR_ARG, "%s: cannot write: %s", path, w->why);
+        return -1;
+    }
+    sbuf b = {0};
+    if (build_header(w, &b)) {
+        free(b.s);
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+        return -1;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(b.s);
+        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+        return -1;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        sr_error_set(err, SR_ERR_IO, "%s: cannot create a temporary file: %s", path,
+                     strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(tmp);
+        free(b.s);
+        return -1;
+    }
+    unsigned char lenb[8];
+    for (int i = 0; i < 8; i++)
+        lenb[i] = (unsigned char)((uint64_t)b.n >> (8 * i));
+    int bad = fwrite(lenb, 1, 8, f) != 8 || fwrite(b.s, 1, b.n, f) != b.n;
+    for (int i = 0; !bad && i < w->n; i++)
+        bad = write_floats(f, w->t[i].data, w->t[i].numel) != 0;
+    if (fflush(f) || ferror(f))
+        bad = 1;
+    if (!bad && fsync(fileno(f)))
+        bad = 1;
+    if (fclose(f))
+        bad = 1;
+    if (!bad) {
+        /* mkstemp makes the file 0600: give it the usual permissions. */
+        mode_t um = umask(0);
+        umask(um);
+        chmod(tmp, 0666 & ~um);
+        if (rename(tmp, path))
+            bad = 1;
+    }
+    if (bad) {
+        sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    free(b.s);
+    return bad ? -1 : 0;
+}

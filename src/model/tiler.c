@@ -1,0 +1,2 @@
+/* tiler.c: being written */
+#include "srgan/model.h"

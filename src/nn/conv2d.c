@@ -1,0 +1,350 @@
+/* conv2d.c: 2-D convolution, forward and backward.
+ *
+ * Two forward paths, picked per call:
+ *  - direct: an AVX-512 kernel for stride 1 (any kernel size and padding),
+ *    no im2col copy at all (conv2d_direct.c); used when the CPU has AVX-512F;
+ *  - im2col + sgemm: the column matrix is built for a block of output rows at
+ *    a time (about GEMM_COLS output pixels) so scratch stays small whatever
+ *    the image size; 1x1 stride-1 convs skip im2col entirely.
+ * Backward: dweight by im2col + sgemm (dY * col^T), dbias by sums, dx either
+ * by the direct kernel run on dY with the flipped, transposed weights (stride
+ * 1, square kernels) or by sgemm (W^T * dY) + col2im.
+ * The plain six-loop sr_conv2d_forward_ref is what tests compare against. */
+#include "srgan/nn.h"
+#include "conv2d_internal.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Output pixels per im2col block: large enough for sgemm to run at full
+ * speed, small enough that the column matrix stays in L2 for 64 channels. */
+#define GEMM_COLS 1024
+
+typedef struct geom {
+    int n, cin, h, w, cout, kh, kw, s, pad, oh, ow;
+    size_t K; /* cin * kh * kw */
+} geom;
+
+static geom make_geom(const sr_conv2d *l, const sr_tensor *x)
+{
+    geom g;
+    g.n = x->n;
+    g.cin = l->cin;
+    g.h = x->h;
+    g.w = x->w;
+    g.cout = l->cout;
+    g.kh = l->kh;
+    g.kw = l->kw;
+    g.s = l->stride > 0 ? l->stride : 1;
+    g.pad = l->pad;
+    g.oh = sr_conv_out_size(g.h, g.kh, g.s, g.pad);
+    g.ow = sr_conv_out_size(g.w, g.kw, g.s, g.pad);
+    g.K = (size_t)g.cin * g.kh * g.kw;
+    return g;
+}
+
+static int is_pointwise(const geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->s == 1 && g->pad == 0;
+}
+
+static int gemm_rows(const geom *g)
+{
+    int rb = (GEMM_COLS + g->ow - 1) / (g->ow > 0 ? g->ow : 1);
+    if (rb > g->oh)
+        rb = g->oh;
+    return rb < 1 ? 1 : rb;
+}
+
+static sr_direct_geom direct_fwd_geom(const geom *g)
+{
+    sr_direct_geom d = { g->cin, g->cout, g->kh, g->kw, g->pad, g->h, g->w, g->oh, g->ow };
+    return d;
+}
+
+/* dx of a stride-1 conv is a stride-1 conv of dy with the kernel flipped and
+ * in/out channels swapped, padded by k-1-pad; square kernels only, so one
+ * padding fits both axes. */
+static int direct_bwd_ok(const geom *g)
+{
+    return g->s == 1 && g->kh == g->kw && g->pad <= g->kh - 1 && sr_conv_direct_cpu_ok();
+}
+
+static sr_direct_geom direct_bwd_geom(const geom *g)
+{
+    sr_direct_geom d = { g->cout, g->cin, g->kh, g->kw, g->kh - 1 - g->pad,
+                         g->oh, g->ow, g->h, g->w };
+    return d;
+}
+
+static int use_direct(const geom *g, sr_conv_impl impl)
+{
+    if (impl == SR_CONV_GEMM || g->s != 1 || !sr_conv_direct_cpu_ok())
+        return 0;
+    if (impl == SR_CONV_DIRECT)
+        return 1;
+    /* 1x1 convs are plain GEMMs already; sgemm handles them well */
+    return !is_pointwise(g);
+}
+
+int sr_conv2d_direct_supported(const sr_conv2d *l)
+{
+    return (l->stride <= 1) && sr_conv_direct_cpu_ok();
+}
+
+size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
+{
+    geom g = make_geom(l, x);
+    if (g.oh <= 0 || g.ow <= 0)
+        return 1;
+    size_t need = is_pointwise(&g) ? 1 : g.K * (size_t)gemm_rows(&g) * g.ow;
+    if (g.s == 1 && sr_conv_direct_cpu_ok()) {
+        sr_direct_geom d = direct_fwd_geom(&g);
+        size_t f = sr_conv_direct_scratch(&d);
+        if (f > need)
+            need = f;
+    }
+    if (direct_bwd_ok(&g)) {
+        sr_direct_geom d = direct_bwd_geom(&g);
+        size_t b = g.K * g.cout + sr_conv_direct_scratch(&d);
+        if (b > need)
+            need = b;
+    }
+    return need;
+}
+
+/* col[(ci*kh + ky)*kw + kx][r*ow + ox] = x[ci][(oy0+r)*s - pad + ky][ox*s - pad + kx] */
+static void im2col_rows(const geom *g, const float *x, int oy0, int rows, float *col)
+{
+    const size_t ncols = (size_t)rows * g->ow;
+    for (int ci = 0; ci < g->cin; ci++) {
+        const float *xc = x + (size_t)ci * g->h * g->w;
+        for (int ky = 0; ky < g->kh; ky++) {
+            for (int kx = 0; kx < g->kw; kx++) {
+                float *dst = col + (((size_t)ci * g->kh + ky) * g->kw + kx) * ncols;
+                /* output columns whose source column lies inside the image */
+                int lo = 0, hi = g->ow;
+                while (lo < hi && lo * g->s - g->pad + kx < 0)
+                    lo++;
+                while (hi > lo && (hi - 1) * g->s - g->pad + kx >= g->w)
+                    hi--;
+                for (int r = 0; r < rows; r++) {
+                    float *d = dst + (size_t)r * g->ow;
+                    int iy = (oy0 + r) * g->s - g->pad + ky;
+                    if (iy < 0 || iy >= g->h) {
+                        memset(d, 0, (size_t)g->ow * sizeof(float));
+                        continue;
+                    }
+                    /* source of output column ox: row iy, column ox*s - pad + kx */
+                    const float *src = xc + (size_t)iy * g->w;
+                    const int off = kx - g->pad;
+                    memset(d, 0, (size_t)lo * sizeof(float));
+                    if (g->s == 1)
+                        memcpy(d + lo, src + lo + off, (size_t)(hi - lo) * sizeof(float));
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            d[ox] = src[ox * g->s + off];
+                    memset(d + hi, 0, (size_t)(g->ow - hi) * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col_rows: dx[...] += col[...] */
+static void col2im_rows(const geom *g, const float *col, int oy0, int rows, float *dx)
+{
+    const size_t ncols = (size_t)rows * g->ow;
+    for (int ci = 0; ci < g->cin; ci++) {
+        float *xc = dx + (size_t)ci * g->h * g->w;
+        for (int ky = 0; ky < g->kh; ky++) {
+            for (int kx = 0; kx < g->kw; kx++) {
+                const float *srcc = col + (((size_t)ci * g->kh + ky) * g->kw + kx) * ncols;
+                int lo = 0, hi = g->ow;
+                while (lo < hi && lo * g->s - g->pad + kx < 0)
+                    lo++;
+                while (hi > lo && (hi - 1) * g->s - g->pad + kx >= g->w)
+                    hi--;
+                for (int r = 0; r < rows; r++) {
+                    int iy = (oy0 + r) * g->s - g->pad + ky;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *s = srcc + (size_t)r * g->ow;
+                    float *d = xc + (size_t)iy * g->w;
+                    const int off = kx - g->pad;
+                    for (int ox = lo; ox < hi; ox++)
+                        d[ox * g->s + off] += s[ox];
+                }
+            }
+        }
+    }
+}
+
+static void fill_bias(const geom *g, const float *bias, float *y, int oy0, int rows)
+{
+    const size_t plane = (size_t)g->oh * g->ow, len = (size_t)rows * g->ow;
+    for (int co = 0; co < g->cout; co++) {
+        float *d = y + co * plane + (size_t)oy0 * g->ow;
+        float b = bias ? bias[co] : 0.0f;
+        for (size_t i = 0; i < len; i++)
+            d[i] = b;
+    }
+}
+
+static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, float *y,
+                         float *scratch)
+{
+    const int plane = g->oh * g->ow;
+    if (is_pointwise(g)) {
+        fill_bias(g, l->bias, y, 0, g->oh);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, plane, g->cin, 1.0f,
+                    l->weight, g->cin, x, plane, 1.0f, y, plane);
+        return;
+    }
+    const int rb = gemm_rows(g);
+    for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
+        int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
+        int ncols = rows * g->ow;
+        im2col_rows(g, x, oy0, rows, scratch);
+        fill_bias(g, l->bias, y, oy0, rows);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, ncols, (int)g->K, 1.0f,
+                    l->weight, (int)g->K, scratch, ncols, 1.0f, y + (size_t)oy0 * g->ow, plane);
+    }
+}
+
+void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                            float *scratch, sr_conv_impl impl)
+{
+    geom g = make_geom(l, x);
+    if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
+        return;
+    const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
+    int direct = use_direct(&g, impl);
+    sr_direct_geom d = direct_fwd_geom(&g);
+    for (int b = 0; b < g.n; b++) {
+        if (direct)
+            sr_conv_direct(&d, x->data + b * xs, l->weight, l->bias, y->data + b * ys, scratch);
+        else
+            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch);
+    }
+}
+
+void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch)
+{
+    sr_conv2d_forward_impl(l, x, y, scratch, SR_CONV_AUTO);
+}
+
+void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y)
+{
+    geom g = make_geom(l, x);
+    for (int b = 0; b < g.n; b++)
+        for (int co = 0; co < g.cout; co++)
+            for (int oy = 0; oy < g.oh; oy++)
+                for (int ox = 0; ox < g.ow; ox++) {
+                    double acc = l->bias ? l->bias[co] : 0.0;
+                    for (int ci = 0; ci < g.cin; ci++)
+                        for (int ky = 0; ky < g.kh; ky++) {
+                            int iy = oy * g.s - g.pad + ky;
+                            if (iy < 0 || iy >= g.h)
+                                continue;
+                            for (int kx = 0; kx < g.kw; kx++) {
+                                int ix = ox * g.s - g.pad + kx;
+                                if (ix < 0 || ix >= g.w)
+                                    continue;
+                                acc += (double)l->weight[(((size_t)co * g.cin + ci) * g.kh + ky) * g.kw + kx] *
+                                       x->data[(((size_t)b * g.cin + ci) * g.h + iy) * g.w + ix];
+                            }
+                        }
+                    y->data[(((size_t)b * g.cout + co) * g.oh + oy) * g.ow + ox] = (float)acc;
+                }
+}
+
+static void backward_bias(const geom *g, const float *dy, float *dbias)
+{
+    const size_t plane = (size_t)g->oh * g->ow;
+    for (int co = 0; co < g->cout; co++) {
+        const float *d = dy + co * plane;
+        double s = 0.0;
+        for (size_t i = 0; i < plane; i++)
+            s += d[i];
+        dbias[co] += (float)s;
+    }
+}
+
+/* dweight (accumulated) and, unless dx is NULL, dx (accumulated into the
+ * zeroed dx) by im2col/col2im and sgemm, for one image. */
+static void backward_gemm(const sr_conv2d *l, const geom *g, const float *x, const float *dy,
+                          float *dx, float *dweight, float *scratch)
+{
+    const int plane = g->oh * g->ow;
+    if (is_pointwise(g)) {
+        if (dweight)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, g->cin, plane, 1.0f,
+                        dy, plane, x, plane, 1.0f, dweight, g->cin);
+        if (dx)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->cin, plane, g->cout, 1.0f,
+                        l->weight, g->cin, dy, plane, 1.0f, dx, plane);
+        return;
+    }
+    const int rb = gemm_rows(g);
+    for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
+        int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
+        int ncols = rows * g->ow;
+        const float *dyb = dy + (size_t)oy0 * g->ow;
+        if (dweight) {
+            im2col_rows(g, x, oy0, rows, scratch);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)g->K, ncols, 1.0f,
+                        dyb, plane, scratch, ncols, 1.0f, dweight, (int)g->K);
+        }
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->K, ncols, g->cout, 1.0f,
+                        l->weight, (int)g->K, dyb, plane, 0.0f, scratch, ncols);
+            col2im_rows(g, scratch, oy0, rows, dx);
+        }
+    }
+}
+
+/* w_t[ci][co][ky][kx] = w[co][ci][kh-1-ky][kw-1-kx] */
+static void flip_transpose(const geom *g, const float *w, float *wt)
+{
+    const size_t kk = (size_t)g->kh * g->kw;
+    for (int co = 0; co < g->cout; co++)
+        for (int ci = 0; ci < g->cin; ci++) {
+            const float *src = w + ((size_t)co * g->cin + ci) * kk;
+            float *dst = wt + ((size_t)ci * g->cout + co) * kk;
+            for (size_t k = 0; k < kk; k++)
+                dst[k] = src[kk - 1 - k];
+        }
+}
+
+void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
+                             sr_tensor *dx, float *dweight, float *dbias, float *scratch,
+                             sr_conv_impl impl)
+{
+    geom g = make_geom(l, x);
+    if (dx && dx->data)
+        memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float));
+    if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
+        return;
+    const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
+    int direct_dx = dx && dx->data && impl != SR_CONV_GEMM && direct_bwd_ok(&g);
+    sr_direct_geom d = direct_bwd_geom(&g);
+    for (int b = 0; b < g.n; b++) {
+        const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
+        float *dxb = dx && dx->data && !direct_dx ? dx->data + b * xs : NULL;
+        if (dbias)
+            backward_bias(&g, dyb, dbias);
+        if (dweight || dxb)
+            backward_gemm(l, &g, xb, dyb, dxb, dweight, scratch);
+        if (direct_dx) {
+            flip_transpose(&g, l->weight, scratch);
+            sr_conv_direct(&d, dyb, scratch, NULL, dx->data + b * xs, scratch + g.K * g.cout);
+        }
+    }
+}
+
+void sr_conv2d_backward(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
+                        sr_tensor *dx, float *dweight, float *dbias, float *scratch)
+{
+    sr_conv2d_backward_impl(l, x, dy, dx, dweight, dbias, scratch, SR_CONV_AUTO);
+}

@@ -1,0 +1,202 @@
+/* conv2d_direct.c: stride-1 convolution computed directly on NCHW data with
+ * AVX-512, no im2col.
+ *
+ * A block of output rows is computed from a zero-padded copy of the input
+ * rows it needs (the "band", row pitch a multiple-of-16 output width plus
+ * kw - 1, so every vector load is in bounds and the padding needs no
+ * branches). The weights are repacked so that 8 output channels of one
+ * (ci, ky, kx) tap are adjacent. The micro-kernel keeps 8 output channels x
+ * NV vectors of 16 output pixels in registers (24 accumulators for NV = 3),
+ * and for each tap does NV unaligned loads, 8 broadcasts and 8 * NV FMAs.
+ *
+ * Compiled with a target attribute, so the build needs no -march flag;
+ * sr_conv_direct_cpu_ok() tells the dispatcher whether the CPU can run it. */
+#include "conv2d_internal.h"
+
+#include <string.h>
+
+#define CO_BLK 8       /* output channels per micro-kernel call */
+#define DIRECT_ROWS 8  /* output rows per band */
+
+static size_t round_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static int band_rows(const sr_direct_geom *g)
+{
+    return g->oh < DIRECT_ROWS ? g->oh : DIRECT_ROWS;
+}
+
+static size_t band_pitch(const sr_direct_geom *g)
+{
+    return round_up((size_t)g->ow, 16) + (size_t)g->kw - 1;
+}
+
+static size_t packed_weight_floats(const sr_direct_geom *g)
+{
+    size_t ncob = ((size_t)g->cout + CO_BLK - 1) / CO_BLK;
+    return round_up(ncob * CO_BLK * g->cin * g->kh * g->kw, 16);
+}
+
+size_t sr_conv_direct_scratch(const sr_direct_geom *g)
+{
+    if (g->oh <= 0 || g->ow <= 0)
+        return 1;
+    size_t band = (size_t)g->cin * (band_rows(g) + g->kh - 1) * band_pitch(g);
+    return packed_weight_floats(g) + band + 16;
+}
+
+/* wp[cob][ci][ky][kx][j] = w[cob*8 + j][ci][ky][kx], zero past cout */
+static void pack_weights(const sr_direct_geom *g, const float *w, float *wp)
+{
+    const size_t kk = (size_t)g->kh * g->kw;
+    const int ncob = (g->cout + CO_BLK - 1) / CO_BLK;
+    for (int cob = 0; cob < ncob; cob++)
+        for (int ci = 0; ci < g->cin; ci++)
+            for (size_t k = 0; k < kk; k++) {
+                float *d = wp + (((size_t)cob * g->cin + ci) * kk + k) * CO_BLK;
+                for (int j = 0; j < CO_BLK; j++) {
+                    int co = cob * CO_BLK + j;
+                    d[j] = co < g->cout ? w[((size_t)co * g->cin + ci) * kk + k] : 0.0f;
+                }
+            }
+}
+
+/* band[ci][r][c] = x[ci][oy0 + r - pad][c - pad], zero outside the image */
+static void fill_band(const sr_direct_geom *g, const float *x, int oy0, int rows, float *band)
+{
+    const size_t pitch = band_pitch(g);
+    for (int ci = 0; ci < g->cin; ci++)
+        for (int r = 0; r < rows; r++) {
+            float *d = band + ((size_t)ci * rows + r) * pitch;
+            int iy = oy0 + r - g->pad;
+            if (iy < 0 || iy >= g->h) {
+                memset(d, 0, pitch * sizeof(float));
+                continue;
+            }
+            memset(d, 0, (size_t)g->pad * sizeof(float));
+            memcpy(d + g->pad, x + ((size_t)ci * g->h + iy) * g->w, (size_t)g->w * sizeof(float));
+            memset(d + g->pad + g->w, 0, (pitch - g->pad - g->w) * sizeof(float));
+        }
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_AVX512_KERNEL 1
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* One micro-kernel: output row oy (band-relative row ry), pixels
+ * [ox, ox + 16*NV), channels [cob*8, cob*8 + 8). */
+static inline __attribute__((always_inline)) AVX512 void
+micro(const sr_direct_geom *g, const float *band, int band_h, size_t pitch, int ry,
+      const float *wcob, const float *bias8, int nco, float *y, int oy, int ox, const int NV)
+{
+    __m512 acc[CO_BLK][3];
+    for (int j = 0; j < CO_BLK; j++)
+        for (int v = 0; v < NV; v++)
+            acc[j][v] = _mm512_set1_ps(bias8[j]);
+    const int kh = g->kh, kw = g->kw;
+    for (int ci = 0; ci < g->cin; ci++) {
+        const float *wc = wcob + (size_t)ci * kh * kw * CO_BLK;
+        for (int ky = 0; ky < kh; ky++) {
+            const float *xr = band + ((size_t)ci * band_h + ry + ky) * pitch + ox;
+            const float *wr = wc + (size_t)ky * kw * CO_BLK;
+            for (int kx = 0; kx < kw; kx++) {
+                __m512 xv[3];
+                for (int v = 0; v < NV; v++)
+                    xv[v] = _mm512_loadu_ps(xr + kx + 16 * v);
+                const float *wk = wr + kx * CO_BLK;
+                for (int j = 0; j < CO_BLK; j++) {
+                    __m512 wv = _mm512_set1_ps(wk[j]);
+                    for (int v = 0; v < NV; v++)
+                        acc[j][v] = _mm512_fmadd_ps(wv, xv[v], acc[j][v]);
+                }
+            }
+        }
+    }
+    const size_t plane = (size_t)g->oh * g->ow;
+    for (int v = 0; v < NV; v++) {
+        int px = ox + 16 * v;
+        int left = g->ow - px;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        float *yp = y + (size_t)oy * g->ow + px;
+        for (int j = 0; j < nco; j++)
+            _mm512_mask_storeu_ps(yp + j * plane, m, acc[j][v]);
+    }
+}
+
+static AVX512 void micro3(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
+                          int ry, const float *wcob, const float *bias8, int nco, float *y,
+                          int oy, int ox)
+{
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 3);
+}
+static AVX512 void micro2(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
+                          int ry, const float *wcob, const float *bias8, int nco, float *y,
+                          int oy, int ox)
+{
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 2);
+}
+static AVX512 void micro1(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
+                          int ry, const float *wcob, const float *bias8, int nco, float *y,
+                          int oy, int ox)
+{
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 1);
+}
+
+int sr_conv_direct_cpu_ok(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+#else
+int sr_conv_direct_cpu_ok(void)
+{
+    return 0;
+}
+#endif
+
+void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight,
+                    const float *bias, float *y, float *scratch)
+{
+#ifdef HAVE_AVX512_KERNEL
+    if (g->oh <= 0 || g->ow <= 0)
+        return;
+    float *wp = scratch;
+    float *band = scratch + packed_weight_floats(g);
+    const size_t pitch = band_pitch(g);
+    const size_t kk = (size_t)g->kh * g->kw;
+    const int ncob = (g->cout + CO_BLK - 1) / CO_BLK;
+    const int rb = band_rows(g);
+    const int nvec = (g->ow + 15) / 16;
+    pack_weights(g, weight, wp);
+    for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
+        int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
+        int band_h = rows + g->kh - 1;
+        fill_band(g, x, oy0, band_h, band);
+        for (int r = 0; r < rows; r++) {
+            for (int v0 = 0; v0 < nvec; v0 += 3) {
+                int nv = nvec - v0 < 3 ? nvec - v0 : 3;
+                for (int cob = 0; cob < ncob; cob++) {
+                    float bias8[CO_BLK] = { 0 };
+                    int nco = g->cout - cob * CO_BLK < CO_BLK ? g->cout - cob * CO_BLK : CO_BLK;
+                    if (bias)
+                        for (int j = 0; j < nco; j++)
+                            bias8[j] = bias[cob * CO_BLK + j];
+                    const float *wcob = wp + (size_t)cob * g->cin * kk * CO_BLK;
+                    float *ycob = y + (size_t)cob * CO_BLK * g->oh * g->ow;
+                    if (nv == 3)
+                        micro3(g, band, band_h, pitch, r, wcob, bias8, nco, ycob, oy0 + r, v0 * 16);
+                    else if (nv == 2)
+                        micro2(g, band, band_h, pitch, r, wcob, bias8, nco, ycob, oy0 + r, v0 * 16);
+                    else
+                        micro1(g, band, band_h, pitch, r, wcob, bias8, nco, ycob, oy0 + r, v0 * 16);
+                }
+            }
+        }
+    }
+#else
+    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch;
+#endif
+}

@@ -1,0 +1,25 @@
+/* conv2d_internal.h: pieces of the conv2d implementation shared between
+ * conv2d.c (dispatch, im2col + sgemm, backward) and conv2d_direct.c (the
+ * AVX-512 direct kernel). Not part of the public API. */
+#ifndef SRGAN_NN_CONV2D_INTERNAL_H
+#define SRGAN_NN_CONV2D_INTERNAL_H
+
+#include <stddef.h>
+
+/* Geometry of one stride-1 direct convolution on one image. */
+typedef struct sr_direct_geom {
+    int cin, cout, kh, kw, pad;
+    int h, w;   /* input size  */
+    int oh, ow; /* output size */
+} sr_direct_geom;
+
+/* Non-zero when this CPU can run the direct kernel (AVX-512F). */
+int sr_conv_direct_cpu_ok(void);
+/* Scratch floats sr_conv_direct() needs for geometry g. */
+size_t sr_conv_direct_scratch(const sr_direct_geom *g);
+/* y[cout][oh][ow] = bias + conv(x[cin][h][w], weight OIHW), stride 1, zero
+ * padding g->pad. bias may be NULL. */
+void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight,
+                    const float *bias, float *y, float *scratch);
+
+#endif

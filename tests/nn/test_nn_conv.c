@@ -1,0 +1,140 @@
+/* test_nn_conv.c: conv2d fast paths (im2col + sgemm, AVX-512 direct) against
+ * the plain six-loop reference, over many shapes; batch-norm folding against
+ * conv followed by an explicit batch norm. */
+#include "nn_testutil.h"
+
+#include <stdlib.h>
+
+typedef struct shape {
+    int n, cin, h, w, cout, k, s, pad, bias;
+} shape;
+
+static const shape SHAPES[] = {
+    { 1, 3, 8, 8, 16, 3, 1, 1, 1 },     /* 3x3 same */
+    { 2, 5, 7, 9, 7, 3, 1, 1, 1 },      /* batch 2, odd sizes and channels */
+    { 1, 64, 12, 40, 64, 3, 1, 1, 1 },  /* the generator's body conv */
+    { 1, 64, 5, 33, 70, 3, 1, 1, 0 },   /* cout not a multiple of 8, no bias */
+    { 1, 1, 9, 50, 1, 3, 1, 1, 1 },     /* 1 -> 1, one vector tail of 2 */
+    { 1, 16, 6, 6, 32, 1, 1, 0, 1 },    /* 1x1 */
+    { 2, 7, 10, 11, 5, 4, 2, 1, 1 },    /* 4x4 stride 2 (discriminator) */
+    { 1, 6, 9, 9, 3, 4, 1, 1, 1 },      /* 4x4 stride 1, asymmetric output */
+    { 1, 3, 20, 17, 8, 9, 1, 4, 1 },    /* 9x9 (SRResNet first conv) */
+    { 1, 2, 3, 3, 4, 5, 1, 2, 1 },      /* kernel larger than the image */
+    { 1, 4, 13, 1, 3, 3, 1, 1, 1 },     /* one pixel wide */
+    { 1, 3, 11, 13, 6, 3, 2, 0, 1 },    /* stride 2, no padding */
+    { 1, 3, 6, 7, 4, 3, 1, 0, 1 },      /* valid conv (no padding) */
+    { 1, 70, 4, 100, 9, 3, 1, 1, 1 },   /* cin 70 */
+    { 1, 64, 3, 130, 256, 3, 1, 1, 1 }, /* 64 -> 256 (upconv), width > 128 */
+    { 1, 2, 5, 5, 3, 1, 1, 1, 1 },      /* 1x1 with padding */
+};
+
+static void check_shape(const shape *sh, sr_conv_impl impl)
+{
+    rng r = { 42 + (uint64_t)sh->cin * 131 + sh->k };
+    sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL };
+    size_t nw = (size_t)sh->cout * sh->cin * sh->k * sh->k;
+    c.weight = sr_alloc_floats(nw);
+    fill_rand(&r, c.weight, nw, 0.5f);
+    if (sh->bias) {
+        c.bias = sr_alloc_floats((size_t)sh->cout);
+        fill_rand(&r, c.bias, (size_t)sh->cout, 1.0f);
+    }
+    sr_tensor x = sr_tensor_alloc(sh->n, sh->cin, sh->h, sh->w);
+    fill_rand(&r, x.data, sr_tensor_numel(&x), 1.0f);
+    int oh = sr_conv_out_size(sh->h, sh->k, sh->s, sh->pad);
+    int ow = sr_conv_out_size(sh->w, sh->k, sh->s, sh->pad);
+    sr_tensor y = sr_tensor_alloc(sh->n, sh->cout, oh, ow);
+    sr_tensor yr = sr_tensor_alloc(sh->n, sh->cout, oh, ow);
+    /* the exact scratch size, from an arena so ASan sees overruns */
+    size_t ns = sr_conv2d_scratch_floats(&c, &x);
+    float *scratch = malloc(ns * sizeof(float));
+    for (size_t i = 0; i < sr_tensor_numel(&y); i++)
+        y.data[i] = 1e30f; /* every output must be written */
+    sr_conv2d_forward_impl(&c, &x, &y, scratch, impl);
+    sr_conv2d_forward_ref(&c, &x, &yr);
+    double e = max_rel_err(y.data, yr.data, sr_tensor_numel(&y), 1e-3);
+    CHECK_MSG(e < 1e-5, "impl %d shape n%d cin%d %dx%d cout%d k%d s%d p%d: rel err %g", (int)impl,
+              sh->n, sh->cin, sh->h, sh->w, sh->cout, sh->k, sh->s, sh->pad, e);
+    free(scratch);
+    sr_tensor_free(&x);
+    sr_tensor_free(&y);
+    sr_tensor_free(&yr);
+    sr_free_floats(c.weight);
+    sr_free_floats(c.bias);
+}
+
+static void test_conv_gemm_vs_ref(void)
+{
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        check_shape(&SHAPES[i], SR_CONV_GEMM);
+}
+
+static void test_conv_direct_vs_ref(void)
+{
+    sr_conv2d probe = { 1, 1, 3, 3, 1, 1, NULL, NULL };
+    if (!sr_conv2d_direct_supported(&probe))
+        fprintf(stderr, "  (no AVX-512F: DIRECT falls back to GEMM)\n");
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        check_shape(&SHAPES[i], SR_CONV_DIRECT);
+}
+
+static void test_conv_auto_vs_ref(void)
+{
+    for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
+        check_shape(&SHAPES[i], SR_CONV_AUTO);
+}
+
+/* y = BN(conv(x)) computed explicitly vs the folded conv. */
+static void test_fold_batchnorm(void)
+{
+    rng r = { 7 };
+    const int cin = 4, cout = 6, k = 3, h = 7, w = 8;
+    sr_conv2d c = { cin, cout, k, k, 1, 1, sr_alloc_floats((size_t)cout * cin * k * k),
+                    sr_alloc_floats((size_t)cout) };
+    fill_rand(&r, c.weight, (size_t)cout * cin * k * k, 0.5f);
+    fill_rand(&r, c.bias, (size_t)cout, 0.5f);
+    float gamma[6], beta[6], mean[6], var[6];
+    for (int i = 0; i < cout; i++) {
+        gamma[i] = 1.0f + 0.5f * rng_f(&r);
+        beta[i] = rng_f(&r);
+        mean[i] = rng_f(&r);
+        var[i] = 0.5f + 0.4f * rng_f(&r);
+    }
+    const float eps = 1e-5f;
+    sr_tensor x = sr_tensor_alloc(1, cin, h, w);
+    fill_rand(&r, x.data, sr_tensor_numel(&x), 1.0f);
+    sr_tensor y0 = sr_tensor_alloc(1, cout, h, w), y1 = sr_tensor_alloc(1, cout, h, w);
+    sr_conv2d_forward_ref(&c, &x, &y0);
+    for (int o = 0; o < cout; o++)
+        for (int i = 0; i < h * w; i++) {
+            float *v = &y0.data[o * h * w + i];
+            *v = (float)((*v - mean[o]) / sqrt((double)var[o] + eps) * gamma[o] + beta[o]);
+        }
+    sr_fold_batchnorm(&c, gamma, beta, mean, var, eps);
+    sr_conv2d_forward_ref(&c, &x, &y1);
+    CHECK(max_rel_err(y1.data, y0.data, sr_tensor_numel(&y0), 1e-3) < 1e-5);
+    sr_tensor_free(&x);
+    sr_tensor_free(&y0);
+    sr_tensor_free(&y1);
+    sr_free_floats(c.weight);
+    sr_free_floats(c.bias);
+}
+
+/* The scratch size must not grow with image height (bounded memory). */
+static void test_scratch_bounded(void)
+{
+    sr_conv2d c = { 64, 64, 3, 3, 1, 1, NULL, NULL };
+    sr_tensor a = { 1, 64, 200, 200, NULL }, b = { 1, 64, 20000, 200, NULL };
+    CHECK(sr_conv2d_scratch_floats(&c, &a) == sr_conv2d_scratch_floats(&c, &b));
+    CHECK(sr_conv2d_scratch_floats(&c, &a) < (size_t)4 << 20);
+}
+
+int main(void)
+{
+    RUN(test_conv_gemm_vs_ref);
+    RUN(test_conv_direct_vs_ref);
+    RUN(test_conv_auto_vs_ref);
+    RUN(test_fold_batchnorm);
+    RUN(test_scratch_bounded);
+    return testlib_summary();
+}
