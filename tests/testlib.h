@@ -16,8 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int testlib_checks_failed_in_test;
-static int testlib_passed, testlib_failed;
+#if defined(__GNUC__)
+#define TESTLIB_UNUSED __attribute__((unused))
+#else
+#define TESTLIB_UNUSED
+#endif
+static int testlib_checks_failed_in_test TESTLIB_UNUSED;
+static int testlib_passed TESTLIB_UNUSED, testlib_failed TESTLIB_UNUSED;
 
 #define CHECK(cond)                                                                    \
     do {                                                                               \

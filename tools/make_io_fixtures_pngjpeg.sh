@@ -141,9 +141,9 @@ vips pngsave "$TMP/rgb8.ppm" "$PNG/rgb8_vips.png" --strip
 vips jpegsave "$TMP/gray.png" "$JPG/gray_vips.jpg" --Q 100 --strip
 $IM "$TMP/gray.png" -quality 100 -interlace Plane "$JPG/gray_progressive_im.jpg"
 $IM "$TMP/display.png" -quality 90 -sampling-factor 2x2 "$JPG/ycbcr420_im.jpg"
-# exiftool: big-endian (Motorola) EXIF orientation on a tagless JPEG
-cp "$TMP/orient_6_plain.jpg" "$JPG/orient_6_be.jpg"
-exiftool -q -overwrite_original -ExifByteOrder=Big-endian -n -Orientation=6 "$JPG/orient_6_be.jpg"
-cp "$TMP/orient_5_plain.jpg" "$JPG/orient_5_be.jpg"
-exiftool -q -overwrite_original -ExifByteOrder=Big-endian -n -Orientation=5 "$JPG/orient_5_be.jpg"
+# exiftool: little-endian (Intel) EXIF orientation on a tagless JPEG (Pillow writes big-endian)
+cp "$TMP/orient_6_plain.jpg" "$JPG/orient_6_le.jpg"
+exiftool -q -overwrite_original -ExifByteOrder=Little-endian -n -Orientation=6 "$JPG/orient_6_le.jpg"
+cp "$TMP/orient_5_plain.jpg" "$JPG/orient_5_le.jpg"
+exiftool -q -overwrite_original -ExifByteOrder=Little-endian -n -Orientation=5 "$JPG/orient_5_le.jpg"
 ls -l "$PNG" "$JPG" | awk '{s += $5} END {print "fixtures: " s " bytes"}'

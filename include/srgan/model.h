@@ -12,6 +12,27 @@
  *    pixel-shuffle stages with PReLU, 9x9 tail; batch norm is folded into the
  *    convs at load.
  *
+ * Tensor names (PyTorch state_dict style, OIHW weights):
+ *   msrresnet: conv_first, body.N.conv1, body.N.conv2, upconv1[, upconv2[,
+ *     upconv3]], conv_hr, conv_last (each .weight and .bias) -- BasicSR's
+ *     MSRResNet names, so tools/convert_basicsr.py output loads directly.
+ *   srresnet: conv_first (9x9) + act_first.weight (PReLU alpha, [1] or [C]);
+ *     body.N.conv1, body.N.bn1, body.N.act.weight, body.N.conv2, body.N.bn2;
+ *     conv_body, bn_body (before the long skip); upconvK + act_upK.weight per
+ *     pixel-shuffle stage (PReLU after the shuffle); conv_last (9x9).
+ *     A bnX is .weight, .bias, .running_mean, .running_var (eps from the
+ *     metadata "bn_eps", default 1e-5); a conv followed by BN may lack .bias.
+ *     BN tensors are optional: without them the conv is used as is, which is
+ *     how this library saves an SRResNet (BN already folded).
+ *   Pixel-shuffle factors: x2 and x3 one stage (2 or 3), x4 two (2, 2), x8
+ *   three (2, 2, 2); upconvK maps C -> C*r*r channels (PyTorch order).
+ *
+ * Metadata (__metadata__, strings): arch ("msrresnet" | "srresnet"), scale
+ * (or BasicSR's "upscale"), num_block, num_feat, num_in_ch, num_out_ch, and
+ * optionally value_range ("0,1" only), training_data, date, ... Missing
+ * architecture keys are inferred from the tensor shapes; every tensor must
+ * match the architecture and none may be left over.
+ *
  *     sr_error err = {0};
  *     sr_generator *g = sr_generator_load("weights/x4.safetensors", &err);
  *     sr_tile_opts to = { .tile = 0, .threads = 2, .max_memory = 0 };
@@ -78,14 +99,60 @@ const char *sr_generator_meta(const sr_generator *g, const char *key);
 int sr_generator_halo(const sr_generator *g);
 int sr_generator_param_count(const sr_generator *g);
 sr_param *sr_generator_param(sr_generator *g, int i);
+/* Parameter by name, or NULL. */
+sr_param *sr_generator_param_by_name(sr_generator *g, const char *name);
+/* "msrresnet" / "srresnet". */
+const char *sr_arch_name(sr_arch arch);
+/* Check a configuration (scale 2/3/4/8, channels, blocks...); 0 or -1. */
+int sr_generator_config_check(const sr_generator_config *cfg, sr_error *err);
 
-/* Whole-image inference: x [1, in_ch, H, W] in [0,1] -> y [1, out_ch, sH, sW]. */
+/* Whole-image inference: x [N, in_ch, H, W] in [0,1] -> y [N, out_ch, sH, sW]
+ * (y allocated by the caller). Uses a temporary arena of its own. */
 int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y, sr_error *err);
+
+/* ---- training ------------------------------------------------------------
+ * The training forward keeps every activation the backward needs in the
+ * caller's arena; the backward accumulates parameter gradients. SRResNet is
+ * trained in its BN-folded form (the BN layers act as in eval mode: they are
+ * already part of the convs), so batch statistics are not computed.
+ *
+ *     sr_generator_enable_grad(g, &err);
+ *     sr_arena *a = sr_arena_new(sr_generator_train_arena_bytes(g, n, h, w));
+ *     sr_generator_zero_grad(g);
+ *     sr_gen_acts *acts = sr_generator_train_forward(g, &x, &y, a, &err);
+ *     ... loss, dy = dLoss/dy ...
+ *     sr_generator_backward(g, acts, &dy, NULL, NULL, a, &err);
+ *     ... optimiser step on sr_generator_param(g, i)->data / ->grad ...
+ *     sr_arena_reset(a);
+ */
+typedef struct sr_gen_acts sr_gen_acts;
+
+/* Allocate (zeroed) gradient buffers for every parameter; idempotent. */
+int sr_generator_enable_grad(sr_generator *g, sr_error *err);
+void sr_generator_zero_grad(sr_generator *g);
+/* Arena bytes that train_forward + backward need for a batch of n inputs of
+ * h x w (y and dy not included: the caller allocates them). */
+size_t sr_generator_train_arena_bytes(const sr_generator *g, int n, int h, int w);
+/* x [n, in_ch, h, w] -> y [n, out_ch, s*h, s*w] (caller-allocated). x is
+ * referenced, not copied: keep it unchanged until the backward. The returned
+ * activations live in the arena. NULL with err set on failure. */
+sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y,
+                                        sr_arena *a, sr_error *err);
+/* dy: gradient of the loss w.r.t. y. Adds parameter gradients into grads[i]
+ * (one buffer of numel floats per parameter i; lets each worker thread keep
+ * its own), or into sr_param.grad when grads is NULL (enable_grad first).
+ * dx (shape of x), when not NULL, is overwritten with dLoss/dx. Temporaries
+ * come from the arena (after the activations); the arena must be the one
+ * the forward used, not reset in between. */
+int sr_generator_backward(const sr_generator *g, const sr_gen_acts *acts, const sr_tensor *dy,
+                          sr_tensor *dx, float *const *grads, sr_arena *a, sr_error *err);
 
 /* ---- tiled inference stage --------------------------------------------- */
 
 typedef struct sr_tile_opts {
-    int tile;          /* input tile side in pixels (without halo); 0 = from max_memory */
+    int tile;          /* input tile side in pixels (without halo); 0 = from max_memory.
+                        * Tiles may be made narrower (never wider) so that every
+                        * thread gets work in a band. */
     int threads;       /* worker threads (tiles in parallel); 0 = all cores */
     size_t max_memory; /* bytes for tile buffers; 0 = SR_DEFAULT_MAX_MEMORY */
 } sr_tile_opts;

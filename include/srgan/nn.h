@@ -85,11 +85,16 @@ static inline int sr_conv_out_size(int in, int k, int stride, int pad)
 }
 /* Floats of scratch memory forward/backward need for input x. */
 size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x);
-/* y must be shaped [x.n, cout, oh, ow]. im2col + sgemm, built a few rows at a
- * time so scratch stays small. */
+/* y must be shaped [x.n, cout, oh, ow]. Stride-1 convs larger than 1x1 run
+ * a direct AVX-512 kernel when the CPU has AVX-512F (runtime dispatch, no
+ * im2col); the rest use im2col + sgemm with the column matrix built a few
+ * output rows at a time. Either way scratch depends on the width and the
+ * channels, not the height. */
 void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch);
 /* Plain six-loop reference (tests only). */
 void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y);
+/* x is the forward input, dy the gradient of y. dx is overwritten; dweight
+ * ([cout][cin][kh][kw]) and dbias are accumulated. Same scratch as forward. */
 void sr_conv2d_backward(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
                         sr_tensor *dx, float *dweight, float *dbias, float *scratch);
 

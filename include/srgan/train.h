@@ -229,6 +229,9 @@ sr_dataset *sr_dataset_open(const char *hr_dir, const char *lr_dir, int scale, i
                             size_t cache_bytes, sr_error *err);
 void sr_dataset_free(sr_dataset *ds);
 int sr_dataset_count(const sr_dataset *ds);
+/* Drop images whose HR side is below patch (or whose LR is below
+ * patch/scale); returns how many were dropped and reports the first. */
+int sr_dataset_filter(sr_dataset *ds, int patch, char *first_dropped, size_t len);
 const char *sr_dataset_path(const sr_dataset *ds, int i);
 
 /* Batch k (deterministic in seed and k): hr [b, C, patch, patch] and lr

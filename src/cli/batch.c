@@ -228,7 +228,9 @@ static void run_one(job *j, const batch_ctx *ctx)
     }
     if (same_file(j->in, j->out)) {
         sr_error_set(&err, SR_ERR_ARG, "%s: output is the input file; refusing to overwrite an input", j->out);
-    } else if (make_parent_dirs(j->out, &err) == 0) {
+    } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
+        /* Only batch mode creates directories (OUTDIR and its mirrored
+         * tree); a single OUT in a missing directory is an error. */
         progress_start_file(ctx->prog, j->in, 0);
         hooks_user hu = {ctx};
         upscale_hooks hooks = {on_rows, on_temp, &hu};

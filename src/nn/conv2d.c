@@ -6,7 +6,8 @@
  *  - im2col + sgemm: the column matrix is built for a block of output rows at
  *    a time (about GEMM_COLS output pixels) so scratch stays small whatever
  *    the image size; 1x1 stride-1 convs skip im2col entirely.
- * Backward: dweight by im2col + sgemm (dY * col^T), dbias by sums, dx either
+ * Backward: dweight by the direct AVX-512 correlation kernel (stride 1) or
+ * by im2col + sgemm (dY * col^T), dbias by sums, dx either
  * by the direct kernel run on dY with the flipped, transposed weights (stride
  * 1, square kernels) or by sgemm (W^T * dY) + col2im.
  * The plain six-loop sr_conv2d_forward_ref is what tests compare against. */
@@ -103,6 +104,12 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
         size_t f = sr_conv_direct_scratch(&d);
         if (f > need)
             need = f;
+    }
+    if (g.s == 1 && sr_conv_direct_cpu_ok()) {
+        sr_direct_geom d = direct_fwd_geom(&g);
+        size_t b = sr_conv_direct_dw_scratch(&d);
+        if (b > need)
+            need = b;
     }
     if (direct_bwd_ok(&g)) {
         sr_direct_geom d = direct_bwd_geom(&g);
@@ -328,14 +335,17 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
     int direct_dx = dx && dx->data && impl != SR_CONV_GEMM && direct_bwd_ok(&g);
-    sr_direct_geom d = direct_bwd_geom(&g);
+    int direct_dw = dweight && use_direct(&g, impl);
+    sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
         const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
         float *dxb = dx && dx->data && !direct_dx ? dx->data + b * xs : NULL;
         if (dbias)
             backward_bias(&g, dyb, dbias);
-        if (dweight || dxb)
-            backward_gemm(l, &g, xb, dyb, dxb, dweight, scratch);
+        if (direct_dw)
+            sr_conv_direct_dweight(&df, xb, dyb, dweight, scratch);
+        if ((dweight && !direct_dw) || dxb)
+            backward_gemm(l, &g, xb, dyb, dxb, direct_dw ? NULL : dweight, scratch);
         if (direct_dx) {
             flip_transpose(&g, l->weight, scratch);
             sr_conv_direct(&d, dyb, scratch, NULL, dx->data + b * xs, scratch + g.K * g.cout);

@@ -22,4 +22,10 @@ size_t sr_conv_direct_scratch(const sr_direct_geom *g);
 void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight,
                     const float *bias, float *y, float *scratch);
 
+/* dw[cout][cin][kh][kw] += correlation of dy[cout][oh][ow] with the padded
+ * x[cin][h][w] (the weight gradient of the conv above). */
+size_t sr_conv_direct_dw_scratch(const sr_direct_geom *g);
+void sr_conv_direct_dweight(const sr_direct_geom *g, const float *x, const float *dy, float *dw,
+                            float *scratch);
+
 #endif

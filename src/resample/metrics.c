@@ -89,14 +89,9 @@ static void filter_valid(const double *x, int w, int h, const double *g, double 
     }
 }
 
-double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int shave)
+/* Mean of the SSIM map of two Y images of yw x yh (both >= 11). */
+static double ssim_mean(const double *ya, const double *yb, int yw, int yh)
 {
-    int yw = 0, yh = 0;
-    double *ya = y_channel(a, w, h, c, shave, &yw, &yh);
-    double *yb = y_channel(b, w, h, c, shave, &yw, &yh);
-    double result = NAN;
-    if (!ya || !yb || yw < SSIM_WIN || yh < SSIM_WIN)
-        goto done;
     /* 1-D factor of fspecial('gaussian', 11, 1.5). */
     double g[SSIM_WIN], gs = 0.0;
     for (int k = 0; k < SSIM_WIN; k++) {
@@ -113,6 +108,7 @@ double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int sh
     double *prod = malloc(n * sizeof *prod);
     double *tmp = malloc((size_t)vh * yw * sizeof *tmp);
     double *maps = malloc(5 * nv * sizeof *maps);
+    double result = NAN;
     if (prod && tmp && maps) {
         double *mu_a = maps, *mu_b = maps + nv, *e_aa = maps + 2 * nv, *e_bb = maps + 3 * nv,
                *e_ab = maps + 4 * nv;
@@ -141,7 +137,17 @@ double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int sh
     free(prod);
     free(tmp);
     free(maps);
-done:
+    return result;
+}
+
+double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int shave)
+{
+    int yw = 0, yh = 0;
+    double *ya = y_channel(a, w, h, c, shave, &yw, &yh);
+    double *yb = y_channel(b, w, h, c, shave, &yw, &yh);
+    double result = NAN;
+    if (ya && yb && yw >= SSIM_WIN && yh >= SSIM_WIN)
+        result = ssim_mean(ya, yb, yw, yh);
     free(ya);
     free(yb);
     return result;

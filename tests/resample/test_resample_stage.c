@@ -50,7 +50,6 @@ static int ref_taps(sr_filter f, int in, int out, int o, int *idx, double *w)
 {
     if (f == SR_FILTER_NEAREST) {
         /* floor((o + 0.5) / scale), exactly */
-        idx[0] = clampi((long)floor((o + 0.5) * (double)in / (double)out + 1e-12 * 0), in);
         idx[0] = clampi((long)(((2L * o + 1) * in) / (2L * out)), in);
         w[0] = 1.0;
         return 1;

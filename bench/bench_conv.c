@@ -1,0 +1,135 @@
+/* bench_conv.c: conv2d speed in GFLOP/s (2 * cout * cin * kh * kw * oh * ow
+ * per image), for the shapes that dominate MSRResNet inference and training.
+ *
+ *     bench_conv [reps]
+ *
+ * For each shape and each kernel path (direct AVX-512, im2col + sgemm) it
+ * reports the best of `reps` runs: one thread, and two threads each running
+ * its own conv at the same time (how the tiler and the trainer use 2 cores),
+ * OpenBLAS limited to 1 thread. Also the backward pass (dx + dweight + dbias).
+ * Run it with OPENBLAS_CORETYPE as set and unset: sgemm speed depends on it. */
+#include "srgan/nn.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef struct job {
+    sr_conv2d c;
+    sr_tensor x, y;
+    float *scratch;
+    sr_conv_impl impl;
+    int backward, reps;
+    double best; /* seconds */
+} job;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void job_init(job *j, int cin, int cout, int k, int h, int w)
+{
+    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL };
+    size_t nw = (size_t)cout * cin * k * k;
+    j->c.weight = sr_alloc_floats(nw);
+    j->c.bias = sr_alloc_floats((size_t)cout);
+    for (size_t i = 0; i < nw; i++)
+        j->c.weight[i] = (float)((i * 7919) % 1000) * 1e-4f - 0.05f;
+    j->x = sr_tensor_alloc(1, cin, h, w);
+    for (size_t i = 0; i < sr_tensor_numel(&j->x); i++)
+        j->x.data[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    j->y = sr_tensor_alloc(1, cout, h, w);
+    j->scratch = sr_alloc_floats(sr_conv2d_scratch_floats(&j->c, &j->x));
+}
+
+static void job_free(job *j)
+{
+    sr_free_floats(j->c.weight);
+    sr_free_floats(j->c.bias);
+    sr_tensor_free(&j->x);
+    sr_tensor_free(&j->y);
+    sr_free_floats(j->scratch);
+}
+
+static void *job_run(void *p)
+{
+    job *j = p;
+    float *dw = NULL, *db = NULL;
+    sr_tensor dx = j->x;
+    if (j->backward) {
+        dw = sr_alloc_floats((size_t)j->c.cout * j->c.cin * j->c.kh * j->c.kw);
+        db = sr_alloc_floats((size_t)j->c.cout);
+        dx = sr_tensor_alloc(j->x.n, j->x.c, j->x.h, j->x.w);
+    }
+    j->best = 1e30;
+    for (int r = 0; r < j->reps; r++) {
+        double t0 = now();
+        if (j->backward)
+            sr_conv2d_backward_impl(&j->c, &j->x, &j->y, &dx, dw, db, j->scratch, j->impl);
+        else
+            sr_conv2d_forward_impl(&j->c, &j->x, &j->y, j->scratch, j->impl);
+        double t = now() - t0;
+        if (t < j->best)
+            j->best = t;
+    }
+    if (j->backward) {
+        sr_free_floats(dw);
+        sr_free_floats(db);
+        sr_tensor_free(&dx);
+    }
+    return NULL;
+}
+
+static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_conv_impl impl,
+                  int backward, int reps)
+{
+    double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward ? 2.0 : 1.0);
+    job j[2];
+    job_init(&j[0], cin, cout, k, h, w);
+    job_init(&j[1], cin, cout, k, h, w);
+    for (int i = 0; i < 2; i++) {
+        j[i].impl = impl;
+        j[i].backward = backward;
+        j[i].reps = reps;
+    }
+    job_run(&j[0]); /* one thread */
+    double one = flop / j[0].best * 1e-9;
+    pthread_t t;
+    pthread_create(&t, NULL, job_run, &j[1]);
+    job_run(&j[0]);
+    pthread_join(t, NULL);
+    double two = flop / j[0].best * 1e-9 + flop / j[1].best * 1e-9;
+    printf("%-26s %-6s %-8s  1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n", name,
+           impl == SR_CONV_DIRECT ? "direct" : impl == SR_CONV_GEMM ? "gemm" : "auto",
+           backward ? "backward" : "forward", one, two);
+    fflush(stdout);
+    job_free(&j[0]);
+    job_free(&j[1]);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
+    openblas_set_num_threads(1);
+    const char *ct = getenv("OPENBLAS_CORETYPE");
+    printf("OPENBLAS_CORETYPE=%s; best of %d\n", ct ? ct : "(unset)", reps);
+    sr_conv_impl impls[2] = { SR_CONV_DIRECT, SR_CONV_GEMM };
+    for (int i = 0; i < 2; i++)
+        bench("3x3 64->64 128x128", 64, 64, 3, 128, 128, impls[i], 0, reps);
+    for (int i = 0; i < 2; i++)
+        bench("3x3 64->256 128x128", 64, 256, 3, 128, 128, impls[i], 0, reps);
+    for (int i = 0; i < 2; i++)
+        bench("3x3 3->64 128x128", 3, 64, 3, 128, 128, impls[i], 0, reps);
+    for (int i = 0; i < 2; i++)
+        bench("3x3 64->64 32x32 (train)", 64, 64, 3, 32, 32, impls[i], 0, reps * 4);
+    for (int i = 0; i < 2; i++)
+        bench("3x3 64->64 128x128", 64, 64, 3, 128, 128, impls[i], 1, reps);
+    for (int i = 0; i < 2; i++)
+        bench("3x3 64->64 32x32 (train)", 64, 64, 3, 32, 32, impls[i], 1, reps * 4);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* train_internal.h: state shared by the loop (train.c) and checkpoints
+ * (checkpoint.c); not part of the public interface. */
+#ifndef SRGAN_TRAIN_INTERNAL_H
+#define SRGAN_TRAIN_INTERNAL_H
+
+#include "srgan/train.h"
+
+typedef struct train_state {
+    sr_generator *g, *ema;   /* ema may be NULL (decay 0)              */
+    sr_disc *d;              /* NULL in phase psnr                      */
+    sr_adam *opt_g, *opt_d;
+    sr_param **gp, **ep, **dp;
+    int ngp, ndp;
+    long iter;               /* iterations done                          */
+    double val_psnr, val_ssim; /* last validation (NaN: none)            */
+    double seconds;          /* training wall time so far                */
+} train_state;
+
+/* One safetensors file with weights, EMA, discriminator (+ spectral-norm
+ * vectors), Adam moments and steps, iteration and config (metadata). */
+int ckpt_save(const train_state *s, const sr_train_config *c, const char *path, sr_error *err);
+/* Load into an already built state of the same configuration; refuses a
+ * file of another format, phase or architecture with a clear error. */
+int ckpt_load(train_state *s, const sr_train_config *c, const char *path, sr_error *err);
+/* Copy generator weights from a checkpoint (prefix "ema." or "g.") or an
+ * exported model into g. */
+int ckpt_load_generator_into(sr_generator *g, const char *path, int prefer_ema, sr_error *err);
+
+#endif

@@ -1,0 +1,139 @@
+#!/bin/sh
+# CLI behaviour of srgan-up as a user meets it: outputs, exit codes, one-line
+# errors naming the file, nothing left behind on failure, inputs untouched.
+# Usage (from meson): test_cli.sh SRGAN_UP IMGTOOL
+set -u
+UP=$1
+IMG=$2
+T=${SRGAN_TMPDIR:-/tmp}/cli.$$
+rm -rf "$T"
+mkdir -p "$T"
+cd "$T" || exit 2
+pass=0
+fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+
+# run CMD...: stdout+stderr in $T/out.txt, exit status in $rc
+run() { "$@" >out.txt 2>&1; rc=$?; }
+no_leftovers() { ! find "$1" -name '*.part' | grep -q .; }
+one_line_naming() { [ "$(wc -l < out.txt)" -eq 1 ] && grep -q -- "$1" out.txt; }
+
+"$IMG" make rgb.png 23 17 3 u8 || exit 2
+"$IMG" make gray16.tif 19 13 1 u16 || exit 2
+"$IMG" make rgba.png 15 11 4 u8 || exit 2
+"$IMG" make stack.tif 9 7 1 u16 3 || exit 2
+"$IMG" make photo.jpg 24 16 3 u8 || exit 2
+
+# --- basics
+run "$UP" --help;    check "help exits 0" [ $rc -eq 0 ]
+run "$UP" --version; check "version" grep -q '^srgan-up [0-9]' out.txt
+run "$UP";           check "no args is a usage error (2)" [ $rc -eq 2 ]
+run "$UP" --bogus a b; check "unknown option (2)" [ $rc -eq 2 ]
+run "$UP" -x 0 rgb.png o.png; check "bad scale (2)" [ $rc -eq 2 ]
+
+# --- classic resamplers, layouts kept
+run "$UP" --method bicubic -x 2 rgb.png out2.png
+check "bicubic x2 writes" [ $rc -eq 0 ]
+check "bicubic x2 size" [ "$("$IMG" info out2.png)" = "46 34 3 u8 1" ]
+run "$UP" --method lanczos -x 2.5 rgb.png out25.png
+check "fractional scale size" [ "$("$IMG" info out25.png)" = "58 43 3 u8 1" ]
+run "$UP" --method nearest -x 3 gray16.tif g3.tif
+check "16-bit gray TIFF stays 16-bit gray" [ "$("$IMG" info g3.tif)" = "57 39 1 u16 1" ]
+run "$UP" --method bicubic -x 2 rgba.png rgba2.png
+check "RGBA keeps alpha" [ "$("$IMG" info rgba2.png)" = "30 22 4 u8 1" ]
+run "$UP" --method bicubic -x 2 stack.tif stack2.tif
+check "multi-page TIFF keeps its pages" [ "$("$IMG" info stack2.tif)" = "18 14 1 u16 3" ]
+run "$UP" --method bicubic -x 2 --format jpg rgb.png fmt.out
+check "--format overrides the extension" [ $rc -eq 0 ] && check "jpeg magic" [ "$(head -c 2 fmt.out | od -An -tx1 | tr -d ' ')" = "ffd8" ]
+run "$UP" --method bicubic -x 2 photo.jpg photo2.tif
+check "JPEG in, TIFF out" [ "$("$IMG" info photo2.tif)" = "48 32 3 u8 1" ]
+# nearest x2 of nearest-exact content: every output pixel equals its source
+run "$UP" --method nearest -x 1 rgb.png same.png
+check "nearest x1 is the identity" [ "$("$IMG" diff rgb.png same.png)" = "0" ]
+
+# --- refusing to overwrite
+cp rgb.png keep.png
+sum_before=$(cksum < keep.png)
+run "$UP" --method bicubic keep.png keep.png
+check "output == input refused" [ $rc -ne 0 ]
+check "output == input: one line naming it" one_line_naming keep.png
+check "input untouched" [ "$(cksum < keep.png)" = "$sum_before" ]
+run "$UP" --method bicubic --overwrite keep.png ./keep.png
+check "output == input refused even with --overwrite" [ $rc -ne 0 ] && check "input still untouched" [ "$(cksum < keep.png)" = "$sum_before" ]
+run "$UP" --method bicubic -x 2 rgb.png out2.png
+check "existing output refused" [ $rc -eq 1 ] && check "says so" grep -q 'already exists' out.txt
+run "$UP" --method bicubic -x 3 --overwrite rgb.png out2.png
+check "--overwrite replaces" [ "$("$IMG" info out2.png)" = "69 51 3 u8 1" ]
+
+# --- bad input: one line naming the file, exit 1, nothing left behind
+mkdir -p badout
+: > empty.png
+printf 'hello, not an image\n' > text.png
+head -c 60 rgb.png > trunc.png
+head -c 300 photo.jpg > trunc.jpg
+head -c 200 gray16.tif > trunc.tif
+for f in missing.png empty.png text.png trunc.png trunc.jpg trunc.tif; do
+  run "$UP" --method bicubic "$f" "badout/$f.png"
+  check "$f: exit 1" [ $rc -eq 1 ]
+  check "$f: one line naming the file" one_line_naming "$f"
+  check "$f: no output" [ ! -e "badout/$f.png" ]
+done
+check "bad inputs: no temporary files" no_leftovers badout
+# A header claiming 100000 x 100000 pixels (valid PNG signature and IHDR CRC).
+printf '\211PNG\r\n\032\n\000\000\000\015IHDR\000\001\206\240\000\001\206\240\010\002\000\000\000' > huge.png
+# CRC of IHDR: computed with cksum-compatible tool if available, else python
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c "import zlib,sys;d=open('huge.png','rb').read();c=zlib.crc32(d[12:29]);open('huge.png','ab').write(c.to_bytes(4,'big')+b'\0\0\0\0IDAT'+b'\0'*8)"
+  run "$UP" --method bicubic huge.png badout/huge.png
+  check "100000x100000 header: exit 1" [ $rc -eq 1 ]
+  check "100000x100000 header: one line naming it" one_line_naming huge.png
+  check "100000x100000 header: no output" [ ! -e badout/huge.png ]
+fi
+mkdir -p ro && chmod 555 ro
+if [ "$(id -u)" != 0 ]; then
+  run "$UP" --method bicubic rgb.png ro/x.png
+  check "unwritable dir: exit 1" [ $rc -eq 1 ]
+  check "unwritable dir: names the output" grep -q 'ro/x.png' out.txt
+fi
+run "$UP" --method bicubic rgb.png nodir/sub/x.png
+check "missing output dir: exit 1" [ $rc -eq 1 ] && check "missing output dir: names it" one_line_naming nodir/sub/x.png
+run "$UP" --method bicubic rgb.png out.bmp
+check "unknown output extension: exit 1" [ $rc -eq 1 ] && check "unknown extension named" grep -q 'out.bmp' out.txt
+
+# --- batch: one bad file does not stop the rest
+mkdir -p in/sub batch
+cp rgb.png in/a.png; cp trunc.png in/b.png; cp photo.jpg in/c.jpg; cp gray16.tif in/sub/d.tif
+run "$UP" --method bicubic -x 2 -o batch in/a.png in/b.png in/c.jpg
+check "batch with a bad file: exit 1" [ $rc -eq 1 ]
+check "batch: good files written" [ -f batch/a.png ] && check "batch: jpg kept its format" [ -f batch/c.jpg ]
+check "batch: summary line" grep -q '2 written, 0 skipped, 1 failed' out.txt
+check "batch: bad file named" grep -q 'in/b.png' out.txt
+run "$UP" --method bicubic -x 2 -i in -o tree -r --suffix _x2 --report report.csv -j 2
+check "recursive: tree mirrored" [ -f tree/sub/d_x2.tif ] && check "recursive: top level" [ -f tree/a_x2.png ]
+check "report header" [ "$(head -1 report.csv)" = "input,output,status,seconds,error" ]
+check "report has the failure" grep -q '^in/b.png,tree/b_x2.png,failed,' report.csv
+check "report has 4 rows" [ "$(wc -l < report.csv)" -eq 5 ]
+run "$UP" --method bicubic -x 2 -i in -o tree -r --suffix _x2 --skip-existing
+check "skip-existing skips written files" grep -q '0 written, 3 skipped, 1 failed' out.txt
+run "$UP" --method bicubic -x 2 -i in -o tree2
+check "non-recursive ignores subdirs" [ ! -e tree2/sub ]
+run "$UP" --method bicubic -i nowhere -o x
+check "missing input dir: exit 2" [ $rc -eq 2 ]
+
+# --- interrupted: SIGTERM removes the temporary file
+"$IMG" make big.tif 3000 3000 3 u16 || exit 2
+mkdir -p sig
+"$UP" --method lanczos -x 4 --compression none big.tif sig/out.tif >/dev/null 2>&1 &
+pid=$!
+i=0; while [ $i -lt 50 ] && ! find sig -name '*.part' | grep -q .; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid 2>/dev/null
+wait $pid; rc=$?
+check "SIGTERM: killed (non-zero)" [ $rc -ne 0 ]
+check "SIGTERM: no temporary file" no_leftovers sig
+check "SIGTERM: no output" [ ! -e sig/out.tif ]
+
+echo "$pass passed, $fail failed"
+cd / && rm -rf "$T"
+[ $fail -eq 0 ]
