@@ -236,7 +236,8 @@ static int create_temp(const char *path, char **tmp_out, sr_error *err)
     for (int attempt = 0; attempt < 100; attempt++) {
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
         snprintf(tmp, cap, "%.*s.%s.%06lx.part", (int)dirlen, path, base, (seed >> 33) & 0xffffff);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        /* Read access too: libtiff reads back directories it wrote. */
+        int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
         if (fd >= 0) {
             *tmp_out = tmp;
             return fd;

@@ -359,13 +359,23 @@ static png_uint_32 clamp_u31(double v)
     return (png_uint_32)lround(v);
 }
 
-static void srpng_put_meta(srpng_writer *s, const sr_meta *m, const sr_write_opts *opts)
+/* Does the ICC profile's colour space (header bytes 16..19) suit the image? */
+static int icc_fits(const sr_meta *m, int color)
+{
+    if (!m->icc || m->icc_len < 132 || m->icc_len > 0x7fffffffu) return 0;
+    return memcmp(m->icc + 16, color ? "RGB " : "GRAY", 4) == 0;
+}
+
+static void srpng_put_meta(srpng_writer *s, const sr_meta *m, const sr_write_opts *opts, int color)
 {
     double fx = 0, fy = 0;
     int unit = PNG_RESOLUTION_UNKNOWN;
 
-    /* An iCCP chunk supersedes sRGB (the PNG spec allows one of the two). */
-    if (m->icc && m->icc_len > 0 && m->icc_len <= 0xffffffffu)
+    /* An iCCP chunk supersedes sRGB (the PNG spec allows one of the two).
+     * PNG requires a GRAY profile on gray images and an RGB one on colour
+     * images; a profile that does not fit is left out rather than failing
+     * the write (and libpng's own checks only warn, see benign errors). */
+    if (icc_fits(m, color))
         png_set_iCCP(s->png, s->pinfo, "ICC profile", PNG_COMPRESSION_TYPE_BASE, m->icc,
                      (png_uint_32)m->icc_len);
     else if (m->srgb_intent >= 0 && m->srgb_intent <= 3)
@@ -453,7 +463,8 @@ static int srpng_open_writer(const char *display_path, const char *tmp_path, int
     png_set_IHDR(s->png, s->pinfo, (png_uint_32)info->width, (png_uint_32)info->height, depth,
                  ctypes[info->channels], PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE,
                  PNG_FILTER_TYPE_BASE);
-    srpng_put_meta(s, &info->meta, opts);
+    png_set_benign_errors(s->png, 1);
+    srpng_put_meta(s, &info->meta, opts, info->channels >= 3);
     png_write_info(s->png, s->pinfo);
 
     out->state = s;

@@ -139,7 +139,7 @@ static int add_param(sr_generator *g, const char *name, int ndim, const int64_t 
 
 static int add_conv(sr_generator *g, gen_conv *cv, const char *name, int cin, int cout, int k)
 {
-    char nm[64];
+    char nm[128];
     int64_t ws[4] = {cout, cin, k, k}, bs[1] = {cout};
     snprintf(nm, sizeof nm, "%s.weight", name);
     int wi = add_param(g, nm, 4, ws);
@@ -154,7 +154,7 @@ static int add_conv(sr_generator *g, gen_conv *cv, const char *name, int cin, in
 
 static int add_prelu(sr_generator *g, gen_act *a, const char *name, int nalpha)
 {
-    char nm[64];
+    char nm[128];
     int64_t s[1] = {nalpha};
     snprintf(nm, sizeof nm, "%s.weight", name);
     int i = add_param(g, nm, 1, s);

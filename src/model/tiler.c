@@ -1,2 +1,311 @@
-/* tiler.c: being written */
-#include "srgan/model.h"
+/* tiler.c: the generator as a pipeline stage, tile by tile.
+ *
+ * Output is made in bands: one band is the output of tile_h input rows.
+ * Within a band, tiles of tile_w input columns run in parallel, each on its
+ * own thread with its own arena and a single-threaded GEMM (two independent
+ * sgemm calls beat OpenBLAS's own 2 threads on this class of machine). Each
+ * tile reads its input window (tile + halo, clipped to the image) from a row
+ * cache over the source, so memory depends on tile size and image width,
+ * never on the height. gen_region_forward makes a tile's output identical
+ * to whole-image inference. */
+#include "gen_internal.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct tiler {
+    sr_stage base;
+    sr_stage *src;
+    const sr_generator *g;
+    sr_rowcache *cache;
+    int halo, s, inc, outc, in_w, in_h;
+    int tile_h, tile_w; /* input pixels */
+    int threads;
+    sr_arena **arenas;  /* one per thread, grown on demand */
+    size_t *arena_cap;  /* floats */
+    float *band;        /* output rows of the current band, HWC */
+    int band_y0, band_rows; /* output rows held (band_rows 0: none) */
+} tiler;
+
+/* Work shared by the threads of one band. */
+typedef struct band_job {
+    tiler *t;
+    const float *rows; /* input rows [wy0, wy1), HWC */
+    int wy0, wy1, by0, by1;
+    int ntiles;
+    int next;  /* next tile to take (under lock) */
+    int failed;
+    pthread_mutex_t lock;
+    sr_error *errs; /* one per thread */
+} band_job;
+
+typedef struct worker_arg {
+    band_job *job;
+    int id;
+} worker_arg;
+
+static size_t tile_floats(const sr_generator *g, const gen_region *r, int inc, int outc)
+{
+    const int s = g->cfg.scale;
+    return gen_region_floats(g, r) + (size_t)inc * r->wh * r->ww +
+           (size_t)outc * s * s * (r->ry1 - r->ry0) * (r->rx1 - r->rx0) + 64;
+}
+
+static int run_tile(band_job *j, int id, int ti)
+{
+    tiler *t = j->t;
+    sr_error *err = &j->errs[id];
+    const int H = t->halo, s = t->s;
+    const int tx0 = ti * t->tile_w, tx1 = tx0 + t->tile_w < t->in_w ? tx0 + t->tile_w : t->in_w;
+    const int wx0 = tx0 - H > 0 ? tx0 - H : 0, wx1 = tx1 + H < t->in_w ? tx1 + H : t->in_w;
+    gen_region r = {.full_h = t->in_h, .full_w = t->in_w, .wy0 = j->wy0, .wx0 = wx0,
+                    .wh = j->wy1 - j->wy0, .ww = wx1 - wx0, .ry0 = j->by0, .ry1 = j->by1,
+                    .rx0 = tx0, .rx1 = tx1};
+    size_t need = tile_floats(t->g, &r, t->inc, t->outc);
+    if (need > t->arena_cap[id]) {
+        sr_arena_free(t->arenas[id]);
+        t->arenas[id] = sr_arena_new(need * sizeof(float));
+        t->arena_cap[id] = t->arenas[id] ? need : 0;
+        if (!t->arenas[id]) {
+            sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for a %dx%d tile",
+                         r.ww, r.wh);
+            return -1;
+        }
+    }
+    sr_arena *a = t->arenas[id];
+    sr_arena_reset(a);
+    const int inc = t->inc, oc = t->outc;
+    sr_tensor x = sr_tensor_arena(a, 1, inc, r.wh, r.ww);
+    sr_tensor y = sr_tensor_arena(a, 1, oc, s * (r.ry1 - r.ry0), s * (tx1 - tx0));
+    if (!x.data || !y.data) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: tile arena too small");
+        return -1;
+    }
+    /* rows are HWC, the network wants CHW */
+    for (int yy = 0; yy < r.wh; yy++) {
+        const float *src = j->rows + ((size_t)yy * t->in_w + wx0) * inc;
+        for (int xx = 0; xx < r.ww; xx++)
+            for (int c = 0; c < inc; c++)
+                x.data[((size_t)c * r.wh + yy) * r.ww + xx] = src[(size_t)xx * inc + c];
+    }
+    if (gen_region_forward(t->g, &r, &x, &y, a, err))
+        return -1;
+    const size_t out_w = (size_t)s * t->in_w;
+    for (int yy = 0; yy < y.h; yy++) {
+        float *dst = t->band + ((size_t)yy * out_w + (size_t)s * tx0) * oc;
+        for (int xx = 0; xx < y.w; xx++)
+            for (int c = 0; c < oc; c++)
+                dst[(size_t)xx * oc + c] = y.data[((size_t)c * y.h + yy) * y.w + xx];
+    }
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    worker_arg *wa = arg;
+    band_job *j = wa->job;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        int ti = j->failed ? j->ntiles : j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (ti >= j->ntiles)
+            break;
+        if (run_tile(j, wa->id, ti)) {
+            pthread_mutex_lock(&j->lock);
+            j->failed = 1;
+            pthread_mutex_unlock(&j->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Compute the band of input rows [by0, by0 + tile_h). */
+static int make_band(tiler *t, int by0, sr_error *err)
+{
+    const int H = t->halo;
+    band_job j = {.t = t, .by0 = by0};
+    j.by1 = by0 + t->tile_h < t->in_h ? by0 + t->tile_h : t->in_h;
+    j.wy0 = by0 - H > 0 ? by0 - H : 0;
+    j.wy1 = j.by1 + H < t->in_h ? j.by1 + H : t->in_h;
+    j.rows = sr_rowcache_get(t->cache, j.wy0, j.wy1, err);
+    if (!j.rows)
+        return -1;
+    j.ntiles = (t->in_w + t->tile_w - 1) / t->tile_w;
+    int nthr = t->threads < j.ntiles ? t->threads : j.ntiles;
+    sr_error errs[64];
+    memset(errs, 0, sizeof errs);
+    j.errs = errs;
+    pthread_mutex_init(&j.lock, NULL);
+    pthread_t th[64];
+    worker_arg wa[64];
+    int started = 0;
+    for (int i = 1; i < nthr; i++) {
+        wa[i] = (worker_arg){&j, i};
+        if (pthread_create(&th[i], NULL, worker, &wa[i]))
+            break; /* fewer threads: the others take the tiles */
+        started = i;
+    }
+    wa[0] = (worker_arg){&j, 0};
+    worker(&wa[0]);
+    for (int i = 1; i <= started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&j.lock);
+    if (j.failed) {
+        for (int i = 0; i < nthr; i++) {
+            if (errs[i].code != SR_OK) {
+                sr_error_set(err, errs[i].code, "%s", errs[i].msg);
+                break;
+            }
+        }
+        return -1;
+    }
+    t->band_y0 = t->s * by0;
+    t->band_rows = t->s * (j.by1 - by0);
+    return 0;
+}
+
+static int tiler_pull(sr_stage *self, int y0, int n, float *out, sr_error *err)
+{
+    tiler *t = (tiler *)self;
+    const size_t row = (size_t)self->width * self->channels;
+    if (y0 < 0 || n < 0 || y0 + n > self->height) {
+        sr_error_set(err, SR_ERR_ARG, "generator stage: rows [%d, %d) out of range", y0, y0 + n);
+        return -1;
+    }
+    while (n > 0) {
+        if (!t->band_rows || y0 < t->band_y0 || y0 >= t->band_y0 + t->band_rows) {
+            int by0 = y0 / t->s / t->tile_h * t->tile_h;
+            if (t->band_rows && t->s * by0 < t->band_y0) {
+                sr_error_set(err, SR_ERR_ARG, "generator stage: rows requested out of order");
+                return -1;
+            }
+            if (make_band(t, by0, err))
+                return -1;
+        }
+        int k = t->band_y0 + t->band_rows - y0;
+        if (k > n)
+            k = n;
+        memcpy(out, t->band + (size_t)(y0 - t->band_y0) * row, (size_t)k * row * sizeof(float));
+        out += (size_t)k * row;
+        y0 += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static void tiler_destroy(sr_stage *self)
+{
+    tiler *t = (tiler *)self;
+    if (!t)
+        return;
+    for (int i = 0; t->arenas && i < t->threads; i++)
+        sr_arena_free(t->arenas[i]);
+    free(t->arenas);
+    free(t->arena_cap);
+    free(t->band);
+    sr_rowcache_free(t->cache);
+    sr_stage_free(t->src);
+    free(t);
+}
+
+/* Bytes for tiles of th x tw input pixels: the threads' arenas, the output
+ * band and the input row window. */
+static size_t budget_bytes(const sr_generator *g, int th, int tw, int threads, int in_w,
+                           int in_h)
+{
+    const int H = sr_generator_halo(g), s = g->cfg.scale;
+    const int wh = th + 2 * H < in_h ? th + 2 * H : in_h;
+    const int ww = tw + 2 * H < in_w ? tw + 2 * H : in_w;
+    gen_region r = {.full_h = 1 << 30, .full_w = 1 << 30, .wy0 = 0, .wx0 = 0, .wh = wh,
+                    .ww = ww, .ry0 = (wh - th) / 2, .rx0 = (ww - tw) / 2};
+    r.ry1 = r.ry0 + (th < wh ? th : wh);
+    r.rx1 = r.rx0 + (tw < ww ? tw : ww);
+    size_t per = tile_floats(g, &r, g->cfg.in_channels, g->cfg.out_channels) * sizeof(float);
+    size_t band = (size_t)s * th * s * in_w * g->cfg.out_channels * sizeof(float);
+    size_t cache = (size_t)wh * in_w * g->cfg.in_channels * sizeof(float);
+    return (size_t)threads * per + band + cache;
+}
+
+sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_tile_opts *o,
+                                 sr_error *err)
+{
+    const sr_generator_config *cf = &g->cfg;
+    if (!src)
+        return NULL;
+    if (src->channels != cf->in_channels) {
+        sr_error_set(err, SR_ERR_ARG, "generator: model takes %d channels, image has %d",
+                     cf->in_channels, src->channels);
+        sr_stage_free(src);
+        return NULL;
+    }
+    if (src->width < 1 || src->height < 1 ||
+        (size_t)src->width * cf->scale > (size_t)1 << 30 ||
+        (size_t)src->height * cf->scale > (size_t)1 << 30) {
+        sr_error_set(err, SR_ERR_TOO_BIG, "generator: image of %dx%d cannot be upscaled x%d",
+                     src->width, src->height, cf->scale);
+        sr_stage_free(src);
+        return NULL;
+    }
+    tiler *t = calloc(1, sizeof *t);
+    if (!t) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory");
+        sr_stage_free(src);
+        return NULL;
+    }
+    t->src = src;
+    t->g = g;
+    t->s = cf->scale;
+    t->inc = cf->in_channels;
+    t->outc = cf->out_channels;
+    t->in_w = src->width;
+    t->in_h = src->height;
+    t->halo = sr_generator_halo(g);
+    int threads = o && o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    t->threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    size_t maxmem = o && o->max_memory ? o->max_memory : SR_DEFAULT_MAX_MEMORY;
+
+    int tile = o && o->tile > 0 ? o->tile : 0;
+    if (!tile) { /* the largest square tile (multiple of 8) that fits the budget */
+        int longest = t->in_w > t->in_h ? t->in_w : t->in_h;
+        tile = longest < 1024 ? longest : 1024;
+        while (tile > 8) {
+            int th = tile < t->in_h ? tile : t->in_h, tw = tile < t->in_w ? tile : t->in_w;
+            if (budget_bytes(g, th, tw, t->threads, t->in_w, t->in_h) <= maxmem)
+                break;
+            tile = tile > 16 ? (tile - 1) / 8 * 8 : 8;
+        }
+    }
+    t->tile_h = tile < t->in_h ? tile : t->in_h;
+    /* Columns: enough tiles per band for every thread, in a multiple of the
+     * thread count when that keeps tiles from getting narrower than half. */
+    int ntx = (t->in_w + tile - 1) / tile;
+    if (ntx < t->threads)
+        ntx = t->threads < t->in_w ? t->threads : t->in_w;
+    else if (ntx % t->threads)
+        ntx += t->threads - ntx % t->threads;
+    t->tile_w = (t->in_w + ntx - 1) / ntx;
+
+    /* Single-threaded GEMM inside each tile worker (process-wide setting). */
+    openblas_set_num_threads(1);
+
+    t->arenas = calloc((size_t)t->threads, sizeof *t->arenas);
+    t->arena_cap = calloc((size_t)t->threads, sizeof *t->arena_cap);
+    size_t out_w = (size_t)t->s * t->in_w;
+    t->band = malloc((size_t)t->s * t->tile_h * out_w * t->outc * sizeof(float) + 1);
+    t->cache = sr_rowcache_new(src, t->tile_h + 2 * t->halo, err);
+    if (!t->arenas || !t->arena_cap || !t->band || !t->cache) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for tiles of %d", tile);
+        tiler_destroy(&t->base);
+        return NULL;
+    }
+    t->base.width = (int)out_w;
+    t->base.height = t->s * t->in_h;
+    t->base.channels = t->outc;
+    t->base.pull = tiler_pull;
+    t->base.destroy = tiler_destroy;
+    return &t->base;
+}

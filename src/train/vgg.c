@@ -23,7 +23,7 @@ struct sr_vgg {
     int conv_of[VGG_MAX];     /* conv index, or -1 for a pool              */
     int nconv;
     sr_conv2d conv[VGG_MAX];
-    char name[VGG_MAX][12];   /* "conv1_1" per conv                        */
+    char name[VGG_MAX][32];   /* "conv1_1" per conv                        */
     int layer_of_conv[VGG_MAX];
     sr_vgg_input input;
 };

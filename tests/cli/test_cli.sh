@@ -3,8 +3,8 @@
 # errors naming the file, nothing left behind on failure, inputs untouched.
 # Usage (from meson): test_cli.sh SRGAN_UP IMGTOOL
 set -u
-UP=$1
-IMG=$2
+UP=$(readlink -f "$1")
+IMG=$(readlink -f "$2")
 T=${SRGAN_TMPDIR:-/tmp}/cli.$$
 rm -rf "$T"
 mkdir -p "$T"
@@ -18,6 +18,7 @@ check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 # run CMD...: stdout+stderr in $T/out.txt, exit status in $rc
 run() { "$@" >out.txt 2>&1; rc=$?; }
 no_leftovers() { ! find "$1" -name '*.part' | grep -q .; }
+has_part() { find "$1" -name '*.part' | grep -q .; }
 one_line_naming() { [ "$(wc -l < out.txt)" -eq 1 ] && grep -q -- "$1" out.txt; }
 
 "$IMG" make rgb.png 23 17 3 u8 || exit 2
@@ -90,6 +91,12 @@ if command -v python3 >/dev/null 2>&1; then
   check "100000x100000 header: exit 1" [ $rc -eq 1 ]
   check "100000x100000 header: one line naming it" one_line_naming huge.png
   check "100000x100000 header: no output" [ ! -e badout/huge.png ]
+  # Interlaced: must be decoded whole, so it is refused from the header alone.
+  python3 -c "import zlib;d=bytearray(open('huge.png','rb').read()[:29]);d[28]=1;c=zlib.crc32(bytes(d[12:29]));open('hugei.png','wb').write(bytes(d)+c.to_bytes(4,'big')+b'\0\0\0\0IDAT'+b'\0'*8)"
+  run "$UP" --method bicubic hugei.png badout/hugei.png
+  check "interlaced 100000x100000: refused" [ $rc -eq 1 ]
+  check "interlaced 100000x100000: one line naming it" one_line_naming hugei.png
+  check "interlaced 100000x100000: says it is too big" grep -qi 'pixels' out.txt
 fi
 mkdir -p ro && chmod 555 ro
 if [ "$(id -u)" != 0 ]; then
@@ -127,7 +134,8 @@ check "missing input dir: exit 2" [ $rc -eq 2 ]
 mkdir -p sig
 "$UP" --method lanczos -x 4 --compression none big.tif sig/out.tif >/dev/null 2>&1 &
 pid=$!
-i=0; while [ $i -lt 50 ] && ! find sig -name '*.part' | grep -q .; do sleep 0.1; i=$((i + 1)); done
+i=0; while [ $i -lt 100 ] && ! find sig -name '*.part' | grep -q .; do sleep 0.05; i=$((i + 1)); done
+check "SIGTERM: temporary file existed while running" has_part sig
 kill -TERM $pid 2>/dev/null
 wait $pid; rc=$?
 check "SIGTERM: killed (non-zero)" [ $rc -ne 0 ]

@@ -435,6 +435,18 @@ static void test_meta_roundtrip(void)
     CHECK(m.res_unit == SR_RES_ASPECT && m.xres == 2 && m.yres == 3);
     CHECK(m.gamma == 0 && m.srgb_intent == -1);
     free(copy);
+
+    /* an RGB profile cannot go on a gray PNG: left out, the write succeeds */
+    info = mkinfo(7, 5, 2, SR_U8);
+    info.meta.icc = icc;
+    info.meta.icc_len = icc_len;
+    info.meta.gamma = 0.5;
+    const char *p4 = tmp_path("meta4.png");
+    CHECK_MSG(write_all(p4, &info, px, NULL, &err) == 0, "%s", err.msg);
+    m = read_meta(p4, &copy);
+    CHECK(m.icc == NULL && m.icc_len == 0);
+    CHECK_NEAR(m.gamma, 0.5, 1e-9);
+    free(copy);
     free(icc);
 }
 

@@ -1,0 +1,258 @@
+/* srgan_train.c: the srgan-train command line. Parses options into an
+ * sr_train_config and runs sr_train_run; SIGINT/SIGTERM ask the loop to
+ * stop after the current iteration and write a checkpoint. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "srgan/train.h"
+#include "srgan_config.h"
+
+/* The one piece of global state: a signal handler can reach nothing else. */
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: srgan-train --hr DIR [--lr DIR] --out DIR [options]\n"
+"\n"
+"Train a super-resolution generator: phase psnr (L1/MSE pretraining), then\n"
+"phase gan (patch discriminator + VGG19 perceptual + adversarial losses).\n"
+"\n"
+"data:\n"
+"  --hr DIR            HR training images (subdirectories included)\n"
+"  --lr DIR            matching LR images (same names); default: made from HR\n"
+"                      with MATLAB-compatible bicubic\n"
+"  --val DIR           validation HR images (PSNR/SSIM on Y, border = scale)\n"
+"  --patch N           HR crop size (128)          --batch N   batch size (16)\n"
+"  --no-augment        no random flips/rotations   --cache-mb N  image cache (1024)\n"
+"model:\n"
+"  --phase psnr|gan    (psnr)                      --scale N   2, 3, 4 or 8 (4)\n"
+"  --arch msrresnet|srresnet  --blocks N (16)  --channels N (64)  --gray\n"
+"  --init FILE         start from a model or checkpoint (required for gan)\n"
+"optimisation:\n"
+"  --iters N           total iterations (psnr 200000, gan 100000)\n"
+"  --lr-g X --lr-d X   learning rates (psnr 2e-4; gan 1e-4 both)\n"
+"  --beta1 X --beta2 X Adam betas (0.9, 0.99)\n"
+"  --schedule S        constant | cosine | cosine:P1,P2[@eta_min] |\n"
+"                      multistep:M1,M2[@gamma]   (psnr cosine, gan constant)\n"
+"  --clip X            clip gradient norm (off)  --ema X   EMA decay (0.999; 0 off)\n"
+"losses:\n"
+"  --pixel-loss l1|mse (l1)   --w-pixel X (psnr 1, gan 1e-2)\n"
+"  --w-percep X (1)   --w-gan X (5e-3)   --gan-type ragan|vanilla (ragan)\n"
+"  --vgg FILE          VGG19 weights (../shared/vgg19/vgg19_conv.safetensors)\n"
+"  --vgg-layers L      conv5_4 | conv3_4:0.5,conv5_4:1 (conv5_4, before ReLU)\n"
+"  --vgg-input auto|caffe|torchvision  input convention (auto: from metadata)\n"
+"  --d-channels N (64)  --d-norm spectral|none (spectral)\n"
+"run:\n"
+"  --out DIR           checkpoints, log.csv, curves.png, samples/, model.safetensors\n"
+"  --resume [FILE]     continue exactly from a checkpoint (default OUT/checkpoint)\n"
+"  --export FILE       write the (EMA) generator at the end\n"
+"  --ckpt-every N (1000)  --val-every N (1000)  --log-every N (10)  --val-samples N (3)\n"
+"  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n");
+}
+
+static int parse_num(const char *opt, const char *v, double *out)
+{
+    char *e;
+    errno = 0;
+    *out = v ? strtod(v, &e) : 0;
+    if (!v || e == v || *e || errno) {
+        fprintf(stderr, "srgan-train: %s needs a number, got '%s'\n", opt, v ? v : "");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    sr_phase phase = SR_PHASE_PSNR;
+    for (int i = 1; i < argc - 1; i++)
+        if (!strcmp(argv[i], "--phase")) phase = !strcmp(argv[i + 1], "gan") ? SR_PHASE_GAN : phase;
+    sr_train_config c;
+    sr_train_config_defaults(&c, phase);
+    c.progress = isatty(2);
+    const char *vgg_default = "../shared/vgg19/vgg19_conv.safetensors";
+    char resume_buf[4096];
+    int want_resume = 0;
+    const char *resume_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double x = 0;
+#define NUM(name, dst)                                                                      \
+    if (!strcmp(a, name)) {                                                                 \
+        if (parse_num(a, v, &x)) return 2;                                                  \
+        dst;                                                                                \
+        i++;                                                                                \
+        continue;                                                                           \
+    }
+#define STR(name, dst)                                                                      \
+    if (!strcmp(a, name)) {                                                                 \
+        if (!v) {                                                                           \
+            fprintf(stderr, "srgan-train: %s needs a value\n", a);                          \
+            return 2;                                                                       \
+        }                                                                                   \
+        dst = v;                                                                            \
+        i++;                                                                                \
+        continue;                                                                           \
+    }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("srgan-train %s\n", SRGAN_VERSION);
+            return 0;
+        }
+        if (!strcmp(a, "--phase")) {
+            if (!v || (strcmp(v, "psnr") && strcmp(v, "gan"))) {
+                fprintf(stderr, "srgan-train: --phase must be psnr or gan\n");
+                return 2;
+            }
+            i++;
+            continue;
+        }
+        STR("--hr", c.hr_dir)
+        STR("--lr", c.lr_dir)
+        STR("--val", c.val_dir)
+        STR("--out", c.out_dir)
+        STR("--init", c.init)
+        STR("--export", c.export_path)
+        STR("--schedule", c.schedule)
+        STR("--vgg", c.vgg_path)
+        STR("--vgg-layers", c.vgg_layers)
+        NUM("--patch", c.patch = (int)x)
+        NUM("--batch", c.batch = (int)x)
+        NUM("--cache-mb", c.cache_bytes = (size_t)(x * 1048576.0))
+        NUM("--scale", c.gen.scale = (int)x)
+        NUM("--blocks", c.gen.blocks = (int)x)
+        NUM("--channels", c.gen.channels = (int)x)
+        NUM("--iters", c.iters = (long)x)
+        NUM("--lr-g", c.lr_g = x)
+        NUM("--lr-d", c.lr_d = x)
+        NUM("--beta1", c.beta1 = x)
+        NUM("--beta2", c.beta2 = x)
+        NUM("--clip", c.clip = x)
+        NUM("--ema", c.ema_decay = x)
+        NUM("--w-pixel", c.w_pixel = x)
+        NUM("--w-percep", c.w_percep = x)
+        NUM("--w-gan", c.w_gan = x)
+        NUM("--d-channels", c.d_nf = (int)x)
+        NUM("--ckpt-every", c.ckpt_every = (long)x)
+        NUM("--val-every", c.val_every = (long)x)
+        NUM("--log-every", c.log_every = (long)x)
+        NUM("--val-samples", c.val_samples = (int)x)
+        NUM("--threads", c.threads = (int)x)
+        NUM("--seed", c.seed = (uint64_t)x)
+        NUM("--queue", c.queue = (int)x)
+        if (!strcmp(a, "--gray")) {
+            c.gen.in_channels = c.gen.out_channels = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-augment")) {
+            c.augment = 0;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            c.quiet = 1, c.progress = 0;
+            continue;
+        }
+        if (!strcmp(a, "--no-progress")) {
+            c.progress = 0;
+            continue;
+        }
+        if (!strcmp(a, "--resume")) {
+            want_resume = 1;
+            if (v && v[0] != '-') resume_path = v, i++;
+            continue;
+        }
+        if (!strcmp(a, "--arch") && v) {
+            if (!strcmp(v, "msrresnet")) c.gen.arch = SR_ARCH_MSRRESNET;
+            else if (!strcmp(v, "srresnet")) c.gen.arch = SR_ARCH_SRRESNET;
+            else {
+                fprintf(stderr, "srgan-train: --arch must be msrresnet or srresnet\n");
+                return 2;
+            }
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--pixel-loss") && v) {
+            if (strcmp(v, "l1") && strcmp(v, "mse")) {
+                fprintf(stderr, "srgan-train: --pixel-loss must be l1 or mse\n");
+                return 2;
+            }
+            c.pixel_mse = !strcmp(v, "mse");
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--gan-type") && v) {
+            if (strcmp(v, "ragan") && strcmp(v, "vanilla")) {
+                fprintf(stderr, "srgan-train: --gan-type must be ragan or vanilla\n");
+                return 2;
+            }
+            c.gan_type = !strcmp(v, "vanilla") ? SR_GAN_VANILLA : SR_GAN_RAGAN;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--vgg-input") && v) {
+            if (!strcmp(v, "auto")) c.vgg_force = -1;
+            else if (!strcmp(v, "caffe")) c.vgg_force = SR_VGG_CAFFE;
+            else if (!strcmp(v, "torchvision")) c.vgg_force = SR_VGG_TORCHVISION;
+            else {
+                fprintf(stderr, "srgan-train: --vgg-input must be auto, caffe or torchvision\n");
+                return 2;
+            }
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--d-norm") && v) {
+            if (strcmp(v, "spectral") && strcmp(v, "none")) {
+                fprintf(stderr, "srgan-train: --d-norm must be spectral or none\n");
+                return 2;
+            }
+            c.d_spectral = !strcmp(v, "spectral");
+            i++;
+            continue;
+        }
+        fprintf(stderr, "srgan-train: unknown option '%s' (see --help)\n", a);
+        return 2;
+#undef NUM
+#undef STR
+    }
+    if (!c.hr_dir || !c.out_dir) {
+        fprintf(stderr, "srgan-train: --hr DIR and --out DIR are required (see --help)\n");
+        return 2;
+    }
+    if (want_resume) {
+        if (!resume_path) {
+            snprintf(resume_buf, sizeof resume_buf, "%s/checkpoint.safetensors", c.out_dir);
+            resume_path = resume_buf;
+        }
+        c.resume = resume_path;
+    }
+    if (c.phase == SR_PHASE_GAN && !c.vgg_path) {
+        const char *env = getenv("SRGAN_VGG");
+        c.vgg_path = env ? env : vgg_default;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sr_error err = {0};
+    int rc = sr_train_run(&c, &g_stop, &err);
+    if (rc < 0) {
+        fprintf(stderr, "srgan-train: %s\n", err.msg);
+        return 1;
+    }
+    return rc == 1 ? 130 : 0;
+}
