@@ -129,6 +129,49 @@ check "non-recursive ignores subdirs" [ ! -e tree2/sub ]
 run "$UP" --method bicubic -i nowhere -o x
 check "missing input dir: exit 2" [ $rc -eq 2 ]
 
+# --- the network path, with small random weights made for the test
+"$IMG" model m4.safetensors 4 2 8 || exit 2
+"$IMG" model m2.safetensors 2 1 8 srresnet || exit 2
+"$IMG" make gray8.png 21 14 1 u8 || exit 2
+"$IMG" make rgba16.tif 17 12 4 u16 || exit 2
+run "$UP" -m m4.safetensors rgb.png n_rgb.png
+check "srgan RGB PNG x4" [ "$("$IMG" info n_rgb.png)" = "92 68 3 u8 1" ]
+run "$UP" -m m4.safetensors gray8.png n_gray.png
+check "srgan gray stays gray" [ "$("$IMG" info n_gray.png)" = "84 56 1 u8 1" ]
+run "$UP" -m m4.safetensors gray16.tif n_g16.tif
+check "srgan 16-bit gray TIFF stays 16-bit" [ "$("$IMG" info n_g16.tif)" = "76 52 1 u16 1" ]
+run "$UP" -m m4.safetensors rgba16.tif n_rgba.tif
+check "srgan RGBA 16-bit keeps alpha and depth" [ "$("$IMG" info n_rgba.tif)" = "68 48 4 u16 1" ]
+run "$UP" -m m4.safetensors photo.jpg n_photo.jpg
+check "srgan JPEG" [ "$("$IMG" info n_photo.jpg)" = "96 64 3 u8 1" ]
+run "$UP" -m m4.safetensors stack.tif n_stack.tif
+check "srgan multi-page" [ "$("$IMG" info n_stack.tif)" = "36 28 1 u16 3" ]
+run "$UP" -m m4.safetensors -x 3 rgb.png n_x3.png
+check "x3 from an x4 model (Lanczos after)" [ "$("$IMG" info n_x3.png)" = "69 51 3 u8 1" ]
+run "$UP" -m m2.safetensors -x 2 rgb.png n_srres.png
+check "SRResNet variant x2" [ "$("$IMG" info n_srres.png)" = "46 34 3 u8 1" ]
+# Tiles never show: any tile size gives the same file content.
+"$IMG" make wide.png 70 45 3 u8 || exit 2
+run "$UP" -m m4.safetensors --tile 8 --threads 2 wide.png t8.png
+run "$UP" -m m4.safetensors --tile 33 --threads 1 wide.png t33.png
+run "$UP" -m m4.safetensors --tile 512 wide.png tbig.png
+check "tile 8 == whole image" [ "$("$IMG" diff t8.png tbig.png)" = "0" ]
+check "tile 33 == whole image" [ "$("$IMG" diff t33.png tbig.png)" = "0" ]
+run "$UP" -m m4.safetensors -x 0.5 rgb.png n_down.png
+check "network downscale refused (2)" [ $rc -eq 2 ] && check "downscale says why" grep -q 'downscale' out.txt
+head -c 1000 m4.safetensors > broken.safetensors
+run "$UP" -m broken.safetensors rgb.png n_broken.png
+check "truncated weights: exit 2" [ $rc -eq 2 ]
+check "truncated weights: one line naming the file" one_line_naming broken.safetensors
+check "truncated weights: no output" [ ! -e n_broken.png ]
+run "$UP" -m nosuchmodel rgb.png n_none.png
+check "unknown model name: exit 2" [ $rc -eq 2 ] && check "unknown model named" grep -q nosuchmodel out.txt
+mkdir -p wdir && cp m4.safetensors wdir/tiny-x4.safetensors
+SRGAN_UP_WEIGHTS=$T/wdir run "$UP" --list-models
+check "--list-models finds \$SRGAN_UP_WEIGHTS" grep -q 'tiny-x4' out.txt
+SRGAN_UP_WEIGHTS=$T/wdir run "$UP" -m tiny-x4 rgb.png n_named.png
+check "model chosen by name" [ "$("$IMG" diff n_named.png n_rgb.png)" = "0" ]
+
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
 mkdir -p sig
