@@ -34,5 +34,6 @@
 #include "srgan/nn.h"
 #include "srgan/weights.h"
 #include "srgan/model.h"
+#include "srgan/normalize.h"
 
 #endif

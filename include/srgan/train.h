@@ -329,6 +329,26 @@ void sr_train_config_defaults(sr_train_config *c, sr_phase phase);
  * Returns 0, 1 when interrupted (checkpoint written), -1 on error. */
 int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error *err);
 
+/* One training step on a given batch, without data pipeline or files
+ * (tests, benchmarks). The trainer takes ownership of g, d (may be NULL: a
+ * fresh one is made in phase gan) and vgg (NULL: loaded from c->vgg_path in
+ * phase gan), also when it fails. */
+typedef struct sr_trainer sr_trainer;
+typedef struct sr_step_losses {
+    double l_pix, l_percep, l_gan_g, l_gan_d, d_real, d_fake;
+} sr_step_losses;
+sr_trainer *sr_trainer_new(const sr_train_config *c, sr_generator *g, sr_disc *d, sr_vgg *vgg,
+                           sr_error *err);
+/* hr [batch, C, patch, patch], lr [batch, C, patch/s, patch/s]. Afterwards
+ * the params' grad buffers hold this step's summed gradients and the
+ * weights are updated (Adam, then EMA). */
+int sr_trainer_step(sr_trainer *t, const float *hr, const float *lr, sr_step_losses *out,
+                    sr_error *err);
+sr_generator *sr_trainer_generator(sr_trainer *t);
+sr_generator *sr_trainer_ema(sr_trainer *t);
+sr_disc *sr_trainer_disc(sr_trainer *t);
+void sr_trainer_free(sr_trainer *t);
+
 /* Load the generator weights of a checkpoint or exported model. */
 sr_generator *sr_train_load_generator(const char *path, int ema, sr_error *err);
 

@@ -41,6 +41,11 @@ void cli_usage(FILE *f)
         "      --max-pixels N     refuse whole-image decodes above N pixels (default 268435456)\n"
         "      --no-autorotate    do not apply the EXIF orientation\n"
         "      --report FILE.csv  write one line per file: input,output,status,seconds,error\n"
+        "      --normalize N      intensities for the network: none, range, or\n"
+        "                         percentile[:LOW,HIGH] (default: percentile:1,99.8 for\n"
+        "                         16-bit and float, none for 8-bit); mapped back after\n"
+        "      --normalize-scope S  percentiles per 'image' (page) or per 'stack' (default)\n"
+        "      --dtype T          output samples: uint8, uint16 or float32 (default: as input)\n"
         "  -q, --quiet            print errors only\n"
         "  -v, --verbose          say what is done and why\n"
         "      --version          print the version and exit\n"
@@ -99,10 +104,41 @@ static int parse_method(const char *s, cli_method *m)
     return -1;
 }
 
+/* "none", "range", "percentile", "percentile:LOW,HIGH". */
+static int parse_normalize(const char *s, cli_args *a)
+{
+    if (!strcmp(s, "none")) {
+        a->normalize = NORM_NONE;
+        return 0;
+    }
+    if (!strcmp(s, "range")) {
+        a->normalize = NORM_RANGE;
+        return 0;
+    }
+    if (!strncmp(s, "percentile", 10) && (s[10] == '\0' || s[10] == ':')) {
+        a->normalize = NORM_PERCENTILE;
+        if (s[10] == ':') {
+            char *end;
+            double lo = strtod(s + 11, &end), hi = -1;
+            if (*end == ',')
+                hi = strtod(end + 1, &end);
+            if (*end != '\0' || !(lo >= 0 && hi <= 100 && lo < hi)) {
+                fprintf(stderr, "srgan-up: --normalize: '%s': want percentile:LOW,HIGH with 0 <= LOW < HIGH <= 100\n", s);
+                return -1;
+            }
+            a->norm_low = lo;
+            a->norm_high = hi;
+        }
+        return 0;
+    }
+    fprintf(stderr, "srgan-up: --normalize: '%s' is not none, range or percentile[:LOW,HIGH]\n", s);
+    return -1;
+}
+
 enum {
     OPT_METHOD = 256, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
     OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
-    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION
+    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE
 };
 
 int cli_parse(int argc, char **argv, cli_args *a)
@@ -128,6 +164,9 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"no-autorotate", no_argument, NULL, OPT_NO_AUTOROTATE},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"normalize", required_argument, NULL, OPT_NORMALIZE},
+        {"normalize-scope", required_argument, NULL, OPT_NORM_SCOPE},
+        {"dtype", required_argument, NULL, OPT_DTYPE},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -138,6 +177,9 @@ int cli_parse(int argc, char **argv, cli_args *a)
     a->scale = 4;
     a->jobs = 1;
     a->suffix = "";
+    a->out_dtype = -1;
+    a->norm_low = 1.0;
+    a->norm_high = 99.8;
     int c;
     uint64_t size;
     opterr = 0;
@@ -215,6 +257,32 @@ int cli_parse(int argc, char **argv, cli_args *a)
             break;
         case OPT_NO_AUTOROTATE: a->no_autorotate = 1; break;
         case OPT_REPORT: a->report = optarg; break;
+        case OPT_NORMALIZE:
+            if (parse_normalize(optarg, a))
+                return 2;
+            break;
+        case OPT_NORM_SCOPE:
+            if (!strcmp(optarg, "image") || !strcmp(optarg, "page"))
+                a->norm_per_page = 1;
+            else if (!strcmp(optarg, "stack"))
+                a->norm_per_page = 0;
+            else {
+                fprintf(stderr, "srgan-up: --normalize-scope: '%s' is not image or stack\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_DTYPE:
+            if (!strcmp(optarg, "uint8") || !strcmp(optarg, "u8"))
+                a->out_dtype = SR_U8;
+            else if (!strcmp(optarg, "uint16") || !strcmp(optarg, "u16"))
+                a->out_dtype = SR_U16;
+            else if (!strcmp(optarg, "float32") || !strcmp(optarg, "float") || !strcmp(optarg, "f32"))
+                a->out_dtype = SR_F32;
+            else {
+                fprintf(stderr, "srgan-up: --dtype: '%s' is not uint8, uint16 or float32\n", optarg);
+                return 2;
+            }
+            break;
         case 'q': a->quiet = 1; break;
         case 'v': a->verbose = 1; break;
         case OPT_VERSION: printf("srgan-up %s\n", SRGAN_VERSION); return 1;

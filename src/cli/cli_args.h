@@ -15,6 +15,8 @@ typedef enum cli_method {
     METHOD_BILINEAR
 } cli_method;
 
+enum { NORM_AUTO = 0, NORM_NONE, NORM_RANGE, NORM_PERCENTILE };
+
 typedef struct cli_args {
     double scale;          /* -x */
     cli_method method;
@@ -35,6 +37,10 @@ typedef struct cli_args {
     int no_autorotate;
     int quiet, verbose;
     const char *report;    /* --report FILE.csv */
+    int normalize;         /* NORM_AUTO, NORM_NONE, NORM_RANGE, NORM_PERCENTILE */
+    double norm_low, norm_high;
+    int norm_per_page;     /* --normalize-scope image */
+    int out_dtype;         /* -1 = as input, else sr_dtype */
     char **inputs;         /* positional inputs (not owned) */
     int ninputs;
     const char *single_out; /* IN OUT form: the output path */

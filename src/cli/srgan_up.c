@@ -96,6 +96,11 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->tile.tile = a->tile;
     plan->tile.threads = a->threads;
     plan->tile.max_memory = a->max_memory;
+    plan->normalize = a->normalize;
+    plan->norm_low = a->norm_low;
+    plan->norm_high = a->norm_high;
+    plan->norm_per_page = a->norm_per_page;
+    plan->out_dtype = a->out_dtype;
     *g = NULL;
     int wants_network = a->method == METHOD_AUTO || a->method == METHOD_SRGAN;
     if (!wants_network) {

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
+#include "srgan/normalize.h"
 #include "srgan/pipeline.h"
 
 typedef struct page_graph {
@@ -35,8 +37,15 @@ static sr_reader *reader_at_page(const char *path, int page, const sr_read_opts 
     return r;
 }
 
+/* The intensity window the network sees: [lo, hi] -> [0, 1], and back. */
+typedef struct norm_window {
+    int active;
+    double lo, hi;
+    sr_clip_count clip;
+} norm_window;
+
 static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const char *in, int ow,
-                              int oh, sr_error *err)
+                              int oh, norm_window *nw, sr_error *err)
 {
     const sr_generator_config *cfg = sr_generator_get_config(plan->g);
     int cc = color->channels;
@@ -47,7 +56,10 @@ static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const c
         return NULL;
     }
     sr_stage *s = color;
-    if (cc == 1 && cfg->in_channels == 3)
+    double span = nw->hi - nw->lo;
+    if (nw->active && span > 0)
+        s = sr_affine_stage_new(s, 1.0 / span, -nw->lo / span, NULL, err);
+    if (s && cc == 1 && cfg->in_channels == 3)
         s = sr_gray_to_rgb_stage_new(s, err);
     if (s)
         s = sr_generator_stage_new(s, plan->g, &plan->tile, err);
@@ -59,25 +71,37 @@ static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const c
                     s->width, s->height, ow, oh);
         s = sr_resample_stage_new(s, ow, oh, SR_FILTER_LANCZOS3, 0, err);
     }
+    if (s && nw->active && span > 0)
+        s = sr_affine_stage_new(s, span, nw->lo, &nw->clip, err);
     return s;
 }
 
+/* Pipeline float units are u8/255, u16/65535 or raw float; converting to
+ * another dtype keeps intensities (u8 200 -> u16 200, u16 300 -> float 300). */
+static double dtype_unit(sr_dtype t)
+{
+    return t == SR_U8 ? 255.0 : t == SR_U16 ? 65535.0 : 1.0;
+}
+
 static int build_page(sr_reader *r, const char *in, int page, const upscale_plan *plan, int ow, int oh,
-                      page_graph *pg, sr_error *err)
+                      norm_window *nw, sr_dtype out_dtype, page_graph *pg, sr_error *err)
 {
     memset(pg, 0, sizeof *pg);
     const sr_image_info *info = sr_reader_info(r);
     sr_stage *src = sr_source_stage_new(r, err);
     if (!src)
         return -1;
+    double to_out = dtype_unit(info->dtype) / dtype_unit(out_dtype);
     if (!plan->g) {
         pg->out = sr_resample_stage_new(src, ow, oh, plan->filter, 1, err);
+        if (pg->out && to_out != 1.0)
+            pg->out = sr_affine_stage_new(pg->out, to_out, 0, NULL, err);
         return pg->out ? 0 : -1;
     }
     int alpha = sr_info_has_alpha(info);
     int cc = info->channels - alpha;
     sr_stage *color = alpha ? sr_select_stage_new(src, 0, cc, err) : src;
-    sr_stage *s = color ? network_path(color, plan, in, ow, oh, err) : NULL;
+    sr_stage *s = color ? network_path(color, plan, in, ow, oh, nw, err) : NULL;
     if (!s)
         return -1;
     if (alpha) {
@@ -100,8 +124,10 @@ static int build_page(sr_reader *r, const char *in, int page, const upscale_plan
             return -1;
         }
     }
+    if (to_out != 1.0)
+        s = sr_affine_stage_new(s, to_out, 0, NULL, err);
     pg->out = s;
-    return 0;
+    return s ? 0 : -1;
 }
 
 static void free_page(page_graph *pg)
@@ -143,6 +169,33 @@ static int out_size(int n, double scale)
     return v < 1 ? 1 : v > 1000000000L ? 1000000000 : (int)v;
 }
 
+/* Decide the intensity window for the network: page = -1 for the whole stack. */
+static int norm_setup(const char *in, const upscale_plan *plan, const sr_image_info *info, int page,
+                      norm_window *nw, sr_error *err)
+{
+    int mode = plan->normalize;
+    if (mode == NORM_AUTO)
+        mode = info->dtype == SR_U8 ? NORM_NONE : NORM_PERCENTILE;
+    nw->active = plan->g && mode != NORM_NONE;
+    if (!nw->active)
+        return 0;
+    double plo = mode == NORM_RANGE ? 0 : plan->norm_low, phi = mode == NORM_RANGE ? 100 : plan->norm_high;
+    sr_norm_range r;
+    if (sr_norm_percentiles(in, &plan->ropts, page, plo, phi, &r, err))
+        return -1;
+    nw->lo = r.lo;
+    nw->hi = r.hi;
+    if (!(r.hi > r.lo))
+        nw->active = 0; /* a flat image: nothing to stretch */
+    if (plan->verbose) {
+        double u = dtype_unit(info->dtype);
+        fprintf(stderr, "srgan-up: %s: %s: percentiles %g..%g%% = %g..%g (data %g..%g)%s\n", in,
+                page < 0 ? "stack" : "page", plo, phi, r.lo * u, r.hi * u, r.min * u, r.max * u,
+                nw->active ? "" : "; flat, not normalised");
+    }
+    return 0;
+}
+
 int upscale_file(const char *in, const char *out, const upscale_plan *plan, const upscale_hooks *hooks,
                  sr_error *err)
 {
@@ -153,8 +206,12 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     char *tmp = NULL;
     int rc = -1;
     page_graph pg = {0};
+    norm_window nw = {0};
     const sr_image_info *info = sr_reader_info(r);
     int pages = info->pages;
+    sr_dtype out_dtype = plan->out_dtype >= 0 ? (sr_dtype)plan->out_dtype : info->dtype;
+    if (!plan->norm_per_page && norm_setup(in, plan, info, -1, &nw, err))
+        goto done;
     if (plan->verbose)
         fprintf(stderr, "srgan-up: %s: %dx%d, %d channel(s), %s, %d page(s); %s x%g\n", in,
                 info->width, info->height, info->channels,
@@ -174,7 +231,10 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         sr_image_info oinfo = output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height);
         oinfo.pages = pages;
         oinfo.page = page;
-        if (build_page(r, in, page, plan, ow, oh, &pg, err))
+        oinfo.dtype = out_dtype;
+        if (plan->norm_per_page && norm_setup(in, plan, info, page, &nw, err))
+            goto done;
+        if (build_page(r, in, page, plan, ow, oh, &nw, out_dtype, &pg, err))
             goto done;
         if (page == 0) {
             w = sr_writer_open(out, plan->out_format, &oinfo, &plan->wopts, err);
@@ -194,6 +254,12 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     }
     rc = sr_writer_finish(w, err);
     w = NULL;
+    if (rc == 0 && plan->verbose && nw.active && out_dtype != SR_F32) {
+        uint64_t clipped = nw.clip.low + nw.clip.high;
+        fprintf(stderr, "srgan-up: %s: %llu value(s) clipped to the output range (%llu low, %llu high)\n",
+                in, (unsigned long long)clipped, (unsigned long long)nw.clip.low,
+                (unsigned long long)nw.clip.high);
+    }
 done:
     free_page(&pg);
     if (w)

@@ -16,6 +16,12 @@ typedef struct upscale_plan {
     sr_write_opts wopts;
     sr_format out_format;    /* SR_FMT_AUTO: from the output's extension */
     int verbose;
+    /* Intensities (network path): NORM_* from cli_args.h; NORM_AUTO =
+     * percentile for 16-bit and float input, none for 8-bit. */
+    int normalize;
+    double norm_low, norm_high;
+    int norm_per_page;
+    int out_dtype; /* -1 = as input, else sr_dtype */
 } upscale_plan;
 
 typedef struct upscale_hooks {

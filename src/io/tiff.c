@@ -17,6 +17,11 @@ static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, 
     sr_tiff_errctx *ctx = user;
     if (ctx && !ctx->have) {
         vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+        /* libtiff often starts with the file name, which we print anyway */
+        size_t n = ctx->path ? strlen(ctx->path) : 0;
+        if (n && strncmp(ctx->msg, ctx->path, n) == 0 && ctx->msg[n] == ':')
+            memmove(ctx->msg, ctx->msg + n + 1 + (ctx->msg[n + 1] == ' '),
+                    strlen(ctx->msg + n + 1 + (ctx->msg[n + 1] == ' ')) + 1);
         /* keep the message on one line */
         for (char *p = ctx->msg; *p; p++)
             if (*p == '\n' || *p == '\r')

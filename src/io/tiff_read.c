@@ -515,7 +515,9 @@ static void palette_to_rgb(const tiff_reader *rd, const uint8_t *idx, uint8_t *o
     for (size_t x = 0; x < rd->width; x++)
         for (int c = 0; c < 3; c++) {
             uint32_t v = rd->cmap[c][idx[x]];
-            out[x * 3 + c] = (uint8_t)(rd->cmap_8bit ? v : (v * 255u + 32767u) / 65535u);
+            /* >> 8 as libtiff's TIFFRGBAImage does: right for both v*257 and
+             * v<<8 encoders */
+            out[x * 3 + c] = (uint8_t)(rd->cmap_8bit ? v : v >> 8);
         }
 }
 

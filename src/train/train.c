@@ -154,6 +154,7 @@ typedef struct worker {
 
 struct loop {
     const sr_train_config *c;
+    sr_train_config cfg; /* sr_trainer: its own copy */
     train_state s;
     sr_dataset *ds;
     sr_loader *loader;
@@ -378,16 +379,13 @@ static void loop_free(loop *L)
     sr_disc_free(L->s.d);
 }
 
-static int build_models(loop *L, sr_error *err)
+/* EMA, parameter lists, optimisers; g (and d, when given) become L's. */
+static int init_models(loop *L, sr_generator *g, sr_disc *d, sr_error *err)
 {
     const sr_train_config *c = L->c;
     train_state *s = &L->s;
-    if (c->init) {
-        s->g = sr_train_load_generator(c->init, 1, err);
-    } else {
-        if (sr_generator_config_check(&c->gen, err)) return -1;
-        s->g = sr_generator_new(&c->gen, c->seed, err);
-    }
+    s->g = g;
+    s->d = d;
     if (!s->g || sr_generator_enable_grad(s->g, err)) return -1;
     if (c->ema_decay > 0 && !(s->ema = clone_generator(s->g, err))) return -1;
     s->ngp = sr_generator_param_count(s->g);
@@ -400,40 +398,6 @@ static int build_models(loop *L, sr_error *err)
     }
     if (!(s->opt_g = sr_adam_new(s->gp, s->ngp, c->beta1, c->beta2, c->eps, err))) return -1;
     const sr_generator_config *gc = sr_generator_get_config(s->g);
-    if (c->phase == SR_PHASE_GAN) {
-        sr_disc_config dc = {gc->out_channels, c->d_nf, c->d_spectral};
-        if (!(s->d = sr_disc_new(&dc, c->seed + 7, err))) return -1;
-        s->ndp = sr_disc_param_count(s->d);
-        if (!(s->dp = calloc((size_t)s->ndp, sizeof *s->dp))) goto nomem;
-        for (int i = 0; i < s->ndp; i++) s->dp[i] = sr_disc_param(s->d, i);
-        if (!(s->opt_d = sr_adam_new(s->dp, s->ndp, c->beta1, c->beta2, c->eps, err))) return -1;
-    }
-    return 0;
-nomem:
-    sr_error_set(err, SR_ERR_NOMEM, "training: out of memory");
-    return -1;
-}
-
-static int setup(loop *L, sr_error *err)
-{
-    const sr_train_config *c = L->c;
-    train_state *s = &L->s;
-    s->val_psnr = s->val_ssim = NAN;
-    if (!c->hr_dir || !c->out_dir) {
-        sr_error_set(err, SR_ERR_ARG, "training: --hr and --out are required");
-        return -1;
-    }
-    if (c->phase == SR_PHASE_GAN && !c->init && !c->resume) {
-        sr_error_set(err, SR_ERR_ARG,
-                     "training: phase gan starts from a psnr model: give --init FILE");
-        return -1;
-    }
-    if (c->batch < 1 || c->iters < 1 || c->threads < 1) {
-        sr_error_set(err, SR_ERR_ARG, "training: batch, iterations and threads must be >= 1");
-        return -1;
-    }
-    if (build_models(L, err)) return -1;
-    const sr_generator_config *gc = sr_generator_get_config(s->g);
     L->scale = gc->scale, L->C = gc->in_channels, L->B = c->batch, L->P = c->patch;
     if (gc->out_channels != gc->in_channels) {
         sr_error_set(err, SR_ERR_UNSUPPORTED, "training: in and out channels must match");
@@ -445,26 +409,58 @@ static int setup(loop *L, sr_error *err)
         return -1;
     }
     L->p = c->patch / L->scale;
-    if (c->phase == SR_PHASE_GAN && c->patch < 32) {
-        sr_error_set(err, SR_ERR_ARG, "training: phase gan needs --patch >= 32 (discriminator)");
-        return -1;
+    if (c->phase == SR_PHASE_GAN) {
+        if (c->patch < 32) {
+            sr_error_set(err, SR_ERR_ARG,
+                         "training: phase gan needs --patch >= 32 (discriminator)");
+            return -1;
+        }
+        sr_disc_config dc = {gc->out_channels, c->d_nf, c->d_spectral};
+        if (!s->d && !(s->d = sr_disc_new(&dc, c->seed + 7, err))) return -1;
+        s->ndp = sr_disc_param_count(s->d);
+        if (!(s->dp = calloc((size_t)s->ndp, sizeof *s->dp))) goto nomem;
+        for (int i = 0; i < s->ndp; i++) s->dp[i] = sr_disc_param(s->d, i);
+        if (!(s->opt_d = sr_adam_new(s->dp, s->ndp, c->beta1, c->beta2, c->eps, err))) return -1;
+        sr_disc_out_size(s->d, L->P, L->P, &L->oh, &L->ow);
+    } else if (s->d) {
+        sr_disc_free(s->d);
+        s->d = NULL;
     }
+    return 0;
+nomem:
+    sr_error_set(err, SR_ERR_NOMEM, "training: out of memory");
+    return -1;
+}
+
+static int init_sched(loop *L, sr_error *err)
+{
+    const sr_train_config *c = L->c;
     const char *sched = c->schedule ? c->schedule : "constant";
     char buf[64];
     if (!strcmp(sched, "cosine")) {
         snprintf(buf, sizeof buf, "cosine:%ld@1e-7", c->iters);
         sched = buf;
     }
-    if (sr_lr_parse(sched, c->lr_g, &L->sched_g, err) ||
-        sr_lr_parse(sched, c->lr_d, &L->sched_d, err))
-        return -1;
-    if (c->resume && ckpt_load(s, c, c->resume, err)) return -1;
-    if (c->phase == SR_PHASE_GAN) {
+    return sr_lr_parse(sched, c->lr_g, &L->sched_g, err) ||
+                   sr_lr_parse(sched, c->lr_d, &L->sched_d, err)
+               ? -1
+               : 0;
+}
+
+/* VGG (given, or loaded up to the deepest layer asked for) and the loss. */
+static int init_vgg(loop *L, sr_vgg *vgg, sr_error *err)
+{
+    const sr_train_config *c = L->c;
+    if (c->phase != SR_PHASE_GAN) {
+        sr_vgg_free(vgg);
+        return 0;
+    }
+    L->vgg = vgg;
+    if (!L->vgg) {
         if (!c->vgg_path) {
             sr_error_set(err, SR_ERR_ARG, "training: phase gan needs VGG19 weights (--vgg FILE)");
             return -1;
         }
-        /* load only up to the deepest layer asked for */
         const char *order[] = {"5_4", "5_3", "5_2", "5_1", "4_4", "4_3", "4_2", "4_1", "3_4",
                                "3_3", "3_2", "3_1", "2_2", "2_1", "1_2", "1_1"};
         char last[16] = "conv5_4";
@@ -474,23 +470,14 @@ static int setup(loop *L, sr_error *err)
                 break;
             }
         if (!(L->vgg = sr_vgg_load(c->vgg_path, last, c->vgg_force, err))) return -1;
-        if (sr_percep_parse(L->vgg, c->vgg_layers, &L->percep, err)) return -1;
-        sr_disc_out_size(s->d, L->P, L->P, &L->oh, &L->ow);
     }
-    if (!(L->ds = sr_dataset_open(c->hr_dir, c->lr_dir, L->scale, L->C, c->cache_bytes, err)))
-        return -1;
-    char first[512];
-    int dropped = sr_dataset_filter(L->ds, c->patch, first, sizeof first);
-    if (dropped && !c->quiet)
-        fprintf(stderr, "srgan-train: skipping %d image(s) smaller than the %d px patch, e.g. %s\n",
-                dropped, c->patch, first);
-    if (sr_dataset_count(L->ds) == 0) {
-        sr_error_set(err, SR_ERR_ARG, "%s: no image is at least %d px (the patch size)",
-                     c->hr_dir, c->patch);
-        return -1;
-    }
-    if (c->val_dir && !(L->val = sr_valset_open(c->val_dir, L->scale, L->C, err))) return -1;
-    /* buffers */
+    return sr_percep_parse(L->vgg, c->vgg_layers, &L->percep, err);
+}
+
+static int init_workers(loop *L, sr_error *err)
+{
+    const sr_train_config *c = L->c;
+    train_state *s = &L->s;
     size_t n = (size_t)L->B * chw(L), no = (size_t)L->B * L->oh * L->ow + 1;
     L->hr = sr_alloc_floats(n);
     L->lr = sr_alloc_floats((size_t)L->B * L->C * L->p * L->p);
@@ -524,11 +511,112 @@ static int setup(loop *L, sr_error *err)
             if (!w->va || !w->da || !w->dgw || !w->tmp) goto nomem;
         }
     }
-    L->loader = sr_loader_new(L->ds, c->seed, s->iter, L->B, L->P, c->augment, c->queue, err);
-    return L->loader ? 0 : -1;
+    return 0;
 nomem:
     sr_error_set(err, SR_ERR_NOMEM, "training: out of memory for buffers");
     return -1;
+}
+
+static int setup(loop *L, sr_error *err)
+{
+    const sr_train_config *c = L->c;
+    train_state *s = &L->s;
+    s->val_psnr = s->val_ssim = NAN;
+    if (!c->hr_dir || !c->out_dir) {
+        sr_error_set(err, SR_ERR_ARG, "training: --hr and --out are required");
+        return -1;
+    }
+    if (c->phase == SR_PHASE_GAN && !c->init && !c->resume) {
+        sr_error_set(err, SR_ERR_ARG,
+                     "training: phase gan starts from a psnr model: give --init FILE");
+        return -1;
+    }
+    if (c->batch < 1 || c->iters < 1 || c->threads < 1) {
+        sr_error_set(err, SR_ERR_ARG, "training: batch, iterations and threads must be >= 1");
+        return -1;
+    }
+    sr_generator *g;
+    if (c->init) {
+        g = sr_train_load_generator(c->init, 1, err);
+    } else {
+        if (sr_generator_config_check(&c->gen, err)) return -1;
+        g = sr_generator_new(&c->gen, c->seed, err);
+    }
+    if (init_models(L, g, NULL, err) || init_sched(L, err)) return -1;
+    if (c->resume && ckpt_load(s, c, c->resume, err)) return -1;
+    if (init_vgg(L, NULL, err)) return -1;
+    if (!(L->ds = sr_dataset_open(c->hr_dir, c->lr_dir, L->scale, L->C, c->cache_bytes, err)))
+        return -1;
+    char first[512];
+    int dropped = sr_dataset_filter(L->ds, c->patch, first, sizeof first);
+    if (dropped && !c->quiet)
+        fprintf(stderr, "srgan-train: skipping %d image(s) smaller than the %d px patch, e.g. %s\n",
+                dropped, c->patch, first);
+    if (sr_dataset_count(L->ds) == 0) {
+        sr_error_set(err, SR_ERR_ARG, "%s: no image is at least %d px (the patch size)",
+                     c->hr_dir, c->patch);
+        return -1;
+    }
+    if (c->val_dir && !(L->val = sr_valset_open(c->val_dir, L->scale, L->C, err))) return -1;
+    if (init_workers(L, err)) return -1;
+    L->loader = sr_loader_new(L->ds, c->seed, s->iter, L->B, L->P, c->augment, c->queue, err);
+    return L->loader ? 0 : -1;
+}
+
+/* ---- sr_trainer: the step without data or files --------------------------- */
+
+struct sr_trainer {
+    loop L;
+};
+
+sr_trainer *sr_trainer_new(const sr_train_config *c, sr_generator *g, sr_disc *d, sr_vgg *vgg,
+                           sr_error *err)
+{
+    sr_trainer *t = calloc(1, sizeof *t);
+    if (!t) {
+        sr_generator_free(g);
+        sr_disc_free(d);
+        sr_vgg_free(vgg);
+        sr_error_set(err, SR_ERR_NOMEM, "training: out of memory");
+        return NULL;
+    }
+    loop *L = &t->L;
+    L->cfg = *c;
+    L->c = &L->cfg;
+    L->s.val_psnr = L->s.val_ssim = NAN;
+    int bad = c->batch < 1 || c->threads < 1;
+    if (bad) sr_error_set(err, SR_ERR_ARG, "training: batch and threads must be >= 1");
+    if (init_models(L, g, d, err)) {
+        bad = 1;
+        vgg = vgg ? (sr_vgg_free(vgg), NULL) : NULL;
+    }
+    if (bad || init_sched(L, err) || init_vgg(L, vgg, err) || init_workers(L, err)) {
+        sr_trainer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int sr_trainer_step(sr_trainer *t, const float *hr, const float *lr, sr_step_losses *out,
+                    sr_error *err)
+{
+    loop *L = &t->L;
+    memcpy(L->hr, hr, (size_t)L->B * chw(L) * sizeof(float));
+    memcpy(L->lr, lr, (size_t)L->B * L->C * L->p * L->p * sizeof(float));
+    if (step(L, err)) return -1;
+    if (out) *out = (sr_step_losses){L->l_pix, L->l_percep, L->l_g, L->l_d, L->d_real, L->d_fake};
+    return 0;
+}
+
+sr_generator *sr_trainer_generator(sr_trainer *t) { return t->L.s.g; }
+sr_generator *sr_trainer_ema(sr_trainer *t) { return t->L.s.ema; }
+sr_disc *sr_trainer_disc(sr_trainer *t) { return t->L.s.d; }
+
+void sr_trainer_free(sr_trainer *t)
+{
+    if (!t) return;
+    loop_free(&t->L);
+    free(t);
 }
 
 /* ---- output ---------------------------------------------------------------- */

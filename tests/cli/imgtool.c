@@ -5,6 +5,7 @@
  *   imgtool diff A B             print the max abs difference (in 0..1 units)
  *                                over all pages; exit 3 if layouts differ
  *   imgtool model OUT SCALE BLOCKS FEAT [ARCH] [IN_CH]  random generator weights
+ *   imgtool minmax IN            print "MIN MAX" in native units over all pages
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,37 @@ static int diff_cmd(const char *a, const char *b)
     return 0;
 }
 
+static int minmax_cmd(const char *path)
+{
+    sr_error err = {0};
+    sr_reader *r = sr_reader_open(path, NULL, &err);
+    if (!r)
+        return die(&err);
+    double lo = INFINITY, hi = -INFINITY;
+    do {
+        const sr_image_info *i = sr_reader_info(r);
+        double unit = i->dtype == SR_U8 ? 255 : i->dtype == SR_U16 ? 65535 : 1;
+        size_t n = (size_t)i->width * i->channels;
+        void *raw = malloc(sr_row_bytes(i));
+        float *f = malloc(n * sizeof *f);
+        for (int y = 0; y < i->height; y++) {
+            if (sr_reader_read_rows(r, raw, 1, &err))
+                return die(&err);
+            sr_samples_to_float(raw, i->dtype, n, f);
+            for (size_t k = 0; k < n; k++) {
+                double v = f[k] * unit;
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+        free(raw);
+        free(f);
+    } while (sr_reader_next_page(r, &err) == 1);
+    printf("%.6g %.6g\n", lo, hi);
+    sr_reader_close(r);
+    return 0;
+}
+
 static int model_cmd(int argc, char **argv)
 {
     if (argc < 6)
@@ -153,6 +185,8 @@ int main(int argc, char **argv)
         return info_cmd(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "diff"))
         return diff_cmd(argv[2], argv[3]);
+    if (argc == 3 && !strcmp(argv[1], "minmax"))
+        return minmax_cmd(argv[2]);
     if (argc >= 6 && !strcmp(argv[1], "model"))
         return model_cmd(argc, argv);
     fprintf(stderr, "usage: see the comment at the top of imgtool.c\n");

@@ -172,6 +172,20 @@ check "--list-models finds \$SRGAN_UP_WEIGHTS" grep -q 'tiny-x4' out.txt
 SRGAN_UP_WEIGHTS=$T/wdir run "$UP" -m tiny-x4 rgb.png n_named.png
 check "model chosen by name" [ "$("$IMG" diff n_named.png n_rgb.png)" = "0" ]
 
+# --- intensities: dtype conversion keeps values; normalisation maps back
+run "$UP" --method nearest -x 1 --dtype float32 gray16.tif g_f32.tif
+check "--dtype float32 from 16-bit" [ "$("$IMG" info g_f32.tif | cut -d' ' -f4)" = "f32" ]
+check "--dtype keeps intensities" [ "$("$IMG" minmax g_f32.tif)" = "$("$IMG" minmax gray16.tif)" ]
+run "$UP" --method nearest -x 1 --dtype uint16 rgb.png rgb16.png
+check "8-bit -> uint16 keeps values" [ "$("$IMG" minmax rgb16.png)" = "$("$IMG" minmax rgb.png)" ]
+run "$UP" --normalize percentile:2 rgb.png x.png;  check "bad --normalize (2)" [ $rc -eq 2 ]
+run "$UP" --dtype int8 rgb.png x.png;  check "bad --dtype (2)" [ $rc -eq 2 ]
+run "$UP" -v -m m2.safetensors -x 2 --normalize percentile:1,99 gray16.tif n_norm.tif
+check "normalisation reported" grep -q 'percentiles 1..99%' out.txt
+check "normalised output stays 16-bit" [ "$("$IMG" info n_norm.tif)" = "38 26 1 u16 1" ]
+run "$UP" -v -m m2.safetensors -x 2 --normalize-scope image stack.tif n_stack_img.tif
+check "per-page normalisation: one line per page" [ "$(grep -c 'page: percentiles' out.txt)" -eq 3 ]
+
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
 mkdir -p sig
