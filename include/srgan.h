@@ -35,5 +35,6 @@
 #include "srgan/weights.h"
 #include "srgan/model.h"
 #include "srgan/normalize.h"
+#include "srgan/metadata.h"
 
 #endif

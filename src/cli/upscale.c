@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli_args.h"
+#include "srgan/metadata.h"
 #include "srgan/normalize.h"
 #include "srgan/pipeline.h"
 
@@ -139,9 +140,15 @@ static void free_page(page_graph *pg)
 
 /* The output's layout and metadata: the input's, scaled. Pixel density grows
  * with the scale, so the physical size of the image stays the same. */
-static sr_image_info output_info(const sr_image_info *in, int ow, int oh, double sx, double sy)
+static sr_image_info output_info(const sr_image_info *in, int ow, int oh, double sx, double sy,
+                                 char **owned_desc)
 {
     sr_image_info o = *in;
+    /* OME-XML records sizes and physical pixel sizes: keep them true. */
+    free(*owned_desc);
+    *owned_desc = sr_description_rescale(in->meta.description, ow, oh, sx, sy);
+    if (*owned_desc)
+        o.meta.description = *owned_desc;
     o.width = ow;
     o.height = oh;
     if (o.meta.res_unit == SR_RES_INCH || o.meta.res_unit == SR_RES_CM) {
@@ -207,6 +214,7 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     int rc = -1;
     page_graph pg = {0};
     norm_window nw = {0};
+    char *desc = NULL; /* rescaled OME-XML, alive until the writer is done */
     const sr_image_info *info = sr_reader_info(r);
     int pages = info->pages;
     sr_dtype out_dtype = plan->out_dtype >= 0 ? (sr_dtype)plan->out_dtype : info->dtype;
@@ -228,7 +236,8 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         }
         info = sr_reader_info(r);
         int ow = out_size(info->width, plan->scale), oh = out_size(info->height, plan->scale);
-        sr_image_info oinfo = output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height);
+        sr_image_info oinfo =
+            output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height, &desc);
         oinfo.pages = pages;
         oinfo.page = page;
         oinfo.dtype = out_dtype;
@@ -267,6 +276,7 @@ done:
     if (tmp && hooks && hooks->on_temp)
         hooks->on_temp(hooks->user, tmp, 0);
     free(tmp);
+    free(desc);
     sr_reader_close(r);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "io/tiff_priv.h"
@@ -230,6 +231,20 @@ int sr_tiff_open_writer(const char *display_path, const char *tmp_path, int fd,
         close(fd);
         destroy(tw);
         return -1;
+    }
+
+    /* libtiff reads back earlier directories to link a new page: it needs
+     * the file open for reading as well */
+    if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+        int rw = open(tmp_path, O_RDWR);
+        if (rw < 0) {
+            sr_error_set(err, SR_ERR_IO, "%s: cannot reopen the temporary file", name);
+            close(fd);
+            destroy(tw);
+            return -1;
+        }
+        close(fd);
+        fd = rw;
     }
 
     uint64_t raw = (uint64_t)info->width * (uint64_t)info->height * (uint64_t)info->channels *

@@ -6,6 +6,9 @@
  *                                over all pages; exit 3 if layouts differ
  *   imgtool model OUT SCALE BLOCKS FEAT [ARCH] [IN_CH]  random generator weights
  *   imgtool minmax IN            print "MIN MAX" in native units over all pages
+ *   imgtool meta IN              print resolution unit, x, y, then the description
+ * make takes IMGTOOL_DESC (ImageDescription) and IMGTOOL_DPCM (pixels per cm)
+ * from the environment.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,11 @@ static int make(int argc, char **argv)
     info.pages = argc > 7 ? atoi(argv[7]) : 1;
     info.meta.res_unit = SR_RES_INCH;
     info.meta.xres = info.meta.yres = 72;
+    if (getenv("IMGTOOL_DPCM")) {
+        info.meta.res_unit = SR_RES_CM;
+        info.meta.xres = info.meta.yres = atof(getenv("IMGTOOL_DPCM"));
+    }
+    info.meta.description = getenv("IMGTOOL_DESC");
     sr_error err = {0};
     sr_write_opts wo = {.overwrite = 1};
     sr_writer *w = NULL;
@@ -159,6 +167,20 @@ static int minmax_cmd(const char *path)
     return 0;
 }
 
+static int meta_cmd(const char *path)
+{
+    sr_error err = {0};
+    sr_reader *r = sr_reader_open(path, NULL, &err);
+    if (!r)
+        return die(&err);
+    const sr_meta *m = &sr_reader_info(r)->meta;
+    static const char *const units[] = {"none", "aspect", "inch", "cm"};
+    printf("%s %.6g %.6g\n%s\n", units[m->res_unit], m->xres, m->yres,
+           m->description ? m->description : "");
+    sr_reader_close(r);
+    return 0;
+}
+
 static int model_cmd(int argc, char **argv)
 {
     if (argc < 6)
@@ -185,6 +207,8 @@ int main(int argc, char **argv)
         return info_cmd(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "diff"))
         return diff_cmd(argv[2], argv[3]);
+    if (argc == 3 && !strcmp(argv[1], "meta"))
+        return meta_cmd(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "minmax"))
         return minmax_cmd(argv[2]);
     if (argc >= 6 && !strcmp(argv[1], "model"))

@@ -186,6 +186,25 @@ check "normalised output stays 16-bit" [ "$("$IMG" info n_norm.tif)" = "38 26 1 
 run "$UP" -v -m m2.safetensors -x 2 --normalize-scope image stack.tif n_stack_img.tif
 check "per-page normalisation: one line per page" [ "$(grep -c 'page: percentiles' out.txt)" -eq 3 ]
 
+# --- calibration: resolution scaled, OME-XML updated, ImageJ kept
+IMGTOOL_DPCM=20000 IMGTOOL_DESC='<?xml version="1.0"?><OME><Image><Pixels SizeX="12" SizeY="10" SizeZ="2" PhysicalSizeX="0.5" PhysicalSizeY="0.5" PhysicalSizeZ="1.5"/></Image></OME>' \
+  "$IMG" make ome.tif 12 10 1 u16 2 || exit 2
+run "$UP" --method bicubic -x 4 ome.tif ome4.tif
+"$IMG" meta ome4.tif > meta.txt
+check "resolution x4 (pixels per cm)" [ "$(head -1 meta.txt)" = "cm 80000 80000" ]
+check "OME SizeX/SizeY scaled" grep -q 'SizeX="48" SizeY="40"' meta.txt
+check "OME PhysicalSize divided" grep -q 'PhysicalSizeX="0.125" PhysicalSizeY="0.125"' meta.txt
+check "OME Z untouched" grep -q 'SizeZ="2" .*PhysicalSizeZ="1.5"' meta.txt
+IMGTOOL_DPCM=3.5 IMGTOOL_DESC="$(printf 'ImageJ=1.53t\nimages=2\nslices=2\nunit=micron\nspacing=0.5\n')" \
+  "$IMG" make ij.tif 8 6 1 u16 2 || exit 2
+run "$UP" --method bicubic -x 2 ij.tif ij2.tif
+"$IMG" meta ij2.tif > meta.txt
+check "ImageJ resolution x2" [ "$(head -1 meta.txt)" = "cm 7 7" ]
+check "ImageJ description kept" grep -q '^spacing=0.5$' meta.txt
+run "$UP" --method bicubic -x 2 rgb.png rgb_res.png
+"$IMG" meta rgb_res.png > meta.txt
+check "PNG pHYs scaled (2835/m -> 5670/m)" grep -q '^cm 56.7 56.7$' meta.txt
+
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
 mkdir -p sig
