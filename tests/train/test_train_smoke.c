@@ -191,10 +191,10 @@ static void test_overfit(void)
     char out[4400];
     snprintf(out, sizeof out, "%s/overfit", root);
     sr_train_config c;
-    base_config(&c, out, 400);
+    base_config(&c, out, 800);
     sr_error err = {0};
     CHECK_MSG(sr_train_run(&c, NULL, &err) == 0, "%s", err.msg);
-    double first = log_loss(out, 0, 1), last = log_loss(out, 36, 40);
+    double first = log_loss(out, 0, 1), last = log_loss(out, 76, 80);
     fprintf(stderr, "overfit: l_pix %.5f -> %.5f (%.1fx)\n", first, last, first / last);
     CHECK_MSG(first / last > 10, "loss fell only %.2fx", first / last);
     char path[4600];
@@ -203,7 +203,7 @@ static void test_overfit(void)
     CHECK(stat(path, &st) == 0 && st.st_size > 1000);
     snprintf(path, sizeof path, "%s/model.safetensors", out);
     sr_generator *g = sr_generator_load(path, &err); /* exported model loads as a model */
-    CHECK_MSG(g && sr_generator_meta(g, "iterations") && !strcmp(sr_generator_meta(g, "iterations"), "400"),
+    CHECK_MSG(g && sr_generator_meta(g, "iterations") && !strcmp(sr_generator_meta(g, "iterations"), "800"),
               "%s", err.msg);
     sr_generator_free(g);
 }
