@@ -97,7 +97,8 @@ static int walk(const cli_args *a, const char *root, const char *rel, job_list *
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    if (n > 1)
+        qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; i < n && rc == 0; i++) {
         if (!names[i])
             continue;

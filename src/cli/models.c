@@ -97,7 +97,8 @@ static void scan_dir(cli_models *m, const char *dir, int verbose)
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_name); /* stable order on every file system */
+    if (n > 1)
+        qsort(names, (size_t)n, sizeof *names, cmp_name); /* stable order on every file system */
     for (int i = 0; i < n; i++) {
         char path[PATH_MAX];
         if (names[i] && snprintf(path, sizeof path, "%s/%s", dir, names[i]) < (int)sizeof path)

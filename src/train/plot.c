@@ -117,7 +117,9 @@ static void panel(canvas *c, int top, int bottom, const double *x, int n,
     for (int k = 0; k < ns; k++) {
         if (s[k].panel != which) continue;
         const uint8_t *col = PALETTE[k % 8];
-        int have = 0, lx = 0, ly = 0;
+        int have = 0, lx = 0, ly = 0, finite = 0;
+        for (int i = 0; i < n; i++) finite |= isfinite(s[k].y[i]);
+        if (!finite) continue; /* no legend for empty columns */
         for (int i = 0; i < n; i++) {
             double v = s[k].y[i];
             if (!isfinite(v) || (s[k].log_scale && v <= 0)) continue;
