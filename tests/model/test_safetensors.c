@@ -433,7 +433,7 @@ static void test_flipped(void)
     }
     /* random multi-byte damage, deterministic seed */
     uint32_t s = 12345;
-    for (int it = 0; it < 3000; it++) {
+    for (int it = 0; it < 1000; it++) {
         memcpy(buf, valid, n);
         int k = 1 + it % 4;
         for (int j = 0; j < k; j++) {
@@ -451,7 +451,7 @@ static void test_flipped(void)
     }
     fprintf(stderr, "  damaged files: %d refused, %d still valid\n", refused, opened);
     CHECK(bad == 0);
-    CHECK(refused > 1000);
+    CHECK(refused > 500);
     free(buf);
     free(valid);
 }
