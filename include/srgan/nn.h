@@ -134,6 +134,8 @@ void sr_axpy(float s, const float *x, float *y, size_t n);
 /* ---- pixel shuffle (PyTorch order) ------------------------------------
  * out[n, c, h*r + i, w*r + j] = in[n, c*r*r + i*r + j, h, w]             */
 void sr_pixel_shuffle_forward(const sr_tensor *x, int r, sr_tensor *y);
+/* Plain reference of the forward pass (tests compare the two). */
+void sr_pixel_shuffle_forward_ref(const sr_tensor *x, int r, sr_tensor *y);
 void sr_pixel_shuffle_backward(const sr_tensor *dy, int r, sr_tensor *dx);
 
 /* ---- upsampling (F.interpolate, scale_factor integer, align_corners=False)

@@ -4,8 +4,14 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SR_ALIGN 64
+/* Large arenas are aligned to 2 MiB and marked for transparent huge pages:
+ * a fresh tile arena is first touched layer by layer, and with 4 KiB pages
+ * the page faults alone took 15% of an inference (measured with perf). */
+#define SR_HUGE_ALIGN ((size_t)2 << 20)
+#define SR_HUGE_MIN ((size_t)8 << 20)
 
 struct sr_arena {
     unsigned char *base;
@@ -25,7 +31,16 @@ sr_arena *sr_arena_new(size_t bytes)
     if (!a)
         return NULL;
     a->cap = round_up(bytes ? bytes : SR_ALIGN, SR_ALIGN);
-    a->base = aligned_alloc(SR_ALIGN, a->cap);
+    if (a->cap >= SR_HUGE_MIN) {
+        a->cap = round_up(a->cap, SR_HUGE_ALIGN);
+        a->base = aligned_alloc(SR_HUGE_ALIGN, a->cap);
+#ifdef MADV_HUGEPAGE
+        if (a->base)
+            madvise(a->base, a->cap, MADV_HUGEPAGE); /* a hint: failure is harmless */
+#endif
+    } else {
+        a->base = aligned_alloc(SR_ALIGN, a->cap);
+    }
     if (!a->base) {
         free(a);
         return NULL;

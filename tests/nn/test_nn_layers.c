@@ -66,6 +66,25 @@ static void test_pixel_shuffle_formula(void)
     sr_tensor_free(&back);
 }
 
+/* The row-gather forward equals the index-formula reference for every r,
+ * including the special-cased r = 2. */
+static void test_pixel_shuffle_fast_vs_ref(void)
+{
+    for (int r = 2; r <= 4; r++) {
+        const int n = 2, c = 3, h = 5, w = 7;
+        sr_tensor x = sr_tensor_alloc(n, c * r * r, h, w);
+        sr_tensor y = sr_tensor_alloc(n, c, h * r, w * r), yr = sr_tensor_alloc(n, c, h * r, w * r);
+        for (size_t i = 0; i < sr_tensor_numel(&x); i++)
+            x.data[i] = (float)(i * 7 % 101) - 50.0f;
+        sr_pixel_shuffle_forward(&x, r, &y);
+        sr_pixel_shuffle_forward_ref(&x, r, &yr);
+        CHECK_MSG(memcmp(y.data, yr.data, sr_tensor_numel(&y) * sizeof(float)) == 0, "r = %d", r);
+        sr_tensor_free(&x);
+        sr_tensor_free(&y);
+        sr_tensor_free(&yr);
+    }
+}
+
 /* ---- PyTorch fixture -------------------------------------------------- */
 
 typedef struct fixture {
@@ -251,6 +270,7 @@ int main(void)
 {
     RUN(test_arena);
     RUN(test_pixel_shuffle_formula);
+    RUN(test_pixel_shuffle_fast_vs_ref);
     RUN(test_upsample_vs_torch);
     RUN(test_upsample_region_tiles);
     RUN(test_maxpool_forward);
