@@ -44,7 +44,11 @@ static int describe(const char *path, cli_model *md, int verbose)
     copy_str(md->name, sizeof md->name, slash ? slash + 1 : path);
     if (ends_with(md->name, ".safetensors"))
         md->name[strlen(md->name) - strlen(".safetensors")] = '\0';
+    /* "kind" if set, else the training phase srgan-train records, else a
+     * guess from the file name. */
     const char *kind = sr_safetensors_meta(st, "kind");
+    if (!kind)
+        kind = sr_safetensors_meta(st, "phase");
     if (!kind)
         kind = strstr(md->name, "gan") ? "gan" : strstr(md->name, "psnr") ? "psnr" : "";
     copy_str(md->kind, sizeof md->kind, kind);
@@ -54,7 +58,13 @@ static int describe(const char *path, cli_model *md, int verbose)
     md->blocks = meta_int(st, "num_block", 0);
     md->channels = meta_int(st, "num_feat", 0);
     md->in_channels = meta_int(st, "num_in_ch", 3);
-    copy_str(md->val_psnr, sizeof md->val_psnr, sr_safetensors_meta(st, "val_psnr"));
+    const char *psnr = sr_safetensors_meta(st, "val_psnr_y");
+    const char *set = sr_safetensors_meta(st, "val_set");
+    if (psnr && strcmp(psnr, "nan")) {
+        const char *set_name = set ? strrchr(set, '/') : NULL;
+        snprintf(md->val_psnr, sizeof md->val_psnr, "%s dB %s", psnr,
+                 set_name ? set_name + 1 : set ? set : "");
+    }
     sr_safetensors_close(st);
     return 0;
 }
