@@ -36,7 +36,8 @@ static void usage(FILE *f)
 "  --no-augment        no random flips/rotations   --cache-mb N  image cache (1024)\n"
 "model:\n"
 "  --phase psnr|gan    (psnr)                      --scale N   2, 3, 4 or 8 (4)\n"
-"  --arch msrresnet|srresnet  --blocks N (16)  --channels N (64)  --gray\n"
+"  --arch msrresnet|srresnet  --blocks N (16)  --features N (64)\n"
+"  --channels 1|3      image channels: 1 trains a gray model (= --gray) (3)\n"
 "  --init FILE         start from a model or checkpoint (required for gan)\n"
 "optimisation:\n"
 "  --iters N           total iterations (psnr 200000, gan 100000)\n"
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
         NUM("--cache-mb", c.cache_bytes = (size_t)(x * 1048576.0))
         NUM("--scale", c.gen.scale = (int)x)
         NUM("--blocks", c.gen.blocks = (int)x)
-        NUM("--channels", c.gen.channels = (int)x)
+        NUM("--features", c.gen.channels = (int)x)
+        NUM("--channels", c.gen.in_channels = c.gen.out_channels = (int)x)
         NUM("--iters", c.iters = (long)x)
         NUM("--lr-g", c.lr_g = x)
         NUM("--lr-d", c.lr_d = x)
