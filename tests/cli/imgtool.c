@@ -4,7 +4,10 @@
  *   imgtool info IN              print "W H CHANNELS DTYPE PAGES" (page 1)
  *   imgtool diff A B             print the max abs difference (in 0..1 units)
  *                                over all pages; exit 3 if layouts differ
- *   imgtool model OUT SCALE BLOCKS FEAT [ARCH] [IN_CH]  random generator weights
+ *   imgtool model OUT SCALE BLOCKS FEAT [ARCH] [IN_CH] [zero-tail]
+ *                                random generator weights; with zero-tail,
+ *                                conv_last is zero, so an MSRResNet outputs
+ *                                exactly its bilinear skip
  *   imgtool minmax IN            print "MIN MAX" in native units over all pages
  *   imgtool meta IN              print resolution unit, x, y, then the description
  * make takes IMGTOOL_DESC (ImageDescription) and IMGTOOL_DPCM (pixels per cm)
@@ -193,6 +196,14 @@ static int model_cmd(int argc, char **argv)
     sr_generator *g = sr_generator_new(&cfg, 1234, &err);
     if (!g)
         return die(&err);
+    if (argc > 8 && !strcmp(argv[8], "zero-tail")) {
+        sr_param *w = sr_generator_param_by_name(g, "conv_last.weight");
+        sr_param *b = sr_generator_param_by_name(g, "conv_last.bias");
+        if (!w || !b)
+            return 2;
+        memset(w->data, 0, w->numel * sizeof(float));
+        memset(b->data, 0, b->numel * sizeof(float));
+    }
     const char *meta[] = {"kind", "test", NULL};
     int rc = sr_generator_save(g, argv[2], meta, &err);
     sr_generator_free(g);
