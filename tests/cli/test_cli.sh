@@ -9,6 +9,7 @@ T=${SRGAN_TMPDIR:-/tmp}/cli.$$
 rm -rf "$T"
 mkdir -p "$T"
 cd "$T" || exit 2
+trap 'umount "$T/full" 2>/dev/null' EXIT
 pass=0
 fail=0
 ok()  { pass=$((pass + 1)); echo "ok   $1"; }
@@ -103,6 +104,26 @@ if [ "$(id -u)" != 0 ]; then
   run "$UP" --method bicubic rgb.png ro/x.png
   check "unwritable dir: exit 1" [ $rc -eq 1 ]
   check "unwritable dir: names the output" grep -q 'ro/x.png' out.txt
+else
+  # root writes anywhere chmod allows; /proc takes no new files even from root
+  run "$UP" --method bicubic rgb.png /proc/srgan-test.png
+  check "unwritable dir: exit 1" [ $rc -eq 1 ]
+  check "unwritable dir: one line naming the output" one_line_naming /proc/srgan-test.png
+fi
+# A full disk: a 64 KiB tmpfs, where mounting is allowed (root, not in a
+# restricted container). Every writer must fail cleanly and leave nothing.
+mkdir -p full
+if mount -t tmpfs -o size=64k tmpfs full 2>/dev/null; then
+  "$IMG" make fill.png 400 300 3 u8 || exit 2
+  for ext in png jpg tif; do
+    run "$UP" --method bicubic -x 4 fill.png "full/out.$ext"
+    check "full disk ($ext): exit 1" [ $rc -eq 1 ]
+    check "full disk ($ext): one line naming the output" one_line_naming "full/out.$ext"
+    check "full disk ($ext): nothing left behind" [ -z "$(ls -A full)" ]
+  done
+  umount full
+else
+  echo "skip: cannot mount a small tmpfs for the full-disk case"
 fi
 run "$UP" --method bicubic rgb.png nodir/sub/x.png
 check "missing output dir: exit 1" [ $rc -eq 1 ] && check "missing output dir: names it" one_line_naming nodir/sub/x.png
@@ -249,5 +270,5 @@ check "SIGTERM: no temporary file" no_leftovers sig
 check "SIGTERM: no output" [ ! -e sig/out.tif ]
 
 echo "$pass passed, $fail failed"
-cd / && rm -rf "$T"
+cd / && { umount "$T/full" 2>/dev/null; rm -rf "$T"; }
 [ $fail -eq 0 ]
