@@ -155,6 +155,12 @@ typedef struct sr_tile_opts {
                         * thread gets work in a band. */
     int threads;       /* worker threads (tiles in parallel); 0 = all cores */
     size_t max_memory; /* bytes for tile buffers; 0 = SR_DEFAULT_MAX_MEMORY */
+    /* Called after each tile (from worker threads, so it must be
+     * thread-safe) with the tiles done and the image's total. The row-based
+     * progress of a pipeline moves only once per band, and a small image is
+     * one band. May be NULL. */
+    void (*on_tile)(void *user, long done, long total);
+    void *on_tile_user;
 } sr_tile_opts;
 
 #define SR_DEFAULT_MAX_MEMORY ((size_t)1 << 30) /* 1 GiB */

@@ -203,10 +203,10 @@ typedef struct hooks_user {
     const batch_ctx *ctx;
 } hooks_user;
 
-static int on_rows(void *user, int done, int total, int page, int pages)
+static int on_rows(void *user, int done, int total, int width, int page, int pages)
 {
     const batch_ctx *ctx = ((hooks_user *)user)->ctx;
-    return progress_rows(ctx->prog, done, total, page, pages);
+    return progress_rows(ctx->prog, done, total, width, page, pages);
 }
 
 static void on_temp(void *user, const char *tmp, int active)
@@ -232,7 +232,7 @@ static void run_one(job *j, const batch_ctx *ctx)
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */
-        progress_start_file(ctx->prog, j->in, 0);
+        progress_start_file(ctx->prog, j->in);
         hooks_user hu = {ctx};
         upscale_hooks hooks = {on_rows, on_temp, &hu};
         upscale_file(j->in, j->out, ctx->plan, &hooks, &err);

@@ -58,21 +58,24 @@ static void draw(progress *p, double now)
     p->t_last_draw = now;
 }
 
-void progress_start_file(progress *p, const char *name, int out_width)
+void progress_start_file(progress *p, const char *name)
 {
     pthread_mutex_lock(&p->lock);
     snprintf(p->current, sizeof p->current, "%s", name);
     p->rows_done = p->rows_total = p->page = 0;
     p->pages = 1;
     p->out_pixels = 0;
-    p->out_width = out_width;
+    p->out_width = 0;
     p->t_file = progress_now();
+    if (p->tty && !p->quiet)
+        draw(p, p->t_file); /* show the file at once, before its first band */
     pthread_mutex_unlock(&p->lock);
 }
 
-int progress_rows(progress *p, int rows_done, int rows_total, int page, int pages)
+int progress_rows(progress *p, int rows_done, int rows_total, int width, int page, int pages)
 {
     pthread_mutex_lock(&p->lock);
+    p->out_width = width;
     if (page == p->page && rows_done > p->rows_done)
         p->out_pixels += (double)(rows_done - p->rows_done) * p->out_width;
     else if (page != p->page)
@@ -96,7 +99,7 @@ void progress_end_file(progress *p, const char *in, const char *out, const char 
     clear_line(p);
     if (msg)
         fprintf(stderr, "srgan-up: %s\n", msg);
-    else if (!p->quiet && (!p->tty || p->total > 1))
+    else if (!p->quiet)
         fprintf(stderr, "srgan-up: [%d/%d] %s %s -> %s (%.1f s)\n", p->done, p->total, status, in, out,
                 seconds);
     fflush(stderr);

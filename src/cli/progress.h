@@ -21,9 +21,10 @@ typedef struct progress {
 } progress;
 
 void progress_init(progress *p, int total, int quiet);
-void progress_start_file(progress *p, const char *name, int out_width);
-/* Returns 0 (never cancels; signals are handled elsewhere). */
-int progress_rows(progress *p, int rows_done, int rows_total, int page, int pages);
+void progress_start_file(progress *p, const char *name);
+/* Rows of `width` output pixels done on a page. Returns 0 (never cancels;
+ * signals are handled elsewhere). */
+int progress_rows(progress *p, int rows_done, int rows_total, int width, int page, int pages);
 /* status: "written", "skipped", "failed"; msg: error or NULL. */
 void progress_end_file(progress *p, const char *in, const char *out, const char *status,
                        double seconds, const char *msg);

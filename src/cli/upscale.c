@@ -45,8 +45,8 @@ typedef struct norm_window {
     sr_clip_count clip;
 } norm_window;
 
-static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const char *in, int ow,
-                              int oh, norm_window *nw, sr_error *err)
+static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const sr_tile_opts *tiles,
+                              const char *in, int ow, int oh, norm_window *nw, sr_error *err)
 {
     const sr_generator_config *cfg = sr_generator_get_config(plan->g);
     int cc = color->channels;
@@ -63,7 +63,7 @@ static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const c
     if (s && cc == 1 && cfg->in_channels == 3)
         s = sr_gray_to_rgb_stage_new(s, err);
     if (s)
-        s = sr_generator_stage_new(s, plan->g, &plan->tile, err);
+        s = sr_generator_stage_new(s, plan->g, tiles, err);
     if (s && cc == 1 && cfg->out_channels == 3)
         s = sr_rgb_to_gray_stage_new(s, err);
     if (s && (s->width != ow || s->height != oh)) {
@@ -84,8 +84,9 @@ static double dtype_unit(sr_dtype t)
     return t == SR_U8 ? 255.0 : t == SR_U16 ? 65535.0 : 1.0;
 }
 
-static int build_page(sr_reader *r, const char *in, int page, const upscale_plan *plan, int ow, int oh,
-                      norm_window *nw, sr_dtype out_dtype, page_graph *pg, sr_error *err)
+static int build_page(sr_reader *r, const char *in, int page, const upscale_plan *plan,
+                      const sr_tile_opts *tiles, int ow, int oh, norm_window *nw, sr_dtype out_dtype,
+                      page_graph *pg, sr_error *err)
 {
     memset(pg, 0, sizeof *pg);
     const sr_image_info *info = sr_reader_info(r);
@@ -102,7 +103,7 @@ static int build_page(sr_reader *r, const char *in, int page, const upscale_plan
     int alpha = sr_info_has_alpha(info);
     int cc = info->channels - alpha;
     sr_stage *color = alpha ? sr_select_stage_new(src, 0, cc, err) : src;
-    sr_stage *s = color ? network_path(color, plan, in, ow, oh, nw, err) : NULL;
+    sr_stage *s = color ? network_path(color, plan, tiles, in, ow, oh, nw, err) : NULL;
     if (!s)
         return -1;
     if (alpha) {
@@ -160,14 +161,28 @@ static sr_image_info output_info(const sr_image_info *in, int ow, int oh, double
 
 typedef struct progress_bridge {
     const upscale_hooks *hooks;
-    int page, pages;
+    int page, pages, width;
 } progress_bridge;
 
 static int bridge_cb(void *user, int done, int total)
 {
     progress_bridge *b = user;
-    return b->hooks && b->hooks->on_rows ? b->hooks->on_rows(b->hooks->user, done, total, b->page, b->pages)
+    return b->hooks && b->hooks->on_rows ? b->hooks->on_rows(b->hooks->user, done, total, b->width, b->page, b->pages)
                                          : 0;
+}
+
+/* Tiles done, reported as the share of the page's output rows, so the
+ * progress line moves while the network works on a band. */
+typedef struct tile_bridge {
+    progress_bridge *rows;
+    int out_rows;
+} tile_bridge;
+
+static void tile_cb(void *user, long done, long total)
+{
+    tile_bridge *t = user;
+    if (total > 0)
+        bridge_cb(t->rows, (int)((double)done / total * t->out_rows), t->out_rows);
 }
 
 static int out_size(int n, double scale)
@@ -243,7 +258,12 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         oinfo.dtype = out_dtype;
         if (plan->norm_per_page && norm_setup(in, plan, info, page, &nw, err))
             goto done;
-        if (build_page(r, in, page, plan, ow, oh, &nw, out_dtype, &pg, err))
+        progress_bridge b = {hooks, page, pages, ow};
+        tile_bridge tb = {&b, oh};
+        sr_tile_opts tiles = plan->tile;
+        tiles.on_tile = tile_cb;
+        tiles.on_tile_user = &tb;
+        if (build_page(r, in, page, plan, &tiles, ow, oh, &nw, out_dtype, &pg, err))
             goto done;
         if (page == 0) {
             w = sr_writer_open(out, plan->out_format, &oinfo, &plan->wopts, err);
@@ -255,7 +275,6 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         } else if (sr_writer_next_page(w, &oinfo, err)) {
             goto done;
         }
-        progress_bridge b = {hooks, page, pages};
         sr_progress p = {bridge_cb, &b};
         if (sr_pipeline_run(pg.out, w, 0, &p, err))
             goto done;

@@ -25,8 +25,9 @@ typedef struct upscale_plan {
 } upscale_plan;
 
 typedef struct upscale_hooks {
-    /* Progress of the current page; non-zero return cancels. May be NULL. */
-    int (*on_rows)(void *user, int rows_done, int rows_total, int page, int pages);
+    /* Progress of the current page (rows of `width` output pixels); non-zero
+     * return cancels. May be NULL. */
+    int (*on_rows)(void *user, int rows_done, int rows_total, int width, int page, int pages);
     /* A temporary output file appears (active = 1) or is gone (0), so that a
      * signal handler can remove it. May be NULL. */
     void (*on_temp)(void *user, const char *tmp_path, int active);

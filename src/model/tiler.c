@@ -24,6 +24,9 @@ typedef struct tiler {
     int halo, s, inc, outc, in_w, in_h;
     int tile_h, tile_w; /* input pixels */
     int threads;
+    void (*on_tile)(void *user, long done, long total);
+    void *on_tile_user;
+    long tiles_done, tiles_total;
     sr_arena **arenas;  /* one per thread, grown on demand */
     size_t *arena_cap;  /* floats */
     float *band;        /* output rows of the current band, HWC */
@@ -118,6 +121,13 @@ static void *worker(void *arg)
             j->failed = 1;
             pthread_mutex_unlock(&j->lock);
             break;
+        }
+        tiler *t = j->t;
+        if (t->on_tile) {
+            pthread_mutex_lock(&j->lock);
+            long done = ++t->tiles_done;
+            pthread_mutex_unlock(&j->lock);
+            t->on_tile(t->on_tile_user, done, t->tiles_total);
         }
     }
     return NULL;
@@ -288,6 +298,9 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
     else if (ntx % t->threads)
         ntx += t->threads - ntx % t->threads;
     t->tile_w = (t->in_w + ntx - 1) / ntx;
+    t->on_tile = o ? o->on_tile : NULL;
+    t->on_tile_user = o ? o->on_tile_user : NULL;
+    t->tiles_total = (long)((t->in_h + t->tile_h - 1) / t->tile_h) * ((t->in_w + t->tile_w - 1) / t->tile_w);
 
     /* Single-threaded GEMM inside each tile worker (process-wide setting). */
     openblas_set_num_threads(1);
