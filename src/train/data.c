@@ -41,6 +41,7 @@ typedef struct cache_entry {
     size_t bytes;
     uint64_t used;      /* LRU clock                                    */
     int pins;
+    float lo, gain;     /* sample' = (sample - lo) * gain (normalised)  */
 } cache_entry;
 
 struct sr_dataset {
@@ -251,6 +252,72 @@ int sr_dataset_filter(sr_dataset *ds, int patch, char *first, size_t len)
 
 /* ---- decoding and the cache --------------------------------------------- */
 
+/* The intensity window of a 16-bit or float image: its 1st..99.8th
+ * percentiles map to 0..1, as srgan-up's default --normalize does for such
+ * images at inference (CSBDeep-style), so the network trains on what it
+ * will see. Fluorescence data often uses a few thousand of 65535 levels and
+ * would otherwise train on nearly black patches. 8-bit data is left as is. */
+enum { NORM_BINS = 65536 };
+#define NORM_LOW 1.0
+#define NORM_HIGH 99.8
+
+static float raw_value(const cache_entry *e, size_t i)
+{
+    return e->dtype == SR_U8    ? ((const uint8_t *)e->data)[i] / 255.0f
+           : e->dtype == SR_U16 ? ((const uint16_t *)e->data)[i] / 65535.0f
+                                : ((const float *)e->data)[i];
+}
+
+static void set_norm_window(cache_entry *e)
+{
+    e->lo = 0.0f, e->gain = 1.0f;
+    if (e->dtype == SR_U8)
+        return;
+    int cc = e->c >= 3 ? 3 : 1; /* colour channels; alpha excluded */
+    size_t px = (size_t)e->w * e->h;
+    float mn = INFINITY, mx = -INFINITY;
+    for (size_t p = 0; p < px; p++)
+        for (int k = 0; k < cc; k++) {
+            float v = raw_value(e, p * e->c + k);
+            if (isfinite(v)) {
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+        }
+    if (!(mx > mn))
+        return; /* flat or empty: nothing to stretch */
+    uint64_t *hist = calloc(NORM_BINS, sizeof *hist);
+    if (!hist)
+        return;
+    double width = (mx - mn) / (NORM_BINS - 1);
+    uint64_t total = 0;
+    for (size_t p = 0; p < px; p++)
+        for (int k = 0; k < cc; k++) {
+            float v = raw_value(e, p * e->c + k);
+            if (isfinite(v)) {
+                hist[(size_t)((v - mn) / width + 0.5)]++;
+                total++;
+            }
+        }
+    double q[2] = {NORM_LOW, NORM_HIGH}, at[2] = {mn, mx};
+    for (int j = 0; j < 2; j++) {
+        double target = q[j] / 100.0 * (double)(total - 1);
+        uint64_t cum = 0;
+        for (int b = 0; b < NORM_BINS; b++) {
+            cum += hist[b];
+            if ((double)cum > target) {
+                at[j] = mn + b * width;
+                break;
+            }
+        }
+    }
+    free(hist);
+    if (at[1] > at[0]) {
+        e->lo = (float)at[0];
+        e->gain = (float)(1.0 / (at[1] - at[0]));
+    }
+}
+
 static cache_entry *decode(const char *path, sr_error *err)
 {
     sr_reader *r = sr_reader_open(path, NULL, err);
@@ -277,6 +344,7 @@ static cache_entry *decode(const char *path, sr_error *err)
         }
     }
     sr_reader_close(r);
+    set_norm_window(e);
     return e;
 }
 
@@ -360,12 +428,8 @@ static float sample_at(const cache_entry *e, int x, int y, int k, int channels)
     size_t base = ((size_t)y * e->w + x) * e->c;
     int cc = e->c >= 3 ? 3 : 1; /* colour channels present (alpha dropped) */
     float v[3];
-    for (int j = 0; j < cc; j++) {
-        size_t i = base + j;
-        v[j] = e->dtype == SR_U8    ? ((const uint8_t *)e->data)[i] / 255.0f
-               : e->dtype == SR_U16 ? ((const uint16_t *)e->data)[i] / 65535.0f
-                                    : ((const float *)e->data)[i];
-    }
+    for (int j = 0; j < cc; j++)
+        v[j] = (raw_value(e, base + j) - e->lo) * e->gain;
     if (channels == 3) return cc == 3 ? v[k] : v[0];
     return cc == 3 ? 0.299f * v[0] + 0.587f * v[1] + 0.114f * v[2] : v[0];
 }
