@@ -165,6 +165,9 @@ run "$UP" -m m4.safetensors rgba16.tif n_rgba.tif
 check "srgan RGBA 16-bit keeps alpha and depth" [ "$("$IMG" info n_rgba.tif)" = "68 48 4 u16 1" ]
 run "$UP" -m m4.safetensors photo.jpg n_photo.jpg
 check "srgan JPEG" [ "$("$IMG" info n_photo.jpg)" = "96 64 3 u8 1" ]
+"$IMG" make f32.tif 13 9 3 f32 || exit 2
+run "$UP" -m m4.safetensors f32.tif n_f32.tif
+check "srgan float TIFF stays float" [ "$("$IMG" info n_f32.tif)" = "52 36 3 f32 1" ]
 run "$UP" -m m4.safetensors stack.tif n_stack.tif
 check "srgan multi-page" [ "$("$IMG" info n_stack.tif)" = "36 28 1 u16 3" ]
 run "$UP" -m m4.safetensors -x 3 rgb.png n_x3.png
