@@ -80,9 +80,11 @@ static int walk(const cli_args *a, const char *root, const char *rel, job_list *
     char *dir = *rel ? join(root, rel) : strdup(root);
     DIR *d = dir ? opendir(dir) : NULL;
     if (!d) {
+        /* An unreadable subdirectory is reported and skipped; the rest of
+         * the tree still runs. Only the top directory is fatal. */
         fprintf(stderr, "srgan-up: %s: %s\n", dir ? dir : root, strerror(errno));
         free(dir);
-        return -1;
+        return *rel ? 0 : -1;
     }
     char **names = NULL;
     int n = 0, rc = 0;
@@ -104,10 +106,12 @@ static int walk(const cli_args *a, const char *root, const char *rel, job_list *
             continue;
         char *relpath = *rel ? join(rel, names[i]) : strdup(names[i]);
         char *full = relpath ? join(root, relpath) : NULL;
-        struct stat st;
-        if (full && stat(full, &st) == 0) {
+        struct stat st, lst;
+        if (full && stat(full, &st) == 0 && lstat(full, &lst) == 0) {
             if (S_ISDIR(st.st_mode)) {
-                if (a->recursive)
+                /* Symbolic links to directories are not followed: they can
+                 * loop, and they can reach outside the tree. */
+                if (a->recursive && !S_ISLNK(lst.st_mode))
                     rc = walk(a, root, relpath, jobs);
             } else if (S_ISREG(st.st_mode) && is_image_name(names[i])) {
                 rc = add_job(jobs, strdup(full), output_name(a, a->out_dir, relpath));
@@ -121,6 +125,37 @@ static int walk(const cli_args *a, const char *root, const char *rel, job_list *
     free(names);
     free(dir);
     return rc;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!strcmp(a, b))
+        return 1;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Outputs that would collide: two inputs mapping to one output name (x.png
+ * and x.tif with --format png), or an output that is another job's input.
+ * Those jobs fail up front, so no result is silently replaced and no input
+ * is ever written over. */
+static void mark_collisions(job_list *jobs)
+{
+    for (int i = 0; i < jobs->n; i++) {
+        job *j = &jobs->v[i];
+        for (int k = 0; k < jobs->n && j->status == JOB_PENDING; k++) {
+            if (k < i && !strcmp(jobs->v[k].out, j->out)) {
+                j->status = JOB_FAILED;
+                snprintf(j->error, sizeof j->error,
+                         "%s: also the output of %s (use --suffix, or another --format)", j->out,
+                         jobs->v[k].in);
+            } else if (k != i && same_file(jobs->v[k].in, j->out)) {
+                j->status = JOB_FAILED;
+                snprintf(j->error, sizeof j->error, "%s: is the input %s; refusing to overwrite an input",
+                         j->out, jobs->v[k].in);
+            }
+        }
+    }
 }
 
 int jobs_build(const cli_args *a, job_list *jobs)
@@ -137,6 +172,7 @@ int jobs_build(const cli_args *a, job_list *jobs)
         }
         if (walk(a, a->in_dir, "", jobs))
             return -1;
+        mark_collisions(jobs);
         if (jobs->n == 0)
             fprintf(stderr, "srgan-up: %s: no PNG, JPEG or TIFF files found%s\n", a->in_dir,
                     a->recursive ? "" : " (use -r for subdirectories)");
@@ -147,6 +183,7 @@ int jobs_build(const cli_args *a, job_list *jobs)
         if (add_job(jobs, strdup(a->inputs[i]), output_name(a, a->out_dir, slash ? slash + 1 : a->inputs[i])))
             return -1;
     }
+    mark_collisions(jobs);
     return 0;
 }
 
@@ -161,7 +198,7 @@ void jobs_free(job_list *jobs)
     jobs->n = 0;
 }
 
-/* mkdir -p of the directory part of path. */
+/* mkdir -p of the directory part of path: every component in turn. */
 static int make_parent_dirs(const char *path, sr_error *err)
 {
     char *p = strdup(path);
@@ -169,35 +206,21 @@ static int make_parent_dirs(const char *path, sr_error *err)
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return -1;
     }
-    char *slash = strrchr(p, '/');
+    char *last = strrchr(p, '/');
     int rc = 0;
-    if (slash && slash != p) {
-        *slash = '\0';
-        for (char *q = p + 1; q && !rc; q = strchr(q + 1, '/')) {
-            char saved = *q;
-            if (saved == '/')
-                *q = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                sr_error_set(err, SR_ERR_IO, "%s: cannot create directory %s: %s", path, p, strerror(errno));
-                rc = -1;
-            }
-            if (saved == '/')
-                *q = '/';
-            else
-                break;
+    for (char *q = strchr(p + 1, '/'); q && q <= last && !rc; q = strchr(q + 1, '/')) {
+        *q = '\0';
+        struct stat st;
+        if (stat(p, &st) != 0 && mkdir(p, 0777) != 0 && errno != EEXIST) {
+            sr_error_set(err, SR_ERR_IO, "%s: cannot create directory %s: %s", path, p, strerror(errno));
+            rc = -1;
         }
+        *q = '/';
     }
     free(p);
     return rc;
 }
 
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    if (!strcmp(a, b))
-        return 1;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
 
 typedef struct hooks_user {
     const batch_ctx *ctx;
@@ -222,13 +245,16 @@ static void run_one(job *j, const batch_ctx *ctx)
     sr_error err = {0};
     double t0 = progress_now();
     struct stat st;
-    if (a->skip_existing && stat(j->out, &st) == 0) {
-        j->status = JOB_SKIPPED;
-        progress_end_file(ctx->prog, j->in, j->out, "skipped", 0, NULL);
+    if (j->status == JOB_FAILED) { /* refused when the list was built */
+        progress_end_file(ctx->prog, j->in, j->out, "failed", 0, j->error);
         return;
     }
     if (same_file(j->in, j->out)) {
         sr_error_set(&err, SR_ERR_ARG, "%s: output is the input file; refusing to overwrite an input", j->out);
+    } else if (a->skip_existing && stat(j->out, &st) == 0) {
+        j->status = JOB_SKIPPED;
+        progress_end_file(ctx->prog, j->in, j->out, "skipped", 0, NULL);
+        return;
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */

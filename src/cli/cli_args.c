@@ -86,6 +86,10 @@ static int parse_size(const char *s, const char *opt, uint64_t *out)
         return -1;
     }
     *out = (uint64_t)(v * mult);
+    if (*out == 0) {
+        fprintf(stderr, "srgan-up: %s: '%s' is less than one\n", opt, s);
+        return -1;
+    }
     return 0;
 }
 

@@ -76,9 +76,15 @@ int progress_rows(progress *p, int rows_done, int rows_total, int width, int pag
 {
     pthread_mutex_lock(&p->lock);
     p->out_width = width;
-    if (page == p->page && rows_done > p->rows_done)
+    /* Tiles (ahead) and written bands (behind) both report: only forward
+     * moves count, so the fraction and the speed never step back. */
+    if (page == p->page && rows_done <= p->rows_done) {
+        pthread_mutex_unlock(&p->lock);
+        return 0;
+    }
+    if (page == p->page)
         p->out_pixels += (double)(rows_done - p->rows_done) * p->out_width;
-    else if (page != p->page)
+    else
         p->out_pixels += (double)rows_done * p->out_width;
     p->rows_done = rows_done;
     p->rows_total = rows_total;

@@ -111,6 +111,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
         return 0;
     }
     if (a->scale < 1.0) {
+        if (a->method == METHOD_AUTO && !a->model)
+            return 0; /* a downscale: the classic resampler does it */
         fprintf(stderr, "srgan-up: scale %g is a downscale; the network only enlarges "
                         "(use --method bicubic or lanczos)\n", a->scale);
         return -1;

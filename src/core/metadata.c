@@ -5,13 +5,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The next start tag whose local name is `name`, with or without a
+ * namespace prefix ("<Pixels ", "<ome:Pixels>"), from p; NULL if none.
+ * *end receives the tag's closing '>', found with quotes respected. */
+static const char *find_start_tag(const char *p, const char *name, const char **end)
+{
+    size_t n = strlen(name);
+    for (const char *lt = strchr(p, '<'); lt; lt = strchr(lt + 1, '<')) {
+        const char *q = lt + 1, *local = q;
+        while (*q && *q != ' ' && *q != '\t' && *q != '\n' && *q != '\r' && *q != '>' && *q != '/') {
+            if (*q == ':')
+                local = q + 1;
+            q++;
+        }
+        if ((size_t)(q - local) != n || memcmp(local, name, n) != 0)
+            continue;
+        if (end) {
+            char quote = 0;
+            const char *e = q;
+            for (; *e && (quote || *e != '>'); e++)
+                if (*e == '"' || *e == '\'')
+                    quote = quote == *e ? 0 : quote ? quote : *e;
+            if (!*e)
+                return NULL;
+            *end = e;
+        }
+        return lt;
+    }
+    return NULL;
+}
+
 int sr_description_kind(const char *desc)
 {
     if (!desc)
         return 0;
     if (!strncmp(desc, "ImageJ=", 7))
         return 2;
-    if (strstr(desc, "<OME") && strstr(desc, "<Pixels"))
+    if (find_start_tag(desc, "OME", NULL) && find_start_tag(desc, "Pixels", NULL))
         return 1;
     return 0;
 }
@@ -90,15 +120,9 @@ char *sr_description_rescale(const char *desc, int new_w, int new_h, double sx, 
     const char *p = desc;
     int changed = 0;
     for (;;) {
-        const char *tag = strstr(p, "<Pixels");
-        /* "<PixelsXYZ" would be another element: need a space or '>' next. */
-        while (tag && tag[7] != ' ' && tag[7] != '\t' && tag[7] != '\n' && tag[7] != '\r' &&
-               tag[7] != '>' && tag[7] != '/')
-            tag = strstr(tag + 7, "<Pixels");
+        const char *end = NULL;
+        const char *tag = find_start_tag(p, "Pixels", &end);
         if (!tag)
-            break;
-        const char *end = strchr(tag, '>');
-        if (!end)
             break;
         edit edits[4];
         int ne = 0;

@@ -79,23 +79,6 @@ static int scan(const char *path, const sr_read_opts *opts, int page, hist *h, v
             }
             if (rc || page >= 0)
                 break;
-        } else {
-            /* Skip this page's rows: a reader moves on only after them. */
-            size_t rb = sr_row_bytes(info);
-            void *nraw = realloc(raw, rb);
-            if (!nraw) {
-                rc = -1;
-                sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            raw = nraw;
-            for (int y = 0; y < info->height; y++)
-                if (sr_reader_read_rows(r, raw, 1, err)) {
-                    rc = -1;
-                    break;
-                }
-            if (rc)
-                break;
         }
         int moved = sr_reader_next_page(r, err);
         if (moved < 0) {

@@ -11,7 +11,9 @@
  *    decoding only the header. Metadata pointers stay valid until close().
  *  - read_rows() is called with n >= 1 and never past the page's height
  *    (io.c checks); it fails cleanly (err set, -1) when data runs out.
- *  - next_page() is called only after every row of the current page was read.
+ *  - next_page() may be called whether or not the current page's rows were
+ *    read (skipping a page must not decode it: per-page normalisation and
+ *    the alpha reader seek to a page this way).
  *  - A variant that must be decoded whole checks width*height against
  *    opts->max_pixels from the header alone, before allocating.
  *

@@ -235,6 +235,10 @@ static int create_temp(const char *path, char **tmp_out, sr_error *err)
     unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ (unsigned long)(uintptr_t)tmp;
     for (int attempt = 0; attempt < 100; attempt++) {
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        /* ".NAME.xxxxxx.part", or ".srgan-up.xxxxxx.part" when NAME is so
+         * long that 13 more characters would pass the 255-byte name limit. */
+        if (strlen(base) > 200)
+            base = "srgan-up";
         snprintf(tmp, cap, "%.*s.%s.%06lx.part", (int)dirlen, path, base, (seed >> 33) & 0xffffff);
         /* Read access too: libtiff reads back directories it wrote. */
         int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
@@ -439,10 +443,31 @@ static void writer_free(sr_writer *w)
     free(w);
 }
 
+/* Flush the finished temporary file to disk before it takes the target's
+ * name: after a crash, a file under the final name is then complete, which
+ * --skip-existing relies on when a batch is resumed. */
+static int sync_file(const char *tmp, const char *target, sr_error *err)
+{
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        if (e == EINVAL || e == EROFS)
+            return 0; /* a file system without fsync (e.g. some FUSE) */
+        sr_error_set(err, SR_ERR_IO, "%s: cannot flush to disk: %s", target, strerror(e));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 /* Put the finished temporary file in place. Without overwrite, link() fails
  * if the target appeared meanwhile, so an existing file is never replaced. */
 static int commit_file(sr_writer *w, sr_error *err)
 {
+    if (sync_file(w->tmp_path, w->path, err))
+        return -1;
     if (w->overwrite) {
         if (rename(w->tmp_path, w->path) == 0)
             return 0;

@@ -259,10 +259,38 @@ else
   echo "skip: $MICRO absent"
 fi
 
+# --- batch edge cases: deep OUTDIR, subdirectory first, collisions
+mkdir -p in3/aa_sub && cp rgb.png in3/aa_sub/p.png && cp rgb.png in3/zz.png
+run "$UP" --method bicubic -x 2 -i in3 -o new/deep/out -r
+check "nested OUTDIR created, subdirectory first" [ -f new/deep/out/aa_sub/p.png ] && check "and the top level" [ -f new/deep/out/zz.png ]
+mkdir -p dup && cp rgb.png dup/x.png && cp gray16.tif dup/x.tif
+run "$UP" --method bicubic -x 2 --format png --overwrite -i dup -o dupout
+check "two inputs, one output name: exit 1" [ $rc -eq 1 ]
+check "collision reported" grep -q 'also the output of' out.txt
+check "the first keeps its output" [ "$("$IMG" info dupout/x.png)" = "46 34 3 u8 1" ]
+mkdir -p dd && cp rgb.png dd/a.png && sum_dd=$(cksum < dd/a.png)
+run "$UP" --method bicubic --overwrite -o dd rgb.png dd/a.png
+check "an output that is another job's input is refused" grep -q 'refusing to overwrite an input' out.txt
+check "that input is untouched" [ "$(cksum < dd/a.png)" = "$sum_dd" ]
+run "$UP" --method bicubic --skip-existing rgb.png rgb.png
+check "--skip-existing does not hide output == input" [ $rc -eq 1 ]
+long=$(printf 'n%.0s' $(seq 1 240)).png
+run "$UP" --method bicubic rgb.png "$long"
+check "a 244-character output name works" [ $rc -eq 0 ] && check "long name written" [ -f "$long" ]
+run "$UP" --max-pixels 0.5 rgb.png x.png; check "--max-pixels below one refused (2)" [ $rc -eq 2 ]
+run "$UP" -x 0.5 rgb.png half.png
+check "-x 0.5 without a model: classic downscale" [ "$("$IMG" info half.png)" = "12 9 3 u8 1" ]
+mkdir -p mixw && cp m2.safetensors mixw/rgb-x2.safetensors
+"$IMG" model mixw/fluo-x2.safetensors 2 1 8 msrresnet 1 || exit 2
+SRGAN_UP_WEIGHTS=$T/mixw run "$UP" -v -x 2 rgb.png mix_rgb.png
+check "default model is an RGB one when a 1-channel one is also there" grep -q 'model rgb-x2' out.txt
+SRGAN_UP_WEIGHTS=$T/mixw run "$UP" -v -x 2 -m fluo-x2 gray16.tif mix_gray.tif
+check "a 1-channel model by name" grep -q 'model fluo-x2' out.txt
+
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
 mkdir -p sig
-"$UP" --method lanczos -x 4 --compression none big.tif sig/out.tif >/dev/null 2>&1 &
+"$UP" --method lanczos -x 4 big.tif sig/out.tif >/dev/null 2>&1 &
 pid=$!
 i=0; while [ $i -lt 100 ] && ! find sig -name '*.part' | grep -q .; do sleep 0.05; i=$((i + 1)); done
 check "SIGTERM: temporary file existed while running" has_part sig

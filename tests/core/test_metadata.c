@@ -40,6 +40,19 @@ static void test_two_images(void)
     free(d);
 }
 
+static void test_namespace_prefix_and_quoted_gt(void)
+{
+    const char *ome = "<ome:OME xmlns:ome=\"x\"><ome:Image Name=\"a > b\"><ome:Pixels Name=\"c>d\" "
+                      "SizeX=\"12\" SizeY=\"10\" PhysicalSizeX=\"0.5\"/></ome:Image></ome:OME>";
+    CHECK(sr_description_kind(ome) == 1);
+    char *d = sr_description_rescale(ome, 48, 40, 4, 4);
+    CHECK(d && strstr(d, "SizeX=\"48\" SizeY=\"40\" PhysicalSizeX=\"0.125\"/>"));
+    CHECK(d && strstr(d, "Name=\"c>d\""));
+    free(d);
+    /* <PixelsXYZ> is another element. */
+    CHECK(sr_description_rescale("<OME><PixelsX SizeX=\"3\"/></OME>", 6, 6, 2, 2) == NULL);
+}
+
 static void test_imagej_and_plain_untouched(void)
 {
     const char *ij = "ImageJ=1.53t\nimages=3\nslices=3\nunit=micron\nspacing=0.5\nloop=false\n";
@@ -56,6 +69,7 @@ int main(void)
 {
     RUN(test_ome_rescale);
     RUN(test_two_images);
+    RUN(test_namespace_prefix_and_quoted_gt);
     RUN(test_imagej_and_plain_untouched);
     return testlib_summary();
 }
