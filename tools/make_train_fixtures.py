@@ -20,7 +20,8 @@ The step is defined exactly as src/train/train.c runs it (ESRGAN defaults):
   u, v constant in the gradient); sr = G(lr);
   loss_G = 1e-2 L1(sr, hr) + 1 * L1(vgg(sr), vgg(hr)) + 5e-3 RaGAN_G(D(hr) detached, D(sr));
   loss_D = RaGAN_D(D(hr), D(sr) detached) with gradients through both means
-  (the original ESRGAN formulation); Adam(1e-4, betas 0.9/0.99, eps 1e-8) for both; EMA 0.999.
+  (the original ESRGAN formulation); Adam(1e-4, betas 0.9/0.99, eps 1e-8) for both; EMA 0.999
+  with the warm-up decay min(0.999, (1 + step) / (10 + step)), i.e. 0.1 at step 0.
 """
 import json
 import os
@@ -180,7 +181,8 @@ def make_parity():
     opt_d.step()
     for n, p in g.named_parameters():
         tensors[f"g_new.{n}"] = p.detach().clone()
-        tensors[f"ema.{n}"] = ema[n] * 0.999 + p.detach() * (1 - 0.999)
+        decay = min(0.999, (1 + 0) / (10 + 0))  # step 0 of the warm-up
+        tensors[f"ema.{n}"] = ema[n] * decay + p.detach() * (1 - decay)
     for i in range(5):
         tensors[f"d_new.conv{i}.weight"] = ws[i].detach().clone()
         tensors[f"d_new.conv{i}.bias"] = bs[i].detach().clone()

@@ -98,6 +98,13 @@ double sr_clip_grad_norm(sr_param *const *params, int n, double max_norm);
 
 /* ema = decay * ema + (1 - decay) * w */
 void sr_ema_update(float *ema, const float *w, size_t n, double decay);
+/* The decay for update number `step` (0-based): min(decay, (1 + step) /
+ * (10 + step)), the warm-up of TensorFlow's ExponentialMovingAverage. A
+ * plain 0.999 average still holds 0.999^N of the initial weights after N
+ * steps (37% after 1000, measured 3 dB below the raw weights on Set5); the
+ * warm-up forgets the start within a few hundred steps and reaches the full
+ * decay after about 9000. */
+double sr_ema_decay_at(double decay, long step);
 
 /* ---- losses: value (unweighted) and gradient scale * d(loss)/d(pred) ---- */
 

@@ -175,6 +175,12 @@ double sr_clip_grad_norm(sr_param *const *params, int n, double max_norm)
     return norm;
 }
 
+double sr_ema_decay_at(double decay, long step)
+{
+    double warm = (1.0 + (double)step) / (10.0 + (double)step);
+    return warm < decay ? warm : decay;
+}
+
 void sr_ema_update(float *ema, const float *w, size_t n, double decay)
 {
     float d = (float)decay, od = (float)(1.0 - decay);

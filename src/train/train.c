@@ -333,7 +333,8 @@ static int step(loop *L, sr_error *err)
     sr_adam_step(s->opt_g, s->gp, sr_lr_at(&L->sched_g, s->iter));
     if (s->ema)
         for (int i = 0; i < s->ngp; i++)
-            sr_ema_update(s->ep[i]->data, s->gp[i]->data, s->gp[i]->numel, c->ema_decay);
+            sr_ema_update(s->ep[i]->data, s->gp[i]->data, s->gp[i]->numel,
+                          sr_ema_decay_at(c->ema_decay, s->iter));
     if (s->d) {
         size_t ng = sr_disc_grad_floats(s->d);
         memcpy(L->gw_sum, L->w[0].dgw, ng * sizeof(float));

@@ -103,6 +103,18 @@ static void test_rng_streams(void)
     CHECK_NEAR(mean / 1000, 0.5, 0.05);
 }
 
+static void test_ema_warmup(void)
+{
+    CHECK_NEAR(sr_ema_decay_at(0.999, 0), 0.1, 1e-12);
+    CHECK_NEAR(sr_ema_decay_at(0.999, 90), 91.0 / 100.0, 1e-12);
+    CHECK_NEAR(sr_ema_decay_at(0.999, 100000), 0.999, 1e-12);
+    /* After 1000 steps the initial weights' share is tiny, unlike 0.999^1000 = 0.37. */
+    double keep = 1.0;
+    for (long t = 0; t < 1000; t++)
+        keep *= sr_ema_decay_at(0.999, t);
+    CHECK(keep < 0.01);
+}
+
 int main(void)
 {
     RUN(test_adam_matches_torch);
@@ -110,5 +122,6 @@ int main(void)
     RUN(test_schedules);
     RUN(test_clip_and_ema);
     RUN(test_rng_streams);
+    RUN(test_ema_warmup);
     return testlib_summary();
 }

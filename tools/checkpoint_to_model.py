@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Export a generator from an srgan-train checkpoint as a model file.
+
+    tools/checkpoint_to_model.py CHECKPOINT.safetensors OUT.safetensors [--raw] [KEY=VALUE ...]
+
+By default the EMA weights ("ema." tensors) are exported, as srgan-train's
+own model.safetensors; --raw exports the optimiser's current weights ("g."),
+which for a short run are ahead of an EMA still carrying its initial weights
+(0.999^N of them after N iterations). KEY=VALUE pairs are added to the
+metadata (e.g. kind=psnr name=x4-psnr val_psnr_y=29.1). Standard library only.
+"""
+import json
+import struct
+import sys
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith("--")]
+    raw = "--raw" in argv
+    if len(args) < 2:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    src, dst, extra = args[0], args[1], args[2:]
+    with open(src, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    cm = header.pop("__metadata__", {})
+    prefix = "g." if raw or cm.get("has_ema") != "1" else "ema."
+    names = sorted((k for k in header if k.startswith(prefix)),
+                   key=lambda k: header[k]["data_offsets"][0])
+    if not names:
+        print(f"{src}: no '{prefix}' tensors: not an srgan-train checkpoint", file=sys.stderr)
+        return 1
+    meta = {
+        "format": "srgan-up generator", "arch": cm.get("arch", "msrresnet"),
+        "scale": cm.get("scale", "4"), "num_block": cm.get("blocks", "16"),
+        "num_feat": cm.get("channels", "64"), "num_in_ch": cm.get("in_channels", "3"),
+        "num_out_ch": cm.get("out_channels", "3"), "value_range": "0,1",
+        "phase": cm.get("phase", "psnr"), "iterations": cm.get("iteration", ""),
+        "train_seconds": cm.get("seconds", ""), "batch_patch": f"{cm.get('cfg.batch', '')}x{cm.get('cfg.patch', '')}",
+        "training_data": cm.get("cfg.hr", ""), "losses": cm.get("cfg.pixel_loss", ""),
+        "weights": "raw" if prefix == "g." else "ema", "trainer": "srgan-train",
+    }
+    for kv in extra:
+        k, _, v = kv.partition("=")
+        meta[k] = v
+    out, chunks, off = {}, [], 0
+    for k in names:
+        t = header[k]
+        b, e = t["data_offsets"]
+        chunks.append(data[b:e])
+        out[k[len(prefix):]] = {"dtype": t["dtype"], "shape": t["shape"], "data_offsets": [off, off + e - b]}
+        off += e - b
+    out["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    hdr = json.dumps(out, separators=(",", ":")).encode()
+    hdr += b" " * (-len(hdr) % 8)
+    with open(dst + ".part", "wb") as f:
+        f.write(struct.pack("<Q", len(hdr)))
+        f.write(hdr)
+        for c in chunks:
+            f.write(c)
+    import os
+    os.replace(dst + ".part", dst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
