@@ -77,11 +77,21 @@ static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const s
     return s;
 }
 
-/* Pipeline float units are u8/255, u16/65535 or raw float; converting to
- * another dtype keeps intensities (u8 200 -> u16 200, u16 300 -> float 300). */
+/* Pipeline float units are u8/255, u16/65535 or raw float. */
 static double dtype_unit(sr_dtype t)
 {
     return t == SR_U8 ? 255.0 : t == SR_U16 ? 65535.0 : 1.0;
+}
+
+/* The factor from input to output float units for --dtype. Between integer
+ * types the full ranges correspond (16-bit 65535 -> 8-bit 255, as when a
+ * 16-bit image is written as JPEG); to or from float, intensity values are
+ * kept (16-bit 300 -> float 300.0, float 300.0 -> 16-bit 300). */
+static double dtype_factor(sr_dtype in, sr_dtype out)
+{
+    if (in != SR_F32 && out != SR_F32)
+        return 1.0;
+    return dtype_unit(in) / dtype_unit(out);
 }
 
 static int build_page(sr_reader *r, const char *in, int page, const upscale_plan *plan,
@@ -93,7 +103,7 @@ static int build_page(sr_reader *r, const char *in, int page, const upscale_plan
     sr_stage *src = sr_source_stage_new(r, err);
     if (!src)
         return -1;
-    double to_out = dtype_unit(info->dtype) / dtype_unit(out_dtype);
+    double to_out = dtype_factor(info->dtype, out_dtype);
     if (!plan->g) {
         pg->out = sr_resample_stage_new(src, ow, oh, plan->filter, 1, err);
         if (pg->out && to_out != 1.0)

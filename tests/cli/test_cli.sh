@@ -201,7 +201,9 @@ run "$UP" --method nearest -x 1 --dtype float32 gray16.tif g_f32.tif
 check "--dtype float32 from 16-bit" [ "$("$IMG" info g_f32.tif | cut -d' ' -f4)" = "f32" ]
 check "--dtype keeps intensities" [ "$("$IMG" minmax g_f32.tif)" = "$("$IMG" minmax gray16.tif)" ]
 run "$UP" --method nearest -x 1 --dtype uint16 rgb.png rgb16.png
-check "8-bit -> uint16 keeps values" [ "$("$IMG" minmax rgb16.png)" = "$("$IMG" minmax rgb.png)" ]
+check "8-bit -> uint16 maps the ranges (v * 257)" [ "$("$IMG" minmax rgb16.png)" = "$("$IMG" minmax rgb.png | awk '{print $1 * 257, $2 * 257}')" ]
+run "$UP" --method nearest -x 1 --dtype float32 rgb.png rgbf.tif
+check "8-bit -> float32 keeps values" [ "$("$IMG" minmax rgbf.tif)" = "$("$IMG" minmax rgb.png)" ]
 run "$UP" --normalize percentile:2 rgb.png x.png;  check "bad --normalize (2)" [ $rc -eq 2 ]
 run "$UP" --dtype int8 rgb.png x.png;  check "bad --dtype (2)" [ $rc -eq 2 ]
 run "$UP" -v -m m2.safetensors -x 2 --normalize percentile:1,99 gray16.tif n_norm.tif
