@@ -187,11 +187,9 @@ int models_pick(const cli_models *m, const char *want, double scale, cli_model *
     }
     const cli_model *best = NULL;
     double best_cost = INFINITY;
-    int any_default_kind = 0, any_rgb = 0;
-    for (int i = 0; i < m->n; i++) {
-        any_default_kind |= !strcmp(m->v[i].kind, "psnr");
-        any_rgb |= m->v[i].in_channels == 3;
-    }
+    int any_default_kind = 0;
+    for (int i = 0; i < m->n; i++)
+        any_default_kind |= !strcmp(m->v[i].kind, "psnr") && m->v[i].in_channels == 3;
     for (int i = 0; i < m->n; i++) {
         const cli_model *md = &m->v[i];
         int match;
@@ -202,11 +200,11 @@ int models_pick(const cli_models *m, const char *want, double scale, cli_model *
         if (!match)
             continue;
         double c = scale_cost(md->scale, scale);
-        /* Without a name, prefer RGB models: they take gray input too (as
+        /* Without a name, only RGB models: they take gray input too (as
          * R = G = B), while a 1-channel model (microscopy) refuses RGB. A
          * 1-channel model is used when asked for by name or kind. */
-        if (!want && md->in_channels == 1 && any_rgb)
-            c += 1000.0;
+        if (!want && md->in_channels == 1)
+            continue;
         if (c < best_cost) {
             best = md;
             best_cost = c;

@@ -134,7 +134,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
             return -1;
         }
         if (a->verbose)
-            fprintf(stderr, "srgan-up: no model installed; using bicubic\n");
+            fprintf(stderr, "srgan-up: no RGB model found (see --list-models); using bicubic\n");
         return 0;
     }
     *g = sr_generator_load(chosen.path, &err);
