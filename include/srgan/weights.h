@@ -48,6 +48,8 @@ const char *sr_safetensors_meta(const sr_safetensors *st, const char *key);
 int sr_safetensors_meta_count(const sr_safetensors *st);
 const char *sr_safetensors_meta_key(const sr_safetensors *st, int i);
 int sr_safetensors_count(const sr_safetensors *st);
+/* Bytes of tensor data in the file (after the header). */
+uint64_t sr_safetensors_data_bytes(const sr_safetensors *st);
 const char *sr_safetensors_name(const sr_safetensors *st, int i);
 /* 1 if the tensor exists. */
 int sr_safetensors_has(const sr_safetensors *st, const char *name);

@@ -15,10 +15,15 @@ void sr_error_set(sr_error *err, sr_status code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    /* A message is one line: fold any newline a library put in. */
-    for (char *p = err->msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
+    /* A message is one line: fold any newline a library put in, and show
+     * other control characters (from file or tensor names, which files can
+     * hold) as '?', so no escape sequence reaches the user's terminal. */
+    for (char *p = err->msg; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
 }
 
 void sr_error_clear(sr_error *err)

@@ -42,6 +42,7 @@ struct sr_generator {
 
     int nparams, capparams;
     sr_param *params;
+    int count_only; /* build the layout without allocating (size checks) */
 
     int nmeta;
     char **meta_keys, **meta_vals;

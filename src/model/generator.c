@@ -131,6 +131,8 @@ static int add_param(sr_generator *g, const char *name, int ndim, const int64_t 
         p->shape[i] = shape[i];
         p->numel *= (size_t)shape[i];
     }
+    if (g->count_only)
+        return g->nparams++;
     p->data = sr_alloc_floats(p->numel);
     if (!p->data)
         return -1;
@@ -163,7 +165,7 @@ static int add_prelu(sr_generator *g, gen_act *a, const char *name, int nalpha)
     a->kind = ACT_PRELU;
     a->nalpha = nalpha;
     a->param = i;
-    for (int k = 0; k < nalpha; k++)
+    for (int k = 0; k < nalpha && g->params[i].data; k++)
         g->params[i].data[k] = 0.25f; /* PyTorch's default */
     return 0;
 }
@@ -204,7 +206,8 @@ static void wire(sr_generator *g)
 
 /* nalpha: PReLU alpha count per activation for SRResNet, in the order
  * first, blocks..., ups... (NULL: all shared, 1). */
-static sr_generator *build(const sr_generator_config *cfg, const int *nalpha, sr_error *err)
+static sr_generator *build(const sr_generator_config *cfg, const int *nalpha, int count_only,
+                           sr_error *err)
 {
     if (sr_generator_config_check(cfg, err))
         return NULL;
@@ -212,6 +215,7 @@ static sr_generator *build(const sr_generator_config *cfg, const int *nalpha, sr
     if (!g)
         goto oom;
     g->cfg = *cfg;
+    g->count_only = count_only;
     const int s = cfg->scale, B = cfg->blocks, C = cfg->channels;
     g->nup = s == 3 ? 1 : s == 2 ? 1 : s == 4 ? 2 : 3;
     g->up_r = s == 3 ? 3 : 2;
@@ -315,7 +319,7 @@ static void init_conv(pcg32 *r, const gen_conv *cv, double scale)
 
 sr_generator *sr_generator_new(const sr_generator_config *cfg, uint64_t seed, sr_error *err)
 {
-    sr_generator *g = build(cfg, NULL, err);
+    sr_generator *g = build(cfg, NULL, 0, err);
     if (!g)
         return NULL;
     pcg32 r = pcg_seed(seed);
@@ -634,7 +638,31 @@ sr_generator *sr_generator_load(const char *path, sr_error *err)
             nalpha[na++] = nd == 1 && s[0] == cfg.channels ? cfg.channels : 1;
         }
     }
-    g = build(&cfg, nalpha, err);
+    /* The metadata decides the layout before any tensor is read: check that
+     * the file could plausibly hold it before allocating, so a 1 KB file
+     * claiming 1024 blocks x 4096 features is refused instead of allocating
+     * a terabyte. Biases absent from files (convs followed by batch norm) are
+     * what the slack is for. */
+    g = build(&cfg, nalpha, 1, err);
+    if (!g)
+        goto fail;
+    uint64_t need = 0;
+    for (int i = 0; i < g->nparams; i++)
+        need += g->params[i].numel;
+    sr_generator_free(g);
+    g = NULL;
+    uint64_t have = sr_safetensors_data_bytes(st);
+    /* Far more than the file holds (16x its F16 capacity): a lie, refused
+     * here. A near miss (one wrong size) is left to the per-tensor shape
+     * checks below, whose message names the tensor. */
+    if (need > 8 * have + (uint64_t)(cfg.blocks + 8) * 4 * (uint64_t)cfg.channels) {
+        sr_error_set(err, SR_ERR_WEIGHTS,
+                     "%s: its metadata describes %d blocks x %d features (%llu parameters), more than "
+                     "its %llu bytes of tensors hold", path, cfg.blocks, cfg.channels,
+                     (unsigned long long)need, (unsigned long long)have);
+        goto fail;
+    }
+    g = build(&cfg, nalpha, 0, err);
     if (!g)
         goto fail;
     const int nt = sr_safetensors_count(st);

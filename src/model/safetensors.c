@@ -817,6 +817,11 @@ const char *sr_safetensors_meta_key(const sr_safetensors *st, int i)
     return i >= 0 && i < st->nmeta ? st->meta_keys[i] : NULL;
 }
 
+uint64_t sr_safetensors_data_bytes(const sr_safetensors *st)
+{
+    return st ? st->data_size : 0;
+}
+
 int sr_safetensors_count(const sr_safetensors *st)
 {
     return st->ntensors;

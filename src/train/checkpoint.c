@@ -195,8 +195,19 @@ int ckpt_load(train_state *s, const sr_train_config *c, const char *path, sr_err
             goto done;
         }
     if (meta_int(st, "iteration", &iter) || meta_int(st, "adam_g_step", &gstep) ||
-        meta_int(st, "adam_d_step", &dstep) || iter < 0) {
-        sr_error_set(err, SR_ERR_CORRUPT, "%s: checkpoint metadata incomplete", path);
+        meta_int(st, "adam_d_step", &dstep) || iter < 0 || gstep < 0 || dstep < 0 ||
+        gstep > iter || dstep > iter) {
+        sr_error_set(err, SR_ERR_CORRUPT, "%s: checkpoint metadata incomplete or inconsistent", path);
+        goto done;
+    }
+    /* Batches are a function of (seed, iteration): another seed would make
+     * the resumed run differ from an uninterrupted one. */
+    const char *seed = sr_safetensors_meta(st, "seed");
+    char want_seed[32];
+    snprintf(want_seed, sizeof want_seed, "%" PRIu64, c->seed);
+    if (!seed || strcmp(seed, want_seed)) {
+        sr_error_set(err, SR_ERR_ARG, "%s: checkpoint was trained with --seed %s; resume with the same seed",
+                     path, seed ? seed : "?");
         goto done;
     }
     if (s->d) {

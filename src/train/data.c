@@ -284,18 +284,19 @@ static void set_norm_window(cache_entry *e)
                 mx = v > mx ? v : mx;
             }
         }
-    if (!(mx > mn))
-        return; /* flat or empty: nothing to stretch */
+    if (!(mx > mn) || !isfinite((double)mx - (double)mn))
+        return; /* flat, empty or beyond float range: nothing to stretch */
     uint64_t *hist = calloc(NORM_BINS, sizeof *hist);
     if (!hist)
         return;
-    double width = (mx - mn) / (NORM_BINS - 1);
+    double width = ((double)mx - (double)mn) / (NORM_BINS - 1);
     uint64_t total = 0;
     for (size_t p = 0; p < px; p++)
         for (int k = 0; k < cc; k++) {
             float v = raw_value(e, p * e->c + k);
             if (isfinite(v)) {
-                hist[(size_t)((v - mn) / width + 0.5)]++;
+                double bin = ((double)v - (double)mn) / width + 0.5;
+                hist[bin < 0 ? 0 : bin >= NORM_BINS ? NORM_BINS - 1 : (size_t)bin]++;
                 total++;
             }
         }

@@ -493,7 +493,11 @@ static int init_workers(loop *L, sr_error *err)
     if (!L->hr || !L->lr || !L->sr || !L->dsr || !L->lf || !L->lr_logit || !L->dlf_g ||
         !L->dlf_d || !L->dlr_d || !L->gw_sum)
         goto nomem;
-    L->nw = c->threads > L->B ? L->B : c->threads > MAX_THREADS ? MAX_THREADS : c->threads;
+    /* Workers: at most one per batch item and at most MAX_THREADS (the
+     * worker array's size). */
+    L->nw = c->threads < L->B ? c->threads : L->B;
+    if (L->nw > MAX_THREADS)
+        L->nw = MAX_THREADS;
     for (int i = 0, b0 = 0; i < L->nw; i++) {
         worker *w = &L->w[i];
         w->L = L, w->id = i, w->b0 = b0;

@@ -171,6 +171,10 @@ static void test_error_keeps_first(void)
     CHECK(err.code == SR_ERR_CORRUPT);
     CHECK(!strcmp(err.msg, "a.png: truncated at byte 7"));
     sr_error_set(NULL, SR_ERR_IO, "no crash");
+    /* Control characters from names in files never reach the terminal. */
+    sr_error err2 = {0};
+    sr_error_set(&err2, SR_ERR_WEIGHTS, "m.safetensors: tensor '%s' unknown", "\x1b[2J\x1b[31mX\x7f");
+    CHECK(!strcmp(err2.msg, "m.safetensors: tensor '?[2J?[31mX?' unknown"));
     CHECK(!strcmp(sr_status_name(SR_ERR_CORRUPT), "corrupt"));
 }
 

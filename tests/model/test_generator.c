@@ -382,6 +382,36 @@ static void test_gradcheck_srresnet(void)
     gradcheck(SR_ARCH_SRRESNET, 3);
 }
 
+/* A tiny file whose metadata claims a gigantic network is refused before
+ * anything is allocated, with a message naming the file. */
+static void test_metadata_bomb(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/bomb.safetensors", TEST_TMPDIR());
+    const char *hdr = "{\"__metadata__\":{\"arch\":\"msrresnet\",\"scale\":\"4\",\"num_block\":\"1024\","
+                      "\"num_feat\":\"4096\",\"num_in_ch\":\"3\",\"num_out_ch\":\"3\"},\"conv_first.weight\":{\"dtype\":\"F32\",\"shape\":[4,3,3,3],"
+                      "\"data_offsets\":[0,432]}}";
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    uint64_t n = strlen(hdr);
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (uint8_t)(n >> (8 * i));
+    fwrite(len, 1, 8, f);
+    fwrite(hdr, 1, n, f);
+    static const uint8_t zeros[432];
+    fwrite(zeros, 1, sizeof zeros, f);
+    fclose(f);
+    sr_error err = {0};
+    sr_generator *g = sr_generator_load(path, &err);
+    CHECK(g == NULL);
+    CHECK(err.code == SR_ERR_WEIGHTS);
+    CHECK_MSG(strstr(err.msg, "bomb.safetensors") != NULL && strstr(err.msg, "1024 blocks") != NULL, "%s", err.msg);
+    sr_generator_free(g);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "%s/model_generator", TEST_TMPDIR());
@@ -395,5 +425,6 @@ int main(void)
     RUN(test_load_errors);
     RUN(test_gradcheck_msrresnet);
     RUN(test_gradcheck_srresnet);
+    RUN(test_metadata_bomb);
     return testlib_summary();
 }
