@@ -13,13 +13,17 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* 100 MB: far above any real model */
+/* 16 MB: a real model's header is a few KB (a 1000-tensor model under
+ * 100 KB); the parsed tree costs several times the header in memory. */
+#define ST_MAX_HEADER ((uint64_t)16 * 1000 * 1000)
 #define JSON_MAX_DEPTH 16
 #define ST_MAX_NDIM 8
 
@@ -1162,9 +1166,18 @@ int sr_st_writer_save(sr_st_writer *w, const char *path, sr_error *err)
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return -1;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
+    /* O_EXCL with mode 0666 rather than mkstemp: the file gets the user's
+     * umask like any new file, without reading the umask (umask() is
+     * process-wide and racy with other threads). */
+    int fd = -1;
+    unsigned long salt = (unsigned long)(uintptr_t)tmp ^ ((unsigned long)getpid() << 20);
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        salt = salt * 6364136223846793005UL + 1442695040888963407UL;
+        snprintf(tmp, plen + 16, "%s.tmp.%06lx", path, (salt >> 40) & 0xffffff);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         sr_error_set(err, SR_ERR_IO, "%s: cannot create a temporary file: %s", path,
@@ -1189,14 +1202,8 @@ int sr_st_writer_save(sr_st_writer *w, const char *path, sr_error *err)
         bad = 1;
     if (fclose(f))
         bad = 1;
-    if (!bad) {
-        /* mkstemp makes the file 0600: give it the usual permissions. */
-        mode_t um = umask(0);
-        umask(um);
-        chmod(tmp, 0666 & ~um);
-        if (rename(tmp, path))
-            bad = 1;
-    }
+    if (!bad && rename(tmp, path))
+        bad = 1;
     if (bad) {
         sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
         unlink(tmp);
