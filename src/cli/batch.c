@@ -255,6 +255,9 @@ static void run_one(job *j, const batch_ctx *ctx)
         j->status = JOB_SKIPPED;
         progress_end_file(ctx->prog, j->in, j->out, "skipped", 0, NULL);
         return;
+    } else if (!a->overwrite && stat(j->out, &st) == 0) {
+        /* Refused before any work (the writer checks again when it commits). */
+        sr_error_set(&err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", j->out);
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */
