@@ -595,7 +595,15 @@ sr_trainer *sr_trainer_new(const sr_train_config *c, sr_generator *g, sr_disc *d
         bad = 1;
         vgg = vgg ? (sr_vgg_free(vgg), NULL) : NULL;
     }
-    if (bad || init_sched(L, err) || init_vgg(L, vgg, err) || init_workers(L, err)) {
+    /* The trainer owns vgg also when it fails: free it unless init_vgg
+     * took it (init_vgg stores it in L->vgg first thing). */
+    if (bad || init_sched(L, err)) {
+        if (vgg)
+            sr_vgg_free(vgg);
+        sr_trainer_free(t);
+        return NULL;
+    }
+    if (init_vgg(L, vgg, err) || init_workers(L, err)) {
         sr_trainer_free(t);
         return NULL;
     }
