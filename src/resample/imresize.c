@@ -124,8 +124,10 @@ static double *alloc_doubles(int w, int h, int c, sr_error *err)
     return p;
 }
 
-int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
-                sr_error *err)
+/* Both entry points: samples in and out as float or uint8 (u8 also rounds
+ * and saturates as MATLAB's uint8 path does, inside imresize_core). */
+static int imresize_typed(const void *in, void *out, int is_u8, int w, int h, int c, int ow, int oh,
+                          sr_filter f, sr_error *err)
 {
     double *din = alloc_doubles(w, h, c, err);
     double *dout = din ? alloc_doubles(ow, oh, c, err) : NULL;
@@ -133,12 +135,16 @@ int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh
     if (din && dout && in && out) {
         size_t n = (size_t)w * h * c;
         for (size_t i = 0; i < n; i++)
-            din[i] = in[i];
-        rc = imresize_core(din, w, h, c, dout, ow, oh, f, 0, err);
+            din[i] = is_u8 ? ((const uint8_t *)in)[i] : ((const float *)in)[i];
+        rc = imresize_core(din, w, h, c, dout, ow, oh, f, is_u8, err);
         if (!rc) {
             size_t m = (size_t)ow * oh * c;
-            for (size_t i = 0; i < m; i++)
-                out[i] = (float)dout[i];
+            for (size_t i = 0; i < m; i++) {
+                if (is_u8)
+                    ((uint8_t *)out)[i] = (uint8_t)dout[i];
+                else
+                    ((float *)out)[i] = (float)dout[i];
+            }
         }
     } else if (din && dout) {
         sr_error_set(err, SR_ERR_ARG, "imresize: NULL image");
@@ -148,26 +154,14 @@ int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh
     return rc;
 }
 
+int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
+                sr_error *err)
+{
+    return imresize_typed(in, out, 0, w, h, c, ow, oh, f, err);
+}
+
 int sr_imresize_u8(const uint8_t *in, int w, int h, int c, uint8_t *out, int ow, int oh,
                    sr_filter f, sr_error *err)
 {
-    double *din = alloc_doubles(w, h, c, err);
-    double *dout = din ? alloc_doubles(ow, oh, c, err) : NULL;
-    int rc = -1;
-    if (din && dout && in && out) {
-        size_t n = (size_t)w * h * c;
-        for (size_t i = 0; i < n; i++)
-            din[i] = in[i];
-        rc = imresize_core(din, w, h, c, dout, ow, oh, f, 1, err);
-        if (!rc) {
-            size_t m = (size_t)ow * oh * c;
-            for (size_t i = 0; i < m; i++)
-                out[i] = (uint8_t)dout[i];
-        }
-    } else if (din && dout) {
-        sr_error_set(err, SR_ERR_ARG, "imresize: NULL image");
-    }
-    free(din);
-    free(dout);
-    return rc;
+    return imresize_typed(in, out, 1, w, h, c, ow, oh, f, err);
 }

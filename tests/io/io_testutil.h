@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "srgan/image.h"
+#include "testlib.h" /* CHECK, CHECK_MSG */
 
 static inline uint8_t *slurp(const char *path, size_t *len)
 {
@@ -84,6 +85,23 @@ static inline sr_image_info mkinfo(int w, int h, int ch, sr_dtype t)
     i.dtype = t;
     i.pages = 1;
     return i;
+}
+
+/* A failure must be one line that starts with the file's name. */
+static inline void check_error_line(const sr_error *err, const char *path)
+{
+    CHECK(err->code != SR_OK);
+    CHECK_MSG(strncmp(err->msg, path, strlen(path)) == 0, "message '%s' does not name %s", err->msg, path);
+    CHECK_MSG(strchr(err->msg, '\n') == NULL, "message '%s' is not one line", err->msg);
+}
+
+/* Open and read every row; returns 0 when that worked, else -1 with err. */
+static inline int try_read(const char *path, const sr_read_opts *opts, sr_error *err)
+{
+    sr_image_info info;
+    void *d = read_all(path, opts, &info, err);
+    free(d);
+    return d ? 0 : -1;
 }
 
 #endif

@@ -45,20 +45,7 @@ static char *fixture(const char *name)
 }
 
 
-static void check_error_line(const sr_error *err, const char *path)
-{
-    CHECK(err->code != SR_OK);
-    CHECK_MSG(strncmp(err->msg, path, strlen(path)) == 0, "message '%s' does not name %s", err->msg, path);
-    CHECK_MSG(strchr(err->msg, '\n') == NULL, "message '%s' is not one line", err->msg);
-}
 
-static int try_read(const char *path, const sr_read_opts *opts, sr_error *err)
-{
-    sr_image_info info;
-    void *d = read_all(path, opts, &info, err);
-    free(d);
-    return d ? 0 : -1;
-}
 
 /* Largest absolute difference between two 8-bit images of the same size. */
 static int max_diff(const uint8_t *a, const uint8_t *b, size_t n)

@@ -47,22 +47,7 @@ static char *fixture(const char *name)
 static unsigned p8(int x, int y, int c) { return (unsigned)(x * 37 + y * 59 + c * 83 + 11) & 255u; }
 static unsigned p16(int x, int y, int c) { return (unsigned)(x * 4099 + y * 9949 + c * 21011 + 1234) & 65535u; }
 
-/* A failure must be one line that starts with the file's name. */
-static void check_error_line(const sr_error *err, const char *path)
-{
-    CHECK(err->code != SR_OK);
-    CHECK_MSG(strncmp(err->msg, path, strlen(path)) == 0, "message '%s' does not name %s", err->msg, path);
-    CHECK_MSG(strchr(err->msg, '\n') == NULL, "message '%s' is not one line", err->msg);
-}
 
-/* Open and read every row; returns 0 when that worked, else -1 with err. */
-static int try_read(const char *path, const sr_read_opts *opts, sr_error *err)
-{
-    sr_image_info info;
-    void *d = read_all(path, opts, &info, err);
-    free(d);
-    return d ? 0 : -1;
-}
 
 /* ---- round trips ------------------------------------------------------ */
 
