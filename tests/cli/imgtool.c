@@ -7,7 +7,8 @@
  *   imgtool model OUT SCALE BLOCKS FEAT [ARCH] [IN_CH] [zero-tail]
  *                                random generator weights; with zero-tail,
  *                                conv_last is zero, so an MSRResNet outputs
- *                                exactly its bilinear skip
+ *                                exactly its bilinear skip; IMGTOOL_KIND sets
+ *                                the "kind" metadata (default "test")
  *   imgtool minmax IN            print "MIN MAX" in native units over all pages
  *   imgtool meta IN              print resolution unit, x, y, then the description
  * make takes IMGTOOL_DESC (ImageDescription) and IMGTOOL_DPCM (pixels per cm)
@@ -204,7 +205,8 @@ static int model_cmd(int argc, char **argv)
         memset(w->data, 0, w->numel * sizeof(float));
         memset(b->data, 0, b->numel * sizeof(float));
     }
-    const char *meta[] = {"kind", "test", NULL};
+    const char *kind = getenv("IMGTOOL_KIND");
+    const char *meta[] = {"kind", kind && *kind ? kind : "test", NULL};
     int rc = sr_generator_save(g, argv[2], meta, &err);
     sr_generator_free(g);
     return rc ? die(&err) : 0;

@@ -289,6 +289,17 @@ SRGAN_UP_WEIGHTS=$T/mixw run "$UP" -v -x 2 rgb.png mix_rgb.png
 check "the default is never a 1-channel model" [ $rc -eq 0 ] && check "not the 1-channel one" not_grep 'model fluo-x2' out.txt
 SRGAN_UP_WEIGHTS=$T/mixw run "$UP" -v -x 2 -m fluo-x2 gray16.tif mix_gray.tif
 check "a 1-channel model by name" grep -q 'model fluo-x2' out.txt
+mkdir -p kinds
+IMGTOOL_KIND=psnr "$IMG" model kinds/b-x4.safetensors 4 1 8 || exit 2
+IMGTOOL_KIND=gan "$IMG" model kinds/a-x4.safetensors 4 1 8 || exit 2
+SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v rgb.png kind_default.png
+check "the default is the psnr model, not the gan one (which sorts first)" grep -q 'model b-x4' out.txt
+SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v --model gan rgb.png kind_gan.png
+check "--model gan picks the gan model" grep -q 'model a-x4' out.txt
+SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v --model psnr rgb.png kind_psnr.png
+check "--model psnr picks the psnr model" grep -q 'model b-x4' out.txt
+SRGAN_UP_WEIGHTS=$T/kinds run "$UP" --list-models
+check "--list-models shows each kind" grep -q 'a-x4 *gan' out.txt
 
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
