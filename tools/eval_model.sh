@@ -8,6 +8,8 @@
 # HR_DIR defaults to ../shared/data/val/Set5. Needs Debian's python3-numpy,
 # python3-pil and python3-scipy (run as /usr/bin/python3). Prints sr_eval.py's
 # table; its last line is "RESULT {json}". MODEL may also be "bicubic".
+# With EVAL_PERCEPTUAL=1 it then prints tools/perceptual_eval.py's table too
+# (VGG19 LPIPS-style distance, lower is better; needs python3-torch).
 set -euo pipefail
 model=$1
 scale=$2
@@ -24,3 +26,7 @@ else
   "$build/src/cli/srgan-up" -q -m "$model" -x "$scale" -o "$tmp/sr" "$tmp"/lr/*.png
 fi
 /usr/bin/python3 "$peers/sr_eval.py" "$hr" "$tmp/sr" --scale "$scale" --crop-to-match
+if [ "${EVAL_PERCEPTUAL:-0}" = 1 ]; then
+  /usr/bin/python3 "$root/tools/perceptual_eval.py" "$hr" "$tmp/sr" --scale "$scale" \
+    --vgg "$root/../shared/vgg19/vgg19_conv.safetensors"
+fi
