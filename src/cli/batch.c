@@ -224,12 +224,13 @@ static int make_parent_dirs(const char *path, sr_error *err)
 
 typedef struct hooks_user {
     const batch_ctx *ctx;
+    int slot; /* this file's progress slot */
 } hooks_user;
 
 static int on_rows(void *user, int done, int total, int width, int page, int pages)
 {
-    const batch_ctx *ctx = ((hooks_user *)user)->ctx;
-    return progress_rows(ctx->prog, done, total, width, page, pages);
+    const hooks_user *hu = user;
+    return progress_rows(hu->ctx->prog, hu->slot, done, total, width, page, pages);
 }
 
 static void on_temp(void *user, const char *tmp, int active)
@@ -245,15 +246,16 @@ static void run_one(job *j, const batch_ctx *ctx)
     sr_error err = {0};
     double t0 = progress_now();
     struct stat st;
+    int slot = -1;
     if (j->status == JOB_FAILED) { /* refused when the list was built */
-        progress_end_file(ctx->prog, j->in, j->out, "failed", 0, j->error);
+        progress_end_file(ctx->prog, slot, j->in, j->out, "failed", 0, j->error);
         return;
     }
     if (same_file(j->in, j->out)) {
         sr_error_set(&err, SR_ERR_ARG, "%s: output is the input file; refusing to overwrite an input", j->out);
     } else if (a->skip_existing && stat(j->out, &st) == 0) {
         j->status = JOB_SKIPPED;
-        progress_end_file(ctx->prog, j->in, j->out, "skipped", 0, NULL);
+        progress_end_file(ctx->prog, slot, j->in, j->out, "skipped", 0, NULL);
         return;
     } else if (!a->overwrite && stat(j->out, &st) == 0) {
         /* Refused before any work (the writer checks again when it commits). */
@@ -261,8 +263,8 @@ static void run_one(job *j, const batch_ctx *ctx)
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */
-        progress_start_file(ctx->prog, j->in);
-        hooks_user hu = {ctx};
+        slot = progress_start_file(ctx->prog, j->in);
+        hooks_user hu = {ctx, slot};
         upscale_hooks hooks = {on_rows, on_temp, &hu};
         upscale_file(j->in, j->out, ctx->plan, &hooks, &err);
     }
@@ -270,10 +272,10 @@ static void run_one(job *j, const batch_ctx *ctx)
     if (err.code) {
         j->status = JOB_FAILED;
         snprintf(j->error, sizeof j->error, "%s", err.msg);
-        progress_end_file(ctx->prog, j->in, j->out, "failed", j->seconds, j->error);
+        progress_end_file(ctx->prog, slot, j->in, j->out, "failed", j->seconds, j->error);
     } else {
         j->status = JOB_WRITTEN;
-        progress_end_file(ctx->prog, j->in, j->out, "written", j->seconds, NULL);
+        progress_end_file(ctx->prog, slot, j->in, j->out, "written", j->seconds, NULL);
     }
 }
 
