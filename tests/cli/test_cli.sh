@@ -300,6 +300,12 @@ SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v --model psnr rgb.png kind_psnr.png
 check "--model psnr picks the psnr model" grep -q 'model b-x4' out.txt
 SRGAN_UP_WEIGHTS=$T/kinds run "$UP" --list-models
 check "--list-models shows each kind" grep -q 'a-x4 *gan' out.txt
+# the shipped models (weights/ in the source tree)
+run "$UP" -v rgb.png ship_default.png
+check "shipped: the default for x4 is x4-psnr" grep -q 'model x4-psnr' out.txt
+run "$UP" -v --model gan rgb.png ship_gan.png
+check "shipped: --model gan is x4-gan" grep -q 'model x4-gan' out.txt
+check "shipped: gan and psnr outputs differ" [ "$("$IMG" diff ship_gan.png ship_default.png)" != "0" ]
 
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
