@@ -9,9 +9,9 @@ which for a short run are ahead of an EMA still carrying its initial weights
 (0.999^N of them after N iterations). KEY=VALUE pairs are added to the
 metadata (e.g. kind=psnr name=x4-psnr val_psnr_y=29.1). Standard library only.
 """
-import json
-import struct
 import sys
+
+import safetensors_file
 
 
 def main(argv):
@@ -21,10 +21,7 @@ def main(argv):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     src, dst, extra = args[0], args[1], args[2:]
-    with open(src, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
+    header, data = safetensors_file.read(src)
     cm = header.pop("__metadata__", {})
     prefix = "g." if raw or cm.get("has_ema") != "1" else "ema."
     names = sorted((k for k in header if k.startswith(prefix)),
@@ -45,23 +42,12 @@ def main(argv):
     for kv in extra:
         k, _, v = kv.partition("=")
         meta[k] = v
-    out, chunks, off = {}, [], 0
+    tensors = []
     for k in names:
         t = header[k]
         b, e = t["data_offsets"]
-        chunks.append(data[b:e])
-        out[k[len(prefix):]] = {"dtype": t["dtype"], "shape": t["shape"], "data_offsets": [off, off + e - b]}
-        off += e - b
-    out["__metadata__"] = {k: str(v) for k, v in meta.items()}
-    hdr = json.dumps(out, separators=(",", ":")).encode()
-    hdr += b" " * (-len(hdr) % 8)
-    with open(dst + ".part", "wb") as f:
-        f.write(struct.pack("<Q", len(hdr)))
-        f.write(hdr)
-        for c in chunks:
-            f.write(c)
-    import os
-    os.replace(dst + ".part", dst)
+        tensors.append((k[len(prefix):], t["dtype"], t["shape"], data[b:e]))
+    safetensors_file.write(dst, tensors, meta)
     return 0
 
 
