@@ -1,4 +1,4 @@
-/* srgan/image.h: streaming image readers and writers (PNG, JPEG, TIFF).
+/* srgan/image.h: streaming image readers and writers (PNG, JPEG, TIFF, WebP).
  *
  * Every format sits behind the same small interface (like libvips' loaders
  * and savers): a reader hands out rows top to bottom, a writer takes rows top
@@ -45,7 +45,8 @@ typedef enum sr_format {
     SR_FMT_AUTO = 0, /* writer: from the file name's extension */
     SR_FMT_PNG,
     SR_FMT_JPEG,
-    SR_FMT_TIFF
+    SR_FMT_TIFF,
+    SR_FMT_WEBP  /* decoded and encoded whole (libwebp cannot stream) */
 } sr_format;
 
 typedef enum sr_dtype {
@@ -66,6 +67,9 @@ typedef enum sr_res_unit {
 typedef struct sr_meta {
     const uint8_t *icc;       /* ICC profile bytes                          */
     size_t icc_len;
+    const uint8_t *exif;      /* the EXIF chunk's bytes as WebP stores them;
+                                 read and written by WebP only               */
+    size_t exif_len;
     int srgb_intent;          /* PNG sRGB chunk rendering intent, -1 = none */
     double gamma;             /* PNG gAMA (e.g. 0.45455), 0 = none           */
     sr_res_unit res_unit;
@@ -125,7 +129,17 @@ void sr_reader_close(sr_reader *r);
 sr_format sr_format_from_magic(const uint8_t *buf, size_t n);
 /* Format from a path's extension (SR_FMT_AUTO = unknown). */
 sr_format sr_format_from_ext(const char *path);
-const char *sr_format_name(sr_format f); /* "png", "jpg", "tif" */
+/* Format from a name as typed for --format: "png", "jpeg", "jpg", "tif",
+ * "tiff", "webp" (SR_FMT_AUTO = unknown). */
+sr_format sr_format_from_name(const char *name);
+/* Whether a file name has the extension of a format srgan-up reads (any
+ * case): what batch mode and srgan-train pick up from a directory. */
+int sr_is_image_name(const char *path);
+/* The extension written for a format, without the dot: "png", "jpg", "tif",
+ * "webp". */
+const char *sr_format_name(sr_format f);
+/* "png, jpg, tif, webp": the formats, for messages. */
+void sr_format_list(char *buf, size_t cap);
 
 /* ---- writing ---------------------------------------------------------- */
 
@@ -137,7 +151,8 @@ typedef enum sr_tiff_compression {
 } sr_tiff_compression;
 
 typedef struct sr_write_opts {
-    int quality;                     /* JPEG 1..100 (0 = 95)                */
+    int quality;                     /* JPEG, lossy WebP 1..100 (0 = 95)     */
+    int lossless;                    /* WebP: lossless instead of lossy     */
     sr_tiff_compression compression; /* TIFF                                */
     int overwrite;                   /* replace an existing target          */
     int force_bigtiff;               /* TIFF: BigTIFF even when small       */

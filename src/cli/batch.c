@@ -13,18 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int is_image_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return 0;
-    static const char *const exts[] = {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff"};
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
-        if (!strcasecmp(dot, exts[i]))
-            return 1;
-    return 0;
-}
-
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -113,7 +101,7 @@ static int walk(const cli_args *a, const char *root, const char *rel, job_list *
                  * loop, and they can reach outside the tree. */
                 if (a->recursive && !S_ISLNK(lst.st_mode))
                     rc = walk(a, root, relpath, jobs);
-            } else if (S_ISREG(st.st_mode) && is_image_name(names[i])) {
+            } else if (S_ISREG(st.st_mode) && sr_is_image_name(names[i])) {
                 rc = add_job(jobs, strdup(full), output_name(a, a->out_dir, relpath));
             }
         }

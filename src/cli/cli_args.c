@@ -28,9 +28,10 @@ void cli_usage(FILE *f)
         "  -i, --input-dir DIR    upscale every image in DIR\n"
         "  -r, --recursive        with -i: descend into subdirectories (tree mirrored)\n"
         "      --suffix S         add S to output names before the extension\n"
-        "      --format F         output format: png, jpg or tif (default: from OUT, or\n"
+        "      --format F         output format: png, jpg, tif or webp (default: from OUT, or\n"
         "                         the input's format in batch mode)\n"
-        "      --quality N        JPEG quality 1..100 (default 95)\n"
+        "      --quality N        JPEG and WebP quality 1..100 (default 95)\n"
+        "      --lossless         WebP: lossless (default: lossy at --quality)\n"
         "      --compression C    TIFF: none, lzw, deflate (default) or zstd\n"
         "      --overwrite        replace existing outputs (never an input)\n"
         "      --skip-existing    skip inputs whose output exists (resume a batch)\n"
@@ -140,7 +141,7 @@ static int parse_normalize(const char *s, cli_args *a)
 }
 
 enum {
-    OPT_METHOD = 256, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
+    OPT_METHOD = 256, OPT_LOSSLESS, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
     OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
     OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE
 };
@@ -158,6 +159,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"suffix", required_argument, NULL, OPT_SUFFIX},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"quality", required_argument, NULL, OPT_QUALITY},
+        {"lossless", no_argument, NULL, OPT_LOSSLESS},
         {"compression", required_argument, NULL, OPT_COMPRESSION},
         {"overwrite", no_argument, NULL, OPT_OVERWRITE},
         {"skip-existing", no_argument, NULL, OPT_SKIP_EXISTING},
@@ -211,16 +213,15 @@ int cli_parse(int argc, char **argv, cli_args *a)
         case 'r': a->recursive = 1; break;
         case OPT_SUFFIX: a->suffix = optarg; break;
         case OPT_FORMAT:
-            {
-                char buf[32];
-                snprintf(buf, sizeof buf, "x.%s", optarg);
-                a->format = sr_format_from_ext(buf);
-            }
+            a->format = sr_format_from_name(optarg);
             if (a->format == SR_FMT_AUTO) {
-                fprintf(stderr, "srgan-up: --format: '%s' is not one of png, jpg, tif\n", optarg);
+                char list[64];
+                sr_format_list(list, sizeof list);
+                fprintf(stderr, "srgan-up: --format: '%s' is not one of %s\n", optarg, list);
                 return 2;
             }
             break;
+        case OPT_LOSSLESS: a->lossless = 1; break;
         case OPT_QUALITY:
             if (parse_int(optarg, "--quality", 1, 100, &a->quality))
                 return 2;

@@ -28,6 +28,7 @@ typedef struct cli_args {
     const char *suffix;
     sr_format format;      /* --format, SR_FMT_AUTO = from name / input */
     int quality;
+    int lossless;  /* WebP */
     sr_tiff_compression compression;
     int overwrite, skip_existing;
     int jobs, threads;

@@ -90,6 +90,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->ropts.max_pixels = a->max_pixels;
     plan->ropts.verbose = a->verbose;
     plan->wopts.quality = a->quality;
+    plan->wopts.lossless = a->lossless;
     plan->wopts.compression = a->compression;
     plan->wopts.overwrite = a->overwrite;
     plan->wopts.software = "srgan-up " SRGAN_VERSION;

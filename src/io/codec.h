@@ -1,9 +1,12 @@
 /* codec.h: the one small interface each image format implements.
  *
- * io.c owns everything common (magic detection, the temporary file and its
- * rename, row bookkeeping, argument checks); a format only decodes or encodes
- * rows. To add a format: write NAME.c with an sr_codec, list it in
- * codecs[] in io.c. Nothing else changes.
+ * io.c owns everything common (the temporary file and its rename, row
+ * bookkeeping, argument checks); a format only recognises its files, decodes
+ * or encodes rows. Each codec declares itself (like a libvips loader): its
+ * name, file-name extensions and magic bytes, so sr_format_from_magic(),
+ * sr_format_from_ext() and sr_is_image_name() need no list of their own. To
+ * add a format: write NAME.c with an sr_codec, list it in codecs[] in io.c.
+ * Nothing else changes.
  *
  * Contract for readers:
  *  - open() fills *info completely (width, height, channels 1..4, dtype,
@@ -51,7 +54,11 @@ typedef struct sr_codec_writer {
 
 typedef struct sr_codec {
     sr_format format;
-    const char *name;
+    const char *name;       /* "png": messages, --format, batch output suffix */
+    const char *const *exts; /* NULL-terminated, lower case, with the dot; the
+                                first is the one written for --format        */
+    /* Non-zero when the first n bytes (n may be < 16) are this format's. */
+    int (*sniff)(const uint8_t *b, size_t n);
     /* path is for messages and for libraries that want a path; fd is open
      * at offset 0 and owned by the codec from here on (close it in close()). */
     int (*open_reader)(const char *path, int fd, const sr_read_opts *opts,
@@ -65,5 +72,6 @@ typedef struct sr_codec {
 extern const sr_codec sr_codec_png;
 extern const sr_codec sr_codec_jpeg;
 extern const sr_codec sr_codec_tiff;
+extern const sr_codec sr_codec_webp;
 
 #endif

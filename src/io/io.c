@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const sr_codec *const codecs[] = {&sr_codec_png, &sr_codec_jpeg, &sr_codec_tiff};
+static const sr_codec *const codecs[] = {&sr_codec_png, &sr_codec_jpeg, &sr_codec_tiff,
+                                          &sr_codec_webp};
 enum { NCODECS = sizeof codecs / sizeof codecs[0] };
 
 static const sr_codec *codec_for(sr_format f)
@@ -27,41 +28,61 @@ static const sr_codec *codec_for(sr_format f)
 
 sr_format sr_format_from_magic(const uint8_t *b, size_t n)
 {
-    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
-        return SR_FMT_PNG;
-    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
-        return SR_FMT_JPEG;
-    if (n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
-                   (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43))))
-        return SR_FMT_TIFF;
+    for (int i = 0; i < NCODECS; i++)
+        if (codecs[i]->sniff(b, n))
+            return codecs[i]->format;
     return SR_FMT_AUTO;
+}
+
+/* The codec whose extension list holds `ext` (without the dot, any case). */
+static const sr_codec *codec_for_ext(const char *ext)
+{
+    for (int i = 0; i < NCODECS; i++)
+        for (const char *const *e = codecs[i]->exts; *e; e++)
+            if (!strcasecmp(ext, *e + 1))
+                return codecs[i];
+    return NULL;
 }
 
 sr_format sr_format_from_ext(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
-    if (!dot)
-        return SR_FMT_AUTO;
-    dot++;
-    if (!strcasecmp(dot, "png"))
-        return SR_FMT_PNG;
-    if (!strcasecmp(dot, "jpg") || !strcasecmp(dot, "jpeg") || !strcasecmp(dot, "jpe"))
-        return SR_FMT_JPEG;
-    if (!strcasecmp(dot, "tif") || !strcasecmp(dot, "tiff"))
-        return SR_FMT_TIFF;
-    return SR_FMT_AUTO;
+    const sr_codec *c = dot ? codec_for_ext(dot + 1) : NULL;
+    return c ? c->format : SR_FMT_AUTO;
+}
+
+sr_format sr_format_from_name(const char *name)
+{
+    for (int i = 0; i < NCODECS; i++)
+        if (!strcasecmp(name, codecs[i]->name))
+            return codecs[i]->format;
+    const sr_codec *c = codec_for_ext(name);
+    return c ? c->format : SR_FMT_AUTO;
+}
+
+int sr_is_image_name(const char *path)
+{
+    return sr_format_from_ext(path) != SR_FMT_AUTO;
 }
 
 const char *sr_format_name(sr_format f)
 {
-    switch (f) {
-    case SR_FMT_PNG: return "png";
-    case SR_FMT_JPEG: return "jpg";
-    case SR_FMT_TIFF: return "tif";
-    case SR_FMT_AUTO: break;
+    const sr_codec *c = codec_for(f);
+    return c ? c->exts[0] + 1 : "auto";
+}
+
+void sr_format_list(char *buf, size_t cap)
+{
+    size_t used = 0;
+    if (cap)
+        buf[0] = '\0';
+    for (int i = 0; i < NCODECS && used < cap; i++) {
+        int n = snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", codecs[i]->exts[0] + 1);
+        if (n < 0)
+            break;
+        used += (size_t)n;
     }
-    return "auto";
 }
 
 /* ---- reader ------------------------------------------------------------ */
@@ -104,7 +125,7 @@ sr_reader *sr_reader_open(const char *path, const sr_read_opts *opts, sr_error *
     }
     const sr_codec *codec = codec_for(sr_format_from_magic(magic, (size_t)n));
     if (!codec) {
-        sr_error_set(err, SR_ERR_FORMAT, "%s: not a PNG, JPEG or TIFF file", path);
+        sr_error_set(err, SR_ERR_FORMAT, "%s: not a PNG, JPEG, TIFF or WebP file", path);
         close(fd);
         return NULL;
     }
@@ -304,7 +325,7 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
     const sr_codec *codec = codec_for(fmt);
     if (!codec) {
         sr_error_set(err, SR_ERR_ARG,
-                     "%s: cannot tell the output format from the name (use .png, .jpg or .tif)", path);
+                     "%s: cannot tell the output format from the name (use .png, .jpg, .tif or .webp)", path);
         return NULL;
     }
     if (info->width <= 0 || info->height <= 0 || info->channels < 1 || info->channels > 4) {

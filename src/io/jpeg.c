@@ -640,9 +640,18 @@ static int srjpg_open_writer(const char *display_path, const char *tmp_path, int
     return 0;
 }
 
+static int sniff_jpeg(const uint8_t *b, size_t n)
+{
+    return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
+
+static const char *const exts_jpeg[] = {".jpg", ".jpeg", ".jpe", NULL};
+
 const sr_codec sr_codec_jpeg = {
     .format = SR_FMT_JPEG,
     .name = "jpeg",
+    .exts = exts_jpeg,
+    .sniff = sniff_jpeg,
     .open_reader = srjpg_open_reader,
     .open_writer = srjpg_open_writer,
 };

@@ -475,9 +475,18 @@ static int srpng_open_writer(const char *display_path, const char *tmp_path, int
     return 0;
 }
 
+static int sniff_png(const uint8_t *b, size_t n)
+{
+    return n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8);
+}
+
+static const char *const exts_png[] = {".png", NULL};
+
 const sr_codec sr_codec_png = {
     .format = SR_FMT_PNG,
     .name = "png",
+    .exts = exts_png,
+    .sniff = sniff_png,
     .open_reader = srpng_open_reader,
     .open_writer = srpng_open_writer,
 };

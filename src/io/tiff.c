@@ -58,9 +58,20 @@ void sr_tiff_fail(sr_tiff_errctx *ctx, sr_error *err, sr_status code, const char
         sr_error_set(err, code, "%s: %s", ctx->path, what);
 }
 
+static int sniff_tiff(const uint8_t *b, size_t n)
+{
+    /* Classic TIFF (42) and BigTIFF (43), either byte order. */
+    return n >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+                      (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));
+}
+
+static const char *const exts_tiff[] = {".tif", ".tiff", NULL};
+
 const sr_codec sr_codec_tiff = {
     .format = SR_FMT_TIFF,
     .name = "tiff",
+    .exts = exts_tiff,
+    .sniff = sniff_tiff,
     .open_reader = sr_tiff_open_reader,
     .open_writer = sr_tiff_open_writer,
 };

@@ -57,17 +57,6 @@ struct sr_dataset {
 
 /* ---- listing ------------------------------------------------------------ */
 
-static int has_image_ext(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    static const char *const exts[] = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".PNG", ".JPG",
-                                       ".JPEG", ".TIF", ".TIFF"};
-    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
-        if (!strcmp(dot, exts[i])) return 1;
-    return 0;
-}
-
 typedef struct strlist {
     char **v;
     int n, cap;
@@ -113,7 +102,7 @@ static int list_dir(const char *root, const char *rel, strlist *out, int depth, 
         if (stat(full, &st)) continue;
         if (S_ISDIR(st.st_mode)) {
             if (depth < 8) rc = list_dir(root, sub, out, depth + 1, err);
-        } else if (S_ISREG(st.st_mode) && has_image_ext(e->d_name)) {
+        } else if (S_ISREG(st.st_mode) && sr_is_image_name(e->d_name)) {
             if (strlist_add(out, sub)) {
                 sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", root);
                 rc = -1;

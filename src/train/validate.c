@@ -27,13 +27,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_image(const char *n)
-{
-    const char *d = strrchr(n, '.');
-    return d && (!strcasecmp(d, ".png") || !strcasecmp(d, ".jpg") || !strcasecmp(d, ".jpeg") ||
-                 !strcasecmp(d, ".tif") || !strcasecmp(d, ".tiff"));
-}
-
 /* planar [C,h,w] <-> interleaved [h,w,C] */
 static void to_interleaved(const float *p, int c, int w, int h, float *o)
 {
@@ -57,7 +50,7 @@ sr_valset *sr_valset_open(const char *dir, int scale, int channels, sr_error *er
     int nn = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (e->d_name[0] != '.' && is_image(e->d_name)) {
+        if (e->d_name[0] != '.' && sr_is_image_name(e->d_name)) {
             char **t = realloc(names, (size_t)(nn + 1) * sizeof *t);
             if (!t) break;
             names = t;

@@ -52,6 +52,20 @@ run "$UP" --method bicubic -x 2 --format jpg rgb.png fmt.out
 check "--format overrides the extension" [ $rc -eq 0 ] && check "jpeg magic" [ "$(head -c 2 fmt.out | od -An -tx1 | tr -d ' ')" = "ffd8" ]
 run "$UP" --method bicubic -x 2 photo.jpg photo2.tif
 check "JPEG in, TIFF out" [ "$("$IMG" info photo2.tif)" = "48 32 3 u8 1" ]
+# WebP: written lossless or lossy, read back, picked up by batch mode
+run "$UP" --method bicubic -x 2 rgba.png rgba2.webp
+check "WebP out keeps alpha" [ "$("$IMG" info rgba2.webp)" = "30 22 4 u8 1" ]
+run "$UP" --method nearest -x 1 --lossless rgb.png same.webp
+check "lossless WebP is exact" [ "$("$IMG" diff rgb.png same.webp)" = "0" ]
+run "$UP" --method bicubic -x 2 same.webp fromwebp.png
+check "WebP in, PNG out" [ "$("$IMG" info fromwebp.png)" = "46 34 3 u8 1" ]
+run "$UP" --method bicubic -x 2 --format webp rgb.png fmtw.out
+check "--format webp" [ "$(head -c 4 fmtw.out)" = "RIFF" ]
+run "$UP" --method bicubic -x 2 --format gif rgb.png x.gif
+check "--format lists the formats" grep -q "png, jpg, tif, webp" out.txt
+mkdir -p win wout && cp same.webp win/a.webp && cp rgb.png win/b.png
+run "$UP" --method bicubic -x 2 -i win -o wout
+check "batch mode takes WebP" [ -f wout/a.webp ] && check "batch WebP stays WebP" [ "$(head -c 4 wout/a.webp)" = "RIFF" ]
 # nearest x2 of nearest-exact content: every output pixel equals its source
 run "$UP" --method nearest -x 1 rgb.png same.png
 check "nearest x1 is the identity" [ "$("$IMG" diff rgb.png same.png)" = "0" ]
