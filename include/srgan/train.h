@@ -293,6 +293,10 @@ int sr_plot_png(const char *path, const double *x, int n, const sr_plot_series *
 /* Plot the columns of a training CSV log (loss columns in panel 0, val_psnr
  * in panel 1). */
 int sr_plot_csv(const char *csv_path, const char *png_path, sr_error *err);
+/* The axis ticks the plot uses (exposed for tests): round values between lo
+ * and hi, at most max; and their labels, each distinct. */
+int sr_plot_ticks(double lo, double hi, int log_scale, double *t, int max);
+void sr_plot_labels(const double *t, int n, char (*lab)[16]);
 
 /* ---- checkpoints and the loop -------------------------------------------- */
 

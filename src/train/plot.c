@@ -1,6 +1,12 @@
 /* plot.c: a tiny line plotter for the training curves (losses on a log
  * scale, validation PSNR linear), drawn into an RGB buffer with a 3x5 pixel
- * font and written as PNG through image.h. */
+ * font and written as PNG through image.h.
+ *
+ * Hand-written rather than Cairo: Cairo's text needs fontconfig and an
+ * installed font (a fresh Debian or CI machine may have none, and text would
+ * silently vanish), and this whole plotter is smaller than the glue to set
+ * Cairo up. What a plot needs from a library -- ticks that differ and sit on
+ * round numbers, a legend that never covers data -- is below. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -56,6 +62,9 @@ static const char *glyph(int ch)
     case '+': return "000010111010000";
     case '_': return "000000000000111";
     case ':': return "000010000010000";
+    case '(': return "001010010010001";
+    case ')': return "100010010010100";
+    case '/': return "001001010100100";
     default: return "000000000000000";
     }
 }
@@ -77,11 +86,64 @@ static const uint8_t PALETTE[][3] = {{31, 119, 180}, {214, 39, 40},  {44, 160, 4
                                      {227, 119, 194}, {23, 190, 207}};
 static const uint8_t BLACK[3] = {0, 0, 0}, GREY[3] = {200, 200, 200};
 
-static void panel(canvas *c, int top, int bottom, const double *x, int n,
-                  const sr_plot_series *s, int ns, int which)
+/* Tick positions for an axis from lo to hi (data units; for a log axis the
+ * values themselves, not their logarithms): 1, 2 or 5 times a power of ten
+ * apart, as matplotlib's default locator, at most max of them. A log axis
+ * spanning a decade or more gets ticks at powers of ten (1-2-5 within the
+ * decade when there are few decades); a narrower one uses linear steps,
+ * which stay distinct where decade ticks would not exist. Returns the count. */
+int sr_plot_ticks(double lo, double hi, int log_scale, double *t, int max)
 {
-    int left = 80, right = c->w - 20;
-    top += 10, bottom -= 30;
+    if (!(hi > lo) || max < 2) return 0;
+    int n = 0;
+    if (log_scale && lo > 0 && log10(hi) - log10(lo) >= 1.0) {
+        int d0 = (int)floor(log10(lo)), d1 = (int)ceil(log10(hi));
+        int dense = d1 - d0 <= 2;
+        static const double mult[] = {1, 2, 5};
+        for (int d = d0; d <= d1 && n < max; d++)
+            for (int m = 0; m < (dense ? 3 : 1) && n < max; m++) {
+                double v = mult[m] * pow(10, d);
+                if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) t[n++] = v;
+            }
+        if (n >= 2) return n;
+        n = 0;
+    }
+    double raw = (hi - lo) / (max - 1), p = pow(10, floor(log10(raw))), step = 10 * p;
+    static const double nice[] = {1, 2, 5, 10};
+    for (int i = 0; i < 4; i++)
+        if (nice[i] * p >= raw) { step = nice[i] * p; break; }
+    for (double v = ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9 && n < max; v += step)
+        t[n++] = fabs(v) < step * 1e-9 ? 0 : v;
+    return n;
+}
+
+/* Labels for ticks with the fewest significant digits that say each tick's
+ * value exactly and keep every label distinct (two ticks never read the
+ * same). */
+void sr_plot_labels(const double *t, int n, char (*lab)[16])
+{
+    int whole = 1; /* iteration counts: 1000, not 1e+03 */
+    for (int i = 0; i < n; i++) whole &= fabs(t[i]) < 1e7 && fabs(t[i] - round(t[i])) < 1e-9;
+    if (whole) {
+        for (int i = 0; i < n; i++) snprintf(lab[i], 16, "%.0f", t[i]);
+        return;
+    }
+    for (int prec = 1; prec <= 8; prec++) {
+        for (int i = 0; i < n; i++) snprintf(lab[i], 16, "%.*g", prec, t[i]);
+        int bad = 0;
+        for (int i = 0; i < n; i++)
+            bad |= (i && !strcmp(lab[i], lab[i - 1])) || fabs(atof(lab[i]) - t[i]) > 1e-9 * fabs(t[i]);
+        if (!bad) return;
+    }
+}
+
+#define LEGEND_W 170 /* legend column right of the plot: it never covers data */
+
+static void panel(canvas *c, int top, int bottom, const double *x, int n,
+                  const sr_plot_series *s, int ns, int which, const char *title)
+{
+    int left = 80, right = c->w - LEGEND_W;
+    top += 24, bottom -= 34;
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     int logy = 0, any = 0;
     for (int k = 0; k < ns; k++) {
@@ -90,29 +152,47 @@ static void panel(canvas *c, int top, int bottom, const double *x, int n,
         for (int i = 0; i < n; i++) {
             double v = s[k].y[i];
             if (!isfinite(v) || (s[k].log_scale && v <= 0)) continue;
-            if (s[k].log_scale) v = log10(v);
             ymin = fmin(ymin, v), ymax = fmax(ymax, v);
             xmin = fmin(xmin, x[i]), xmax = fmax(xmax, x[i]);
             any = 1;
         }
     }
+    text(c, left, top - 18, title, BLACK);
     line(c, left, top, left, bottom, BLACK);
     line(c, left, bottom, right, bottom, BLACK);
     if (!any) return;
-    if (ymax - ymin < 1e-9) ymax += 0.5, ymin -= 0.5;
-    if (xmax - xmin < 1e-9) xmax += 1;
-    char buf[64];
-    for (int t = 0; t <= 4; t++) { /* y grid and labels */
-        double v = ymin + (ymax - ymin) * t / 4;
-        int py = bottom - (int)lround((bottom - top) * (double)t / 4);
-        for (int px = left + 1; px < right; px += 4) put(c, px, py, GREY);
-        snprintf(buf, sizeof buf, logy ? "%.2g" : "%.2f", logy ? pow(10, v) : v);
-        text(c, 4, py - 5, buf, BLACK);
+    /* Pad the range a little so the curve does not run along the frame. */
+    if (logy) {
+        if (ymax / ymin < 1.0001) ymax *= 1.05, ymin /= 1.05;
+        double pad = pow(ymax / ymin, 0.05);
+        ymax *= pad, ymin /= pad;
+    } else {
+        if (ymax - ymin < 1e-9) ymax += 0.5, ymin -= 0.5;
+        double pad = (ymax - ymin) * 0.05;
+        ymax += pad, ymin -= pad;
     }
-    snprintf(buf, sizeof buf, "%.0f", xmin);
-    text(c, left, bottom + 8, buf, BLACK);
-    snprintf(buf, sizeof buf, "%.0f", xmax);
-    text(c, right - 8 * (int)strlen(buf), bottom + 8, buf, BLACK);
+    if (xmax - xmin < 1e-9) xmax += 1;
+    double ly0 = logy ? log10(ymin) : ymin, ly1 = logy ? log10(ymax) : ymax;
+#define MAPY(v) (bottom - (int)lround((bottom - top) * (((logy ? log10(v) : (v)) - ly0) / (ly1 - ly0))))
+#define MAPX(v) (left + (int)lround((right - left) * ((v) - xmin) / (xmax - xmin)))
+    double t[16];
+    char lab[16][16];
+    int nt = sr_plot_ticks(ymin, ymax, logy, t, 6);
+    sr_plot_labels(t, nt, lab);
+    for (int i = 0; i < nt; i++) { /* y grid, tick marks and labels */
+        int py = MAPY(t[i]);
+        for (int px = left + 1; px < right; px += 4) put(c, px, py, GREY);
+        line(c, left - 4, py, left, py, BLACK);
+        text(c, left - 8 - 8 * (int)strlen(lab[i]), py - 5, lab[i], BLACK);
+    }
+    nt = sr_plot_ticks(xmin, xmax, 0, t, 7);
+    sr_plot_labels(t, nt, lab);
+    for (int i = 0; i < nt; i++) { /* x tick marks and labels along the axis */
+        int px = MAPX(t[i]);
+        line(c, px, bottom, px, bottom + 4, BLACK);
+        int tw = 8 * (int)strlen(lab[i]) - 2;
+        text(c, px - tw / 2, bottom + 8, lab[i], BLACK);
+    }
     int leg = 0;
     for (int k = 0; k < ns; k++) {
         if (s[k].panel != which) continue;
@@ -123,15 +203,17 @@ static void panel(canvas *c, int top, int bottom, const double *x, int n,
         for (int i = 0; i < n; i++) {
             double v = s[k].y[i];
             if (!isfinite(v) || (s[k].log_scale && v <= 0)) continue;
-            if (s[k].log_scale) v = log10(v);
-            int px = left + (int)lround((right - left) * (x[i] - xmin) / (xmax - xmin));
-            int py = bottom - (int)lround((bottom - top) * (v - ymin) / (ymax - ymin));
+            int px = MAPX(x[i]), py = MAPY(v);
             if (have) line(c, lx, ly, px, py, col);
             else put(c, px, py, col);
             lx = px, ly = py, have = 1;
         }
-        text(c, right - 160, top + 4 + 14 * leg++, s[k].name, col);
+        int yy = top + 4 + 16 * leg++;
+        for (int d = 0; d < 3; d++) line(c, right + 12, yy + 4 + d, right + 30, yy + 4 + d, col);
+        text(c, right + 36, yy, s[k].name, col);
     }
+#undef MAPX
+#undef MAPY
 }
 
 int sr_plot_png(const char *path, const double *x, int n, const sr_plot_series *s, int ns,
@@ -146,9 +228,9 @@ int sr_plot_png(const char *path, const double *x, int n, const sr_plot_series *
     int has1 = 0;
     for (int k = 0; k < ns; k++) has1 |= s[k].panel == 1;
     int split = has1 ? height * 3 / 5 : height;
-    panel(&c, 0, split, x, n, s, ns, 0);
-    if (has1) panel(&c, split, height, x, n, s, ns, 1);
-    text(&c, width / 2 - 40, height - 14, "ITERATION", BLACK);
+    panel(&c, 0, split, x, n, s, ns, 0, "TRAINING LOSS (LOG SCALE)");
+    if (has1) panel(&c, split, height, x, n, s, ns, 1, "VALIDATION PSNR (DB)");
+    text(&c, (width - LEGEND_W) / 2, height - 14, "ITERATION", BLACK);
     sr_image_info info;
     memset(&info, 0, sizeof info);
     info.width = width, info.height = height, info.channels = 3, info.dtype = SR_U8;
