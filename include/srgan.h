@@ -28,6 +28,7 @@
 #define SRGAN_H
 
 #include "srgan/error.h"
+#include "srgan/atomic.h"
 #include "srgan/image.h"
 #include "srgan/pipeline.h"
 #include "srgan/resample.h"

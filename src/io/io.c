@@ -2,6 +2,7 @@
  * conversion for formats that cannot store a layout, and the temporary file
  * that becomes the target only when complete. */
 #include "io/codec.h"
+#include "srgan/atomic.h"
 #include "srgan/pipeline.h"
 
 #include <errno.h>
@@ -225,64 +226,17 @@ void sr_default_meta(sr_meta *m)
 
 struct sr_writer {
     char *path;     /* target */
-    char *tmp_path; /* what is being written */
+    sr_atomic_file *file; /* the temporary file until finish */
     const sr_codec *codec;
     sr_codec_writer impl;
     sr_image_info info;   /* caller's layout */
     sr_image_info stored; /* codec's layout */
-    int overwrite;
     int rows_written;
     float *conv_f;   /* rows as float, for layout conversion */
     void *conv_raw;  /* rows in the stored layout */
     int conv_rows;
     int failed;
 };
-
-/* A unique, not yet existing file next to the target. O_EXCL, not mkstemp,
- * so the final file gets the user's umask like any other new file. */
-static int create_temp(const char *path, char **tmp_out, sr_error *err)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = slash ? slash + 1 : path;
-    size_t cap = strlen(path) + 64;
-    char *tmp = malloc(cap);
-    if (!tmp) {
-        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
-        return -1;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ (unsigned long)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
-        /* ".NAME.xxxxxx.part", or ".srgan-up.xxxxxx.part" when NAME is so
-         * long that 13 more characters would pass the 255-byte name limit. */
-        if (strlen(base) > 200)
-            base = "srgan-up";
-        snprintf(tmp, cap, "%.*s.%s.%06lx.part", (int)dirlen, path, base, (seed >> 33) & 0xffffff);
-        /* Read access too: libtiff reads back directories it wrote. */
-        int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST) {
-            int e = errno;
-            if (dirlen) {
-                sr_error_set(err, SR_ERR_IO, "%s: cannot create a file in %.*s: %s", path,
-                             (int)dirlen, path, strerror(e));
-            } else {
-                sr_error_set(err, SR_ERR_IO, "%s: cannot create a file here: %s", path, strerror(e));
-            }
-            free(tmp);
-            return -1;
-        }
-    }
-    sr_error_set(err, SR_ERR_IO, "%s: cannot find a free temporary name", path);
-    free(tmp);
-    return -1;
-}
 
 static int layouts_equal(const sr_image_info *a, const sr_image_info *b)
 {
@@ -333,18 +287,13 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
                      info->width, info->height, info->channels);
         return NULL;
     }
-    if (!opts->overwrite && access(path, F_OK) == 0) {
-        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", path);
-        return NULL;
-    }
     sr_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    int fd = create_temp(path, &w->tmp_path, err);
-    if (fd < 0) {
+    if (!(w->file = sr_atomic_open(path, opts->overwrite, err))) {
         free(w->path);
         free(w);
         return NULL;
@@ -352,17 +301,19 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
     w->codec = codec;
     w->info = *info;
     w->stored = *info;
-    w->overwrite = opts->overwrite;
-    if (codec->open_writer(path, w->tmp_path, fd, info, opts, &w->stored, &w->impl, err) ||
+    /* The codec owns the descriptor from here (it closes it in finish or
+     * abort); the atomic file keeps the name and the final move. */
+    int fd = sr_atomic_release_fd(w->file);
+    if (codec->open_writer(path, sr_atomic_temp_path(w->file), fd, info, opts, &w->stored, &w->impl,
+                           err) ||
         setup_conversion(w, err)) {
         if (!err || err->code == SR_OK)
             sr_error_set(err, SR_ERR_IO, "%s: cannot write", path);
         if (w->impl.abort)
             w->impl.abort(w->impl.state);
-        unlink(w->tmp_path);
+        sr_atomic_abort(w->file);
         free(w->conv_f);
         free(w->conv_raw);
-        free(w->tmp_path);
         free(w->path);
         free(w);
         return NULL;
@@ -382,7 +333,7 @@ const sr_image_info *sr_writer_stored_info(const sr_writer *w)
 
 const char *sr_writer_temp_path(const sr_writer *w)
 {
-    return w ? w->tmp_path : NULL;
+    return w ? sr_atomic_temp_path(w->file) : NULL;
 }
 
 /* Rows in the caller's layout -> the stored layout (fewer channels drop the
@@ -459,61 +410,8 @@ static void writer_free(sr_writer *w)
 {
     free(w->conv_f);
     free(w->conv_raw);
-    free(w->tmp_path);
     free(w->path);
     free(w);
-}
-
-/* Flush the finished temporary file to disk before it takes the target's
- * name: after a crash, a file under the final name is then complete, which
- * --skip-existing relies on when a batch is resumed. */
-static int sync_file(const char *tmp, const char *target, sr_error *err)
-{
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        if (e == EINVAL || e == EROFS)
-            return 0; /* a file system without fsync (e.g. some FUSE) */
-        sr_error_set(err, SR_ERR_IO, "%s: cannot flush to disk: %s", target, strerror(e));
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
-/* Put the finished temporary file in place. Without overwrite, link() fails
- * if the target appeared meanwhile, so an existing file is never replaced. */
-static int commit_file(sr_writer *w, sr_error *err)
-{
-    if (sync_file(w->tmp_path, w->path, err))
-        return -1;
-    if (w->overwrite) {
-        if (rename(w->tmp_path, w->path) == 0)
-            return 0;
-        sr_error_set(err, SR_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path,
-                     strerror(errno));
-        return -1;
-    }
-    if (link(w->tmp_path, w->path) == 0) {
-        unlink(w->tmp_path);
-        return 0;
-    }
-    if (errno == EEXIST) {
-        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", w->path);
-        return -1;
-    }
-    /* File systems without hard links: check, then rename. */
-    if (access(w->path, F_OK) == 0) {
-        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", w->path);
-        return -1;
-    }
-    if (rename(w->tmp_path, w->path) == 0)
-        return 0;
-    sr_error_set(err, SR_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path,
-                 strerror(errno));
-    return -1;
 }
 
 int sr_writer_finish(sr_writer *w, sr_error *err)
@@ -534,13 +432,11 @@ int sr_writer_finish(sr_writer *w, sr_error *err)
     if (w->impl.finish(w->impl.state, err)) {
         if (!err || err->code == SR_OK)
             sr_error_set(err, SR_ERR_IO, "%s: write failed", w->path);
-        unlink(w->tmp_path);
+        sr_atomic_abort(w->file);
         writer_free(w);
         return -1;
     }
-    rc = commit_file(w, err);
-    if (rc)
-        unlink(w->tmp_path);
+    rc = sr_atomic_commit(w->file, err);
     writer_free(w);
     return rc;
 }
@@ -551,6 +447,6 @@ void sr_writer_abort(sr_writer *w)
         return;
     if (w->impl.abort)
         w->impl.abort(w->impl.state);
-    unlink(w->tmp_path);
+    sr_atomic_abort(w->file);
     writer_free(w);
 }

@@ -9,6 +9,7 @@
  * data_offsets are relative to the data area; together they must tile it
  * exactly (contiguous, non-overlapping, no gap, nothing left over).
  */
+#include "srgan/atomic.h"
 #include "srgan/weights.h"
 
 #include <errno.h>
@@ -1159,34 +1160,14 @@ int sr_st_writer_save(sr_st_writer *w, const char *path, sr_error *err)
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return -1;
     }
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        free(b.s);
-        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
-        return -1;
-    }
-    /* O_EXCL with mode 0666 rather than mkstemp: the file gets the user's
-     * umask like any new file, without reading the umask (umask() is
-     * process-wide and racy with other threads). */
-    int fd = -1;
-    unsigned long salt = (unsigned long)(uintptr_t)tmp ^ ((unsigned long)getpid() << 20);
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        salt = salt * 6364136223846793005UL + 1442695040888963407UL;
-        snprintf(tmp, plen + 16, "%s.tmp.%06lx", path, (salt >> 40) & 0xffffff);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    /* Weights and checkpoints replace the previous file of a run (overwrite). */
+    sr_atomic_file *af = sr_atomic_open(path, 1, err);
+    FILE *f = af ? sr_atomic_stream(af) : NULL;
     if (!f) {
-        sr_error_set(err, SR_ERR_IO, "%s: cannot create a temporary file: %s", path,
-                     strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
+        if (af) {
+            sr_error_set(err, SR_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+            sr_atomic_abort(af);
         }
-        free(tmp);
         free(b.s);
         return -1;
     }
@@ -1196,19 +1177,12 @@ int sr_st_writer_save(sr_st_writer *w, const char *path, sr_error *err)
     int bad = fwrite(lenb, 1, 8, f) != 8 || fwrite(b.s, 1, b.n, f) != b.n;
     for (int i = 0; !bad && i < w->n; i++)
         bad = write_floats(f, w->t[i].data, w->t[i].numel) != 0;
-    if (fflush(f) || ferror(f))
-        bad = 1;
-    if (!bad && fsync(fileno(f)))
-        bad = 1;
-    if (fclose(f))
-        bad = 1;
-    if (!bad && rename(tmp, path))
-        bad = 1;
     if (bad) {
         sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
+        sr_atomic_abort(af);
+    } else {
+        bad = sr_atomic_commit(af, err) != 0;
     }
-    free(tmp);
     free(b.s);
     return bad ? -1 : 0;
 }
