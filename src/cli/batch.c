@@ -259,7 +259,7 @@ static void run_one(job *j, const batch_ctx *ctx)
         return;
     } else if (!a->overwrite && stat(j->out, &st) == 0) {
         /* Refused before any work (the writer checks again when it commits). */
-        sr_error_set(&err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", j->out);
+        sr_error_set(&err, SR_ERR_EXISTS, "%s: already exists", j->out);
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */
@@ -271,7 +271,10 @@ static void run_one(job *j, const batch_ctx *ctx)
     j->seconds = progress_now() - t0;
     if (err.code) {
         j->status = JOB_FAILED;
-        snprintf(j->error, sizeof j->error, "%s", err.msg);
+        /* The library says what happened; which flag changes it is the
+         * CLI's to say (also when the output appeared while we worked). */
+        snprintf(j->error, sizeof j->error, "%s%s", err.msg,
+                 err.code == SR_ERR_EXISTS ? " (use --overwrite to replace it, or --skip-existing)" : "");
         progress_end_file(ctx->prog, slot, j->in, j->out, "failed", j->seconds, j->error);
     } else {
         j->status = JOB_WRITTEN;

@@ -13,7 +13,7 @@ typedef struct job {
     char *in, *out;
     job_status status;
     double seconds;
-    char error[512];
+    char error[SR_ERROR_MSG_MAX + 128]; /* the library message plus a CLI hint */
 } job;
 
 typedef struct job_list {

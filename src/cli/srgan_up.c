@@ -93,6 +93,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->wopts.compression = a->compression;
     plan->wopts.overwrite = a->overwrite;
     plan->wopts.software = "srgan-up " SRGAN_VERSION;
+    plan->wopts.verbose = a->verbose;
     plan->tile.tile = a->tile;
     plan->tile.threads = a->threads;
     plan->tile.max_memory = a->max_memory;
