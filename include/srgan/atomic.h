@@ -7,7 +7,7 @@
  * interrupted or failed write leaves the target as it was.
  *
  *     sr_error err = {0};
- *     sr_atomic_file *f = sr_atomic_open("report.csv", 1, &err);
+ *     sr_atomic_file *f = sr_atomic_open("report.csv", SR_ATOMIC_OVERWRITE, &err);
  *     if (!f) { puts(err.msg); return 1; }
  *     fprintf(sr_atomic_stream(f), "input,output\n");
  *     if (sr_atomic_commit(f, &err)) puts(err.msg);   // frees f either way
@@ -24,9 +24,15 @@ extern "C" {
 
 typedef struct sr_atomic_file sr_atomic_file;
 
-/* Create the temporary file for `path`. Without overwrite an existing
- * target is refused here (SR_ERR_EXISTS) and again at commit. */
-sr_atomic_file *sr_atomic_open(const char *path, int overwrite, sr_error *err);
+enum {
+    SR_ATOMIC_OVERWRITE = 1, /* replace an existing target */
+    SR_ATOMIC_VERBOSE = 2    /* say on stderr when a stale temporary is removed */
+};
+/* Create the temporary file for `path` (DIR/.NAME.srgan-up.HOST.PID.part),
+ * first removing stale ones of the same target left by dead processes on
+ * this host (a run killed with SIGKILL). Without SR_ATOMIC_OVERWRITE an
+ * existing target is refused here (SR_ERR_EXISTS) and again at commit. */
+sr_atomic_file *sr_atomic_open(const char *path, int flags, sr_error *err);
 /* The temporary file's descriptor (owned by f), or a stdio stream on it. */
 int sr_atomic_fd(sr_atomic_file *f);
 FILE *sr_atomic_stream(sr_atomic_file *f);

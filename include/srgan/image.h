@@ -28,7 +28,12 @@
  * Writers never write the target path directly: they write a temporary file
  * in the target's directory and sr_writer_finish() renames it into place, so
  * a failed or interrupted run leaves nothing behind (sr_writer_abort()
- * removes the temporary file).
+ * removes the temporary file). The temporary file is .NAME.srgan-up.HOST.PID.part;
+ * one left by a killed process (SIGKILL, power loss) is removed by the next
+ * sr_writer_open() of the same target once that process is gone.
+ *
+ * Readers open regular files only: a FIFO, device or socket is refused
+ * (opening a FIFO would block until a writer appears).
  */
 #ifndef SRGAN_IMAGE_H
 #define SRGAN_IMAGE_H
@@ -157,6 +162,8 @@ typedef struct sr_write_opts {
     int overwrite;                   /* replace an existing target          */
     int force_bigtiff;               /* TIFF: BigTIFF even when small       */
     const char *software;            /* Software tag / tEXt (NULL = none)   */
+    int verbose;                     /* report decisions (e.g. a stale
+                                        temporary file removed) on stderr   */
 } sr_write_opts;
 
 typedef struct sr_writer sr_writer;

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -95,14 +96,35 @@ static int walk(const cli_args *a, const char *root, const char *rel, job_list *
         char *relpath = *rel ? join(rel, names[i]) : strdup(names[i]);
         char *full = relpath ? join(root, relpath) : NULL;
         struct stat st, lst;
-        if (full && stat(full, &st) == 0 && lstat(full, &lst) == 0) {
+        int st_ok = full && stat(full, &st) == 0, st_errno = errno;
+        if (st_ok && lstat(full, &lst) == 0) {
             if (S_ISDIR(st.st_mode)) {
                 /* Symbolic links to directories are not followed: they can
                  * loop, and they can reach outside the tree. */
                 if (a->recursive && !S_ISLNK(lst.st_mode))
                     rc = walk(a, root, relpath, jobs);
-            } else if (S_ISREG(st.st_mode) && sr_is_image_name(names[i])) {
+            } else if (sr_is_image_name(names[i])) {
+                /* Not only regular files: a FIFO or device named like an
+                 * image is refused by the reader and shows in the summary. */
                 rc = add_job(jobs, strdup(full), output_name(a, a->out_dir, relpath));
+            }
+        } else if (!st_ok && full && sr_is_image_name(names[i]) && lstat(full, &lst) == 0) {
+            /* An image the user expects to be processed whose link leads
+             * nowhere: a failure with its reason in the summary and the CSV,
+             * not a silent omission. */
+            int e = st_errno;
+            rc = add_job(jobs, strdup(full), output_name(a, a->out_dir, relpath));
+            if (!rc) {
+                job *j = &jobs->v[jobs->n - 1];
+                char target[1024];
+                ssize_t tn = S_ISLNK(lst.st_mode) ? readlink(full, target, sizeof target - 1) : -1;
+                target[tn > 0 ? tn : 0] = '\0';
+                j->status = JOB_FAILED;
+                if (e == ENOENT && tn > 0)
+                    snprintf(j->error, sizeof j->error,
+                             "%s: dangling symbolic link (its target %s does not exist)", full, target);
+                else
+                    snprintf(j->error, sizeof j->error, "%s: %s", full, strerror(e));
             }
         }
         free(relpath);
@@ -146,6 +168,71 @@ static void mark_collisions(job_list *jobs)
     }
 }
 
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    int job;
+} file_id;
+
+static int cmp_id(const void *pa, const void *pb)
+{
+    const file_id *x = pa, *y = pb;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return 0;
+}
+
+/* When the output folder is (or contains) the input folder, a second run
+ * finds the first run's outputs (a_x2.png next to a.png) among its inputs.
+ * An input that IS another input's output file is a previous result, not a
+ * new image: it is dropped (and -v says so), so it is never upscaled again
+ * into a_x2_x2.png. Compared by device and inode, sorted, so the check is
+ * n log n however the paths are spelled. */
+static void drop_previous_outputs(const cli_args *a, job_list *jobs)
+{
+    file_id *ids = malloc((size_t)jobs->n * sizeof *ids + 1);
+    char *drop = calloc((size_t)jobs->n + 1, 1);
+    int m = 0;
+    struct stat st;
+    for (int i = 0; ids && drop && i < jobs->n; i++)
+        if (stat(jobs->v[i].out, &st) == 0)
+            ids[m++] = (file_id){st.st_dev, st.st_ino, i};
+    if (m > 1)
+        qsort(ids, (size_t)m, sizeof *ids, cmp_id);
+    for (int i = 0; m && i < jobs->n; i++) {
+        if (jobs->v[i].status != JOB_PENDING || stat(jobs->v[i].in, &st) != 0)
+            continue;
+        file_id key = {st.st_dev, st.st_ino, i};
+        const file_id *f = bsearch(&key, ids, (size_t)m, sizeof *ids, cmp_id);
+        while (f && f > ids && !cmp_id(f - 1, &key))
+            f--;
+        for (; f && f < ids + m && !cmp_id(f, &key); f++) {
+            if (f->job == i)
+                continue; /* its own output: refused when it runs */
+            drop[i] = 1;
+            if (a->verbose)
+                fprintf(stderr, "srgan-up: %s: skipped: it is the output of %s (a previous run's)\n",
+                        jobs->v[i].in, jobs->v[f->job].in);
+            break;
+        }
+    }
+    int k = 0;
+    for (int i = 0; drop && i < jobs->n; i++) {
+        if (drop[i]) {
+            free(jobs->v[i].in);
+            free(jobs->v[i].out);
+        } else {
+            jobs->v[k++] = jobs->v[i];
+        }
+    }
+    if (drop)
+        jobs->n = k;
+    free(ids);
+    free(drop);
+}
+
 int jobs_build(const cli_args *a, job_list *jobs)
 {
     jobs->v = NULL;
@@ -160,6 +247,7 @@ int jobs_build(const cli_args *a, job_list *jobs)
         }
         if (walk(a, a->in_dir, "", jobs))
             return -1;
+        drop_previous_outputs(a, jobs);
         mark_collisions(jobs);
         if (jobs->n == 0)
             fprintf(stderr, "srgan-up: %s: no PNG, JPEG or TIFF files found%s\n", a->in_dir,
@@ -247,7 +335,7 @@ static void run_one(job *j, const batch_ctx *ctx)
         return;
     } else if (!a->overwrite && stat(j->out, &st) == 0) {
         /* Refused before any work (the writer checks again when it commits). */
-        sr_error_set(&err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", j->out);
+        sr_error_set(&err, SR_ERR_EXISTS, "%s: already exists", j->out);
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */
@@ -259,12 +347,105 @@ static void run_one(job *j, const batch_ctx *ctx)
     j->seconds = progress_now() - t0;
     if (err.code) {
         j->status = JOB_FAILED;
-        snprintf(j->error, sizeof j->error, "%s", err.msg);
+        /* The library says what happened; which flag changes it is the
+         * CLI's to say (also when the output appeared while we worked). */
+        snprintf(j->error, sizeof j->error, "%s%s", err.msg,
+                 err.code == SR_ERR_EXISTS ? " (use --overwrite to replace it, or --skip-existing)" : "");
         progress_end_file(ctx->prog, slot, j->in, j->out, "failed", j->seconds, j->error);
     } else {
         j->status = JOB_WRITTEN;
         progress_end_file(ctx->prog, slot, j->in, j->out, "written", j->seconds, NULL);
     }
+}
+
+/* ---- the --report CSV ---------------------------------------------------- */
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* One whole line with one write(): a signal or a crash cannot leave half a
+ * line, and lines of parallel jobs cannot interleave. */
+static void report_write(batch_report *r, const char *line, size_t n)
+{
+    pthread_mutex_lock(&r->lock);
+    while (n > 0 && !r->error) {
+        ssize_t k = write(r->fd, line, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            r->error = k < 0 ? errno : EIO;
+            break;
+        }
+        line += k;
+        n -= (size_t)k;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int batch_report_open(batch_report *r, const char *path)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    r->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
+    if (r->fd < 0) {
+        fprintf(stderr, "srgan-up: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    static const char header[] = "input,output,status,seconds,error\n";
+    report_write(r, header, sizeof header - 1);
+    return 0;
+}
+
+static void report_job(batch_report *r, const job *j)
+{
+    static const char *const names[] = {"pending", "written", "skipped", "failed"};
+    char *line = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&line, &n);
+    if (!f) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->error)
+            r->error = ENOMEM;
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
+    csv_field(f, j->in);
+    fputc(',', f);
+    csv_field(f, j->out);
+    fprintf(f, ",%s,%.3f,", names[j->status], j->seconds);
+    csv_field(f, j->error);
+    fputc('\n', f);
+    if (fclose(f) == 0)
+        report_write(r, line, n);
+    free(line);
+}
+
+int batch_report_close(batch_report *r)
+{
+    int rc = 0;
+    if (r->error) {
+        fprintf(stderr, "srgan-up: %s: report incomplete: %s\n", r->path, strerror(r->error));
+        rc = -1;
+    }
+    if (close(r->fd) != 0 && !rc) {
+        fprintf(stderr, "srgan-up: %s: %s\n", r->path, strerror(errno));
+        rc = -1;
+    }
+    pthread_mutex_destroy(&r->lock);
+    return rc;
 }
 
 typedef struct worker {
@@ -281,6 +462,8 @@ static void *worker_main(void *arg)
         if (i >= w->jobs->n)
             break;
         run_one(&w->jobs->v[i], w->ctx);
+        if (w->ctx->report)
+            report_job(w->ctx->report, &w->jobs->v[i]);
     }
     return NULL;
 }
@@ -325,47 +508,4 @@ int batch_summary(const job_list *jobs, int quiet)
                     fprintf(stderr, "  failed: %s\n", jobs->v[i].error);
     }
     return failed;
-}
-
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-int batch_write_report(const job_list *jobs, const char *path)
-{
-    static const char *const names[] = {"pending", "written", "skipped", "failed"};
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.part", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "srgan-up: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    fputs("input,output,status,seconds,error\n", f);
-    for (int i = 0; i < jobs->n; i++) {
-        const job *j = &jobs->v[i];
-        csv_field(f, j->in);
-        fputc(',', f);
-        csv_field(f, j->out);
-        fprintf(f, ",%s,%.3f,", names[j->status], j->seconds);
-        csv_field(f, j->error);
-        fputc('\n', f);
-    }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "srgan-up: %s: %s\n", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
 }

@@ -211,7 +211,16 @@ int cli_parse(int argc, char **argv, cli_args *a)
         case 'o': a->out_dir = optarg; break;
         case 'i': a->in_dir = optarg; break;
         case 'r': a->recursive = 1; break;
-        case OPT_SUFFIX: a->suffix = optarg; break;
+        case OPT_SUFFIX:
+            /* Outputs stay in the output folder: "/x" or "/../../x" in a
+             * suffix would put them elsewhere. */
+            if (strchr(optarg, '/') || strstr(optarg, "..")) {
+                fprintf(stderr, "srgan-up: --suffix: '%s' must not contain '/' or '..' "
+                                "(outputs stay in the output folder)\n", optarg);
+                return 2;
+            }
+            a->suffix = optarg;
+            break;
         case OPT_FORMAT:
             a->format = sr_format_from_name(optarg);
             if (a->format == SR_FMT_AUTO) {

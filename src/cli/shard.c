@@ -249,7 +249,7 @@ int shard_merge_reports(const char *out_path, char *const *in, int n_in, FILE *m
     }
     qsort(rows, (size_t)nrows, sizeof *rows, by_input);
     sr_error err = {0};
-    sr_atomic_file *af = sr_atomic_open(out_path, 1, &err);
+    sr_atomic_file *af = sr_atomic_open(out_path, SR_ATOMIC_OVERWRITE, &err);
     if (!af) {
         fprintf(msg, "srgan-up: %s\n", err.msg);
         goto done;

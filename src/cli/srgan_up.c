@@ -43,14 +43,27 @@ static void on_temp(void *user, const char *path, int active)
     pthread_mutex_unlock(&temp_lock);
 }
 
+/* --report, for the message: set once before the handler is installed. */
+static const char *report_path;
+
+static void say(const char *s)
+{
+    ssize_t ignored = write(STDERR_FILENO, s, strlen(s));
+    (void)ignored;
+}
+
 static void on_signal(int sig)
 {
     for (int i = 0; i < TEMP_SLOTS; i++)
         if (temp_used[i])
             unlink(temp_paths[i]);
-    static const char msg[] = "\nsrgan-up: interrupted; partial output removed\n";
-    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)ignored;
+    say("\nsrgan-up: interrupted; partial output removed\n");
+    if (report_path) {
+        /* its lines are written as files finish: nothing to add here */
+        say("srgan-up: ");
+        say(report_path);
+        say(" lists the files finished before the interruption\n");
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -94,6 +107,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->wopts.compression = a->compression;
     plan->wopts.overwrite = a->overwrite;
     plan->wopts.software = "srgan-up " SRGAN_VERSION;
+    plan->wopts.verbose = a->verbose;
     plan->tile.tile = a->tile;
     plan->tile.threads = a->threads;
     plan->tile.max_memory = a->max_memory;
@@ -175,14 +189,21 @@ int main(int argc, char **argv)
         sr_generator_free(g);
         return 2;
     }
+    batch_report report;
+    if (a.report && batch_report_open(&report, a.report)) {
+        jobs_free(&jobs);
+        sr_generator_free(g);
+        return 2;
+    }
+    report_path = a.report;
     install_signals();
     progress prog;
     progress_init(&prog, jobs.n, a.quiet);
-    batch_ctx ctx = {&a, &plan, &prog, on_temp, NULL};
+    batch_ctx ctx = {&a, &plan, &prog, a.report ? &report : NULL, on_temp, NULL};
     batch_run(&jobs, &ctx);
     progress_finish(&prog);
     int failed = batch_summary(&jobs, a.quiet);
-    if (a.report && batch_write_report(&jobs, a.report))
+    if (a.report && batch_report_close(&report))
         failed++;
     jobs_free(&jobs);
     sr_generator_free(g);

@@ -4,12 +4,15 @@
  * (safetensors.c), reports (the CLI). */
 #include "srgan/atomic.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct sr_atomic_file {
@@ -20,29 +23,125 @@ struct sr_atomic_file {
     int overwrite;
 };
 
-/* A unique, not yet existing file next to the target. O_EXCL, not mkstemp,
- * so the final file gets the user's umask like any other new file. */
+/* ---- temporary files ----------------------------------------------------
+ * The temporary file of target DIR/NAME is DIR/.NAME.srgan-up.HOST.PID.part
+ * (PID-N when this process already writes one for the same target). A run
+ * killed with SIGKILL cannot remove it; the name says whose it was, so a
+ * later writer of the same target removes it once that process is gone on
+ * this host, and touches nothing else: not another target's, not another
+ * host's (a shared network folder), not a live process's. NAME longer than
+ * 150 bytes is cut to 100 plus a hash of the whole, so the name stays under
+ * the 255-byte limit and still belongs to one target. */
+
+/* ".NAME.srgan-up." into buf (cap >= 160). */
+static void temp_prefix(const char *base, char *buf, size_t cap)
+{
+    size_t n = strlen(base);
+    if (n <= 150) {
+        snprintf(buf, cap, ".%s.srgan-up.", base);
+        return;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)base[i]) * 16777619u;
+    snprintf(buf, cap, ".%.100s~%08x.srgan-up.", base, (unsigned)h);
+}
+
+/* This host's short name, reduced to [A-Za-z0-9_-] (it is part of a file
+ * name and is parsed back). */
+static void host_tag(char *buf, size_t cap)
+{
+    char h[256] = "";
+    if (gethostname(h, sizeof h - 1) != 0 || !h[0])
+        snprintf(h, sizeof h, "localhost");
+    size_t k = 0;
+    for (const char *p = h; *p && *p != '.' && k + 1 < cap && k < 40; p++)
+        buf[k++] = (isalnum((unsigned char)*p) || *p == '-' || *p == '_') ? *p : '_';
+    buf[k] = '\0';
+}
+
+/* The PID in "HOST.PID.part" / "HOST.PID-N.part" after the prefix when HOST
+ * is ours; 0 when the rest is not that. */
+static long temp_owner(const char *rest, const char *host)
+{
+    size_t hl = strlen(host);
+    if (strncmp(rest, host, hl) || rest[hl] != '.')
+        return 0;
+    const char *p = rest + hl + 1;
+    if (*p < '1' || *p > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (errno || pid <= 0)
+        return 0;
+    if (*end == '-') {
+        const char *q = end + 1;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q == end + 1)
+            return 0;
+        end = (char *)q;
+    }
+    return strcmp(end, ".part") ? 0 : pid;
+}
+
+/* Remove stale temporary files of `path` left by dead processes. */
+static void remove_stale_temps(const char *path, int verbose)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    char prefix[200], host[48];
+    temp_prefix(slash ? slash + 1 : path, prefix, sizeof prefix);
+    host_tag(host, sizeof host);
+    size_t pl = strlen(prefix);
+    char *dir = dirlen ? strndup(path, dirlen) : strdup(".");
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, pl))
+            continue;
+        long pid = temp_owner(e->d_name + pl, host);
+        /* ESRCH: no such process. EPERM means alive (another user's). */
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        size_t n = dirlen + strlen(e->d_name) + 1;
+        char *stale = malloc(n);
+        if (!stale)
+            break;
+        snprintf(stale, n, "%.*s%s", (int)dirlen, path, e->d_name);
+        struct stat st;
+        if (lstat(stale, &st) == 0 && S_ISREG(st.st_mode) && unlink(stale) == 0 && verbose)
+            fprintf(stderr, "%s: removed %s, left by an interrupted run (process %ld is gone)\n",
+                    path, stale, pid);
+        free(stale);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
+/* A new file next to the target, named as above. O_EXCL, not mkstemp, so
+ * the final file gets the user's umask like any other new file. */
 static int create_temp(const char *path, char **tmp_out, sr_error *err)
 {
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = slash ? slash + 1 : path;
-    size_t cap = strlen(path) + 64;
+    char prefix[200], host[48];
+    temp_prefix(slash ? slash + 1 : path, prefix, sizeof prefix);
+    host_tag(host, sizeof host);
+    size_t cap = dirlen + strlen(prefix) + strlen(host) + 64;
     char *tmp = malloc(cap);
     if (!tmp) {
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return -1;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ (unsigned long)(uintptr_t)tmp;
+    long pid = (long)getpid();
     for (int attempt = 0; attempt < 100; attempt++) {
-        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
-        /* ".NAME.xxxxxx.part", or ".srgan-up.xxxxxx.part" when NAME is so
-         * long that 13 more characters would pass the 255-byte name limit. */
-        if (strlen(base) > 200)
-            base = "srgan-up";
-        snprintf(tmp, cap, "%.*s.%s.%06lx.part", (int)dirlen, path, base, (seed >> 33) & 0xffffff);
+        if (attempt)
+            snprintf(tmp, cap, "%.*s%s%s.%ld-%d.part", (int)dirlen, path, prefix, host, pid, attempt);
+        else
+            snprintf(tmp, cap, "%.*s%s%s.%ld.part", (int)dirlen, path, prefix, host, pid);
         /* Read access too: libtiff reads back directories it wrote. */
         int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
         if (fd >= 0) {
@@ -103,12 +202,12 @@ static int commit_file(const char *tmp_path, const char *path, int overwrite, sr
         return 0;
     }
     if (errno == EEXIST) {
-        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", path);
+        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists", path);
         return -1;
     }
     /* File systems without hard links: check, then rename. */
     if (access(path, F_OK) == 0) {
-        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", path);
+        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists", path);
         return -1;
     }
     if (rename(tmp_path, path) == 0)
@@ -118,10 +217,12 @@ static int commit_file(const char *tmp_path, const char *path, int overwrite, sr
     return -1;
 }
 
-sr_atomic_file *sr_atomic_open(const char *path, int overwrite, sr_error *err)
+sr_atomic_file *sr_atomic_open(const char *path, int flags, sr_error *err)
 {
+    int overwrite = (flags & SR_ATOMIC_OVERWRITE) != 0;
+    remove_stale_temps(path, (flags & SR_ATOMIC_VERBOSE) != 0);
     if (!overwrite && access(path, F_OK) == 0) {
-        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", path);
+        sr_error_set(err, SR_ERR_EXISTS, "%s: already exists", path);
         return NULL;
     }
     sr_atomic_file *f = calloc(1, sizeof *f);

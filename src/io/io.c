@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static const sr_codec *const codecs[] = {&sr_codec_png, &sr_codec_jpeg, &sr_codec_tiff,
@@ -96,20 +95,48 @@ struct sr_reader {
     int failed; /* after an error the codec state is undefined: stop */
 };
 
+static void refuse_not_regular(const char *path, mode_t m, sr_error *err)
+{
+    const char *what = S_ISDIR(m)    ? "is a directory"
+                       : S_ISFIFO(m) ? "is a FIFO (named pipe), not a regular file"
+                       : S_ISSOCK(m) ? "is a socket, not a regular file"
+                       : S_ISCHR(m) || S_ISBLK(m) ? "is a device, not a regular file"
+                                                  : "is not a regular file";
+    sr_error_set(err, SR_ERR_IO, "%s: %s", path, what);
+}
+
 sr_reader *sr_reader_open(const char *path, const sr_read_opts *opts, sr_error *err)
 {
     sr_read_opts defaults = {0};
     if (!opts)
         opts = &defaults;
-    int fd = open(path, O_RDONLY);
+    /* Regular files only. stat() first, so a FIFO is refused without being
+     * opened; O_NONBLOCK and fstat() again, so one swapped in between cannot
+     * block the open either. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        refuse_not_regular(path, st.st_mode, err);
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         sr_error_set(err, SR_ERR_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        sr_error_set(err, SR_ERR_IO, "%s: %s", path, strerror(errno));
         close(fd);
-        sr_error_set(err, SR_ERR_IO, "%s: is a directory", path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        refuse_not_regular(path, st.st_mode, err);
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        sr_error_set(err, SR_ERR_IO, "%s: %s", path, strerror(errno));
+        close(fd);
         return NULL;
     }
     uint8_t magic[16];
@@ -293,7 +320,8 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    if (!(w->file = sr_atomic_open(path, opts->overwrite, err))) {
+    if (!(w->file = sr_atomic_open(path, (opts->overwrite ? SR_ATOMIC_OVERWRITE : 0) |
+                                             (opts->verbose ? SR_ATOMIC_VERBOSE : 0), err))) {
         free(w->path);
         free(w);
         return NULL;

@@ -4,6 +4,7 @@
 #include "gen_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,18 +463,28 @@ static int set_meta(sr_generator *g, const char *key, const char *val)
 
 /* ---- loading -------------------------------------------------------------- */
 
-static int meta_int(const sr_safetensors *st, const char *key, int *out, sr_error *err)
+/* An integer metadata value in lo..hi. A value that is a number but outside
+ * the range says so: "out of range" and "not a number" need different fixes
+ * in the file. Returns 1 (set), 0 (absent) or -1. */
+static int meta_int(const sr_safetensors *st, const char *key, long lo, long hi, int *out,
+                    sr_error *err)
 {
     const char *v = sr_safetensors_meta(st, key);
     if (!v)
         return 0;
     char *end;
+    errno = 0;
     long x = strtol(v, &end, 10);
     while (isspace((unsigned char)*end))
         end++;
-    if (end == v || *end || x < 0 || x > 1 << 20) {
+    if (end == v || *end) {
         sr_error_set(err, SR_ERR_WEIGHTS, "%s: metadata %s = '%.40s' is not a number",
                      sr_safetensors_path(st), key, v);
+        return -1;
+    }
+    if (errno == ERANGE || x < lo || x > hi) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: metadata %s = '%.40s' is out of range (%ld..%ld)",
+                     sr_safetensors_path(st), key, v, lo, hi);
         return -1;
     }
     *out = (int)x;
@@ -533,14 +544,16 @@ static int read_config(const sr_safetensors *st, sr_generator_config *c, sr_erro
     else if (nup >= 2)
         c->scale = 1 << nup;
     int r;
-    if ((r = meta_int(st, "scale", &c->scale, err)) < 0)
+    /* The ranges are sr_generator_config_check's; a scale in range but not
+     * supported (5) is left to it, which names the supported ones. */
+    if ((r = meta_int(st, "scale", 1, 64, &c->scale, err)) < 0)
         return -1;
-    if (!r && meta_int(st, "upscale", &c->scale, err) < 0)
+    if (!r && meta_int(st, "upscale", 1, 64, &c->scale, err) < 0)
         return -1;
-    if (meta_int(st, "num_block", &c->blocks, err) < 0 ||
-        meta_int(st, "num_feat", &c->channels, err) < 0 ||
-        meta_int(st, "num_in_ch", &c->in_channels, err) < 0 ||
-        meta_int(st, "num_out_ch", &c->out_channels, err) < 0)
+    if (meta_int(st, "num_block", 0, 1024, &c->blocks, err) < 0 ||
+        meta_int(st, "num_feat", 1, 4096, &c->channels, err) < 0 ||
+        meta_int(st, "num_in_ch", 1, 4, &c->in_channels, err) < 0 ||
+        meta_int(st, "num_out_ch", 1, 4, &c->out_channels, err) < 0)
         return -1;
     const char *vr = sr_safetensors_meta(st, "value_range");
     if (vr) {

@@ -1161,7 +1161,7 @@ int sr_st_writer_save(sr_st_writer *w, const char *path, sr_error *err)
         return -1;
     }
     /* Weights and checkpoints replace the previous file of a run (overwrite). */
-    sr_atomic_file *af = sr_atomic_open(path, 1, err);
+    sr_atomic_file *af = sr_atomic_open(path, SR_ATOMIC_OVERWRITE, err);
     FILE *f = af ? sr_atomic_stream(af) : NULL;
     if (!f) {
         if (af) {

@@ -81,6 +81,7 @@ run "$UP" --method bicubic --overwrite keep.png ./keep.png
 check "output == input refused even with --overwrite" [ $rc -ne 0 ] && check "input still untouched" [ "$(cksum < keep.png)" = "$sum_before" ]
 run "$UP" --method bicubic -x 2 rgb.png out2.png
 check "existing output refused" [ $rc -eq 1 ] && check "says so" grep -q 'already exists' out.txt
+check "the CLI adds the hint" grep -q -- '--overwrite' out.txt
 run "$UP" --method bicubic -x 3 --overwrite rgb.png out2.png
 check "--overwrite replaces" [ "$("$IMG" info out2.png)" = "69 51 3 u8 1" ]
 
@@ -289,6 +290,36 @@ mkdir -p dd && cp rgb.png dd/a.png && sum_dd=$(cksum < dd/a.png)
 run "$UP" --method bicubic --overwrite -o dd rgb.png dd/a.png
 check "an output that is another job's input is refused" grep -q 'refusing to overwrite an input' out.txt
 check "that input is untouched" [ "$(cksum < dd/a.png)" = "$sum_dd" ]
+# --suffix never leads outside the output folder
+mkdir -p sfx/out
+for bad in ../esc /esc x/../../esc ..; do
+  run "$UP" --method bicubic -o sfx/out --suffix "$bad" rgb.png
+  check "--suffix '$bad' refused (2)" [ $rc -eq 2 ]
+  check "--suffix '$bad': says why" grep -q -- "--suffix: '$bad' must not contain" out.txt
+done
+check "--suffix: nothing written anywhere" [ -z "$(find sfx -type f)" ] && check "nor outside" [ ! -e esc.png ] && check "nor above" [ ! -e sfx/esc.png ]
+# A FIFO as the input is refused at once (opening it would wait for a writer
+# forever); timeout turns a hang into 124.
+mkfifo fifo.png
+run timeout 20 "$UP" --method bicubic fifo.png fifo_out.png
+check "FIFO input: exit 1, not a hang" [ $rc -eq 1 ] && check "FIFO input: one line naming it" one_line_naming 'fifo.png: is a FIFO'
+check "FIFO input: no output" [ ! -e fifo_out.png ]
+# The output folder is the input folder: the second run does not take the
+# first run's outputs for new inputs (no a_x2_x2.png), and -v says so.
+mkdir -p same && cp rgb.png same/a.png && cp photo.jpg same/b.jpg
+run "$UP" --method bicubic -x 2 -i same -o same --suffix _x2
+check "same folder: first run writes both" [ $rc -eq 0 ] && check "a_x2.png" [ -f same/a_x2.png ]
+run "$UP" -v --method bicubic -x 2 -i same -o same --suffix _x2 --skip-existing
+check "same folder: second run exits 0" [ $rc -eq 0 ]
+check "same folder: previous outputs are not inputs" [ ! -e same/a_x2_x2.png ] && check "nor the jpeg" [ ! -e same/b_x2_x2.jpg ]
+check "same folder: -v says why" grep -q 'same/a_x2.png: skipped: it is the output of same/a.png' out.txt
+check "same folder: summary counts the two real inputs" grep -q '0 written, 2 skipped, 0 failed' out.txt
+# Dangling symbolic links: a failure with its reason, in the summary and the CSV.
+mkdir -p dang && cp rgb.png dang/a.png && ln -s gone.png dang/b.png
+run "$UP" --method bicubic -x 2 -i dang -o dangout --report dang.csv
+check "dangling link: exit 1" [ $rc -eq 1 ] && check "the good file still written" [ -f dangout/a.png ]
+check "dangling link: in the summary" grep -q 'failed: dang/b.png: dangling symbolic link (its target gone.png does not exist)' out.txt
+check "dangling link: in the CSV" grep -q '^dang/b.png,dangout/b.png,failed,[0-9.]*,dang/b.png: dangling symbolic link' dang.csv
 run "$UP" --method bicubic --skip-existing rgb.png rgb.png
 check "--skip-existing does not hide output == input" [ $rc -eq 1 ]
 long=$(printf 'n%.0s' $(seq 1 240)).png
@@ -328,11 +359,49 @@ mkdir -p sig
 pid=$!
 i=0; while [ $i -lt 100 ] && ! find sig -name '*.part' | grep -q .; do sleep 0.05; i=$((i + 1)); done
 check "SIGTERM: temporary file existed while running" has_part sig
+part=$(find sig -name '*.part' | head -1)
 kill -TERM $pid 2>/dev/null
 wait $pid; rc=$?
 check "SIGTERM: killed (non-zero)" [ $rc -ne 0 ]
 check "SIGTERM: no temporary file" no_leftovers sig
 check "SIGTERM: no output" [ ! -e sig/out.tif ]
+
+# --- a temporary file left by SIGKILL is removed by the next run writing the
+# same output, once its process is gone; a live process's is kept.
+host=$(echo "$part" | sed -n 's/.*\.out\.tif\.srgan-up\.\(.*\)\.[0-9][0-9]*\.part$/\1/p')
+check "temporary name is .NAME.srgan-up.HOST.PID.part ($part)" [ -n "$host" ]
+dead=$(sh -c 'echo $$')
+sleep 60 & live=$!
+mkdir -p stale
+: > "stale/.o.png.srgan-up.$host.$dead.part"
+: > "stale/.o.png.srgan-up.$host.$live.part"
+: > "stale/.other.png.srgan-up.$host.$dead.part"
+run "$UP" -v --method bicubic rgb.png stale/o.png
+check "stale temporary: run succeeds" [ $rc -eq 0 ]
+check "stale temporary (dead PID) removed" [ ! -e "stale/.o.png.srgan-up.$host.$dead.part" ]
+check "-v says so" grep -q "removed stale/.o.png.srgan-up.$host.$dead.part, left by an interrupted run" out.txt
+check "a live process's temporary kept" [ -e "stale/.o.png.srgan-up.$host.$live.part" ]
+check "another output's temporary kept" [ -e "stale/.other.png.srgan-up.$host.$dead.part" ]
+kill $live 2>/dev/null; wait $live 2>/dev/null
+
+# --- an interrupted batch still has its report: a line per finished file,
+# written as it finishes, and a valid CSV (whole lines only).
+mkdir -p intr && cp rgb.png intr/a.png && ln -s ../big.tif intr/b.tif && ln -s ../big.tif intr/c.tif
+for s in INT TERM; do
+  rm -rf introut intr.csv
+  "$UP" --method lanczos -x 4 -i intr -o introut --report intr.csv >/dev/null 2>&1 &
+  pid=$!
+  i=0; while [ $i -lt 200 ] && ! grep -q '^intr/a.png,' intr.csv 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+  kill -$s $pid 2>/dev/null
+  wait $pid; rc=$?
+  check "SIG$s batch: killed (non-zero)" [ $rc -ne 0 ]
+  check "SIG$s batch: report exists" [ -f intr.csv ]
+  check "SIG$s batch: report header" [ "$(head -1 intr.csv 2>/dev/null)" = "input,output,status,seconds,error" ]
+  check "SIG$s batch: the finished file is listed" grep -q '^intr/a.png,introut/a.png,written,' intr.csv
+  check "SIG$s batch: unfinished files are not" not_grep 'intr/c.tif' intr.csv
+  check "SIG$s batch: whole lines only" [ "$(tail -c 1 intr.csv | od -An -c | tr -d ' ')" = '\n' ]
+  check "SIG$s batch: no temporary file" no_leftovers introut
+done
 
 echo "$pass passed, $fail failed"
 cd / && { umount "$T/full" 2>/dev/null; rm -rf "$T"; }

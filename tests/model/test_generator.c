@@ -241,6 +241,16 @@ static void test_load_errors(void)
     CHECK(load_fails(edited(path, NULL, NULL, 0, "scale", "x4", "e8.safetensors"), "scale", NULL));
     CHECK(load_fails(edited(path, NULL, NULL, 0, "scale", "2", "e9.safetensors"),
                      "'upconv2.weight'", "not part"));
+    /* a number outside the range is reported as such, not as "not a number" */
+    CHECK(load_fails(edited(path, NULL, NULL, 0, "num_feat", "99999999", "e10.safetensors"),
+                     "num_feat", "out of range"));
+    CHECK(load_fails(edited(path, NULL, NULL, 0, "num_feat", "99999999999999999999999",
+                            "e11.safetensors"),
+                     "num_feat", "out of range"));
+    CHECK(load_fails(edited(path, NULL, NULL, 0, "num_block", "-1", "e12.safetensors"),
+                     "num_block", "out of range"));
+    CHECK(load_fails(edited(path, NULL, NULL, 0, "num_feat", "8x", "e13.safetensors"),
+                     "num_feat", "not a number"));
     /* no architecture metadata at all: inferred from the tensors */
     char p[1200];
     snprintf(p, sizeof p, "%s", path);
