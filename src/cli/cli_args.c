@@ -1,6 +1,7 @@
 /* cli_args.c: command-line parsing for srgan-up. */
 #include <stdio.h>
 #include "cli_args.h"
+#include "shard.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -42,6 +43,10 @@ void cli_usage(FILE *f)
         "      --max-pixels N     refuse whole-image decodes above N pixels (default 268435456)\n"
         "      --no-autorotate    do not apply the EXIF orientation\n"
         "      --report FILE.csv  write one line per file: input,output,status,seconds,error\n"
+        "      --shard K/N        process the K-th of N parts of the file list (1 <= K <= N),\n"
+        "                         balanced by size; 'slurm' takes K/N from a job array;\n"
+        "                         %K and %N in --report name each part's report\n"
+        "      --merge-reports OUT.csv IN.csv...  join the parts' reports into one\n"
         "      --normalize N      intensities for the network: none, range, or\n"
         "                         percentile[:LOW,HIGH] (default: percentile:1,99.8 for\n"
         "                         16-bit and float, none for 8-bit); mapped back after\n"
@@ -141,7 +146,7 @@ static int parse_normalize(const char *s, cli_args *a)
 }
 
 enum {
-    OPT_METHOD = 256, OPT_LOSSLESS, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
+    OPT_METHOD = 256, OPT_LOSSLESS, OPT_SHARD, OPT_MERGE_REPORTS, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
     OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
     OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE
 };
@@ -170,6 +175,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"no-autorotate", no_argument, NULL, OPT_NO_AUTOROTATE},
         {"report", required_argument, NULL, OPT_REPORT},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"merge-reports", no_argument, NULL, OPT_MERGE_REPORTS},
         {"normalize", required_argument, NULL, OPT_NORMALIZE},
         {"normalize-scope", required_argument, NULL, OPT_NORM_SCOPE},
         {"dtype", required_argument, NULL, OPT_DTYPE},
@@ -271,6 +278,16 @@ int cli_parse(int argc, char **argv, cli_args *a)
             break;
         case OPT_NO_AUTOROTATE: a->no_autorotate = 1; break;
         case OPT_REPORT: a->report = optarg; break;
+        case OPT_SHARD: {
+            char why[256];
+            if (shard_parse(optarg, &a->shard_k, &a->shard_n, why, sizeof why)) {
+                fprintf(stderr, "srgan-up: %s\n", why);
+                return 2;
+            }
+            a->shard = optarg;
+            break;
+        }
+        case OPT_MERGE_REPORTS: a->merge_reports = 1; break;
         case OPT_NORMALIZE:
             if (parse_normalize(optarg, a))
                 return 2;
@@ -317,6 +334,13 @@ int cli_parse(int argc, char **argv, cli_args *a)
     a->ninputs = argc - optind;
     if (a->list_models)
         return 0;
+    if (a->merge_reports) {
+        if (a->ninputs < 2) {
+            fprintf(stderr, "srgan-up: usage: srgan-up --merge-reports OUT.csv IN.csv...\n");
+            return 2;
+        }
+        return 0;
+    }
     if (a->in_dir) {
         if (!a->out_dir) {
             fprintf(stderr, "srgan-up: -i needs -o OUTDIR\n");

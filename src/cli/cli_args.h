@@ -38,6 +38,9 @@ typedef struct cli_args {
     int no_autorotate;
     int quiet, verbose;
     const char *report;    /* --report FILE.csv */
+    const char *shard;     /* --shard K/N | slurm (parsed: shard_k of shard_n) */
+    int shard_k, shard_n;
+    int merge_reports;     /* --merge-reports OUT.csv IN.csv...: inputs[0] is OUT */
     int normalize;         /* NORM_AUTO, NORM_NONE, NORM_RANGE, NORM_PERCENTILE */
     double norm_low, norm_high;
     int norm_per_page;     /* --normalize-scope image */

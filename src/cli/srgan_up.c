@@ -3,13 +3,17 @@
  * batch together. */
 #include <stdio.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch.h"
+#include "shard.h"
 #include "cli_args.h"
 #include "models.h"
 #include "srgan/model.h"
@@ -166,6 +170,42 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     return 0;
 }
 
+/* Keep this task's part of the list (--shard K/N): the same list and sizes
+ * give the same parts on every node. A missing input (a dangling link,
+ * already marked failed) counts as size 0 and still belongs to one part. */
+static void keep_shard(job_list *jobs, int k, int n, int verbose)
+{
+    uint64_t *size = malloc(sizeof *size * (size_t)(jobs->n ? jobs->n : 1));
+    int *part = malloc(sizeof *part * (size_t)(jobs->n ? jobs->n : 1));
+    if (!size || !part) {
+        fprintf(stderr, "srgan-up: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < jobs->n; i++) {
+        struct stat st;
+        size[i] = stat(jobs->v[i].in, &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    shard_assign(size, jobs->n, n, part);
+    int kept = 0;
+    uint64_t bytes = 0, total = 0;
+    for (int i = 0; i < jobs->n; i++) {
+        total += size[i];
+        if (part[i] == k) {
+            bytes += size[i];
+            jobs->v[kept++] = jobs->v[i];
+        } else {
+            free(jobs->v[i].in);
+            free(jobs->v[i].out);
+        }
+    }
+    if (verbose)
+        fprintf(stderr, "srgan-up: part %d of %d: %d of %d files, %.1f of %.1f MB\n", k, n, kept, jobs->n,
+                bytes / 1e6, total / 1e6);
+    jobs->n = kept;
+    free(size);
+    free(part);
+}
+
 int main(int argc, char **argv)
 {
     cli_args a;
@@ -179,6 +219,8 @@ int main(int argc, char **argv)
         models_free(&m);
         return 0;
     }
+    if (a.merge_reports)
+        return shard_merge_reports(a.inputs[0], a.inputs + 1, a.ninputs - 1, stderr) ? 1 : 0;
     upscale_plan plan;
     sr_generator *g = NULL;
     char model_name[128] = "";
@@ -188,6 +230,21 @@ int main(int argc, char **argv)
     if (jobs_build(&a, &jobs)) {
         sr_generator_free(g);
         return 2;
+    }
+    char part_report[PATH_MAX], hint[256];
+    if (a.shard) {
+        keep_shard(&jobs, a.shard_k, a.shard_n, a.verbose);
+        if (a.report) {
+            if (shard_report_path(a.report, a.shard_k, a.shard_n, part_report, sizeof part_report)) {
+                fprintf(stderr, "srgan-up: --report: name too long\n");
+                jobs_free(&jobs);
+                sr_generator_free(g);
+                return 2;
+            }
+            a.report = part_report;
+        }
+    } else if (!a.quiet && shard_slurm_hint(hint, sizeof hint)) {
+        fprintf(stderr, "srgan-up: %s\n", hint);
     }
     batch_report report;
     if (a.report && batch_report_open(&report, a.report)) {

@@ -352,6 +352,25 @@ run "$UP" -v --model gan rgb.png ship_gan.png
 check "shipped: --model gan is x4-gan" grep -q 'model x4-gan' out.txt
 check "shipped: gan and psnr outputs differ" [ "$("$IMG" diff ship_gan.png ship_default.png)" != "0" ]
 
+# --- sharded batches (--shard K/N): every file in exactly one part
+mkdir -p shin shout && for n in 1 2 3 4 5; do cp rgb.png shin/f$n.png; done && cp photo.jpg shin/big.jpg
+run "$UP" --method bicubic -x 2 -i shin -o shout --shard 1/2 --report sh_%K.csv
+check "--shard 1/2 runs" [ $rc -eq 0 ]
+run "$UP" --method bicubic -x 2 -i shin -o shout --shard 2/2 --report sh_%K.csv
+check "--shard 2/2 runs" [ $rc -eq 0 ]
+check "the parts cover every file once" [ "$(ls shout | wc -l)" = 6 ] && \
+    [ "$(cat sh_1.csv sh_2.csv | grep -c ',written,')" = 6 ]
+run "$UP" --merge-reports sh_all.csv sh_1.csv sh_2.csv
+check "--merge-reports" [ $rc -eq 0 ] && check "merged: one header, six rows" [ "$(wc -l < sh_all.csv)" = 7 ]
+run "$UP" --merge-reports sh_bad.csv sh_1.csv rgb.png
+check "--merge-reports: a non-report is refused, named" [ $rc -ne 0 ] && one_line_naming rgb.png && [ ! -e sh_bad.csv ]
+run "$UP" --method bicubic -x 2 -i shin -o shout2 --shard 3/2
+check "--shard 3/2 is a usage error" [ $rc -eq 2 ] && grep -q 'K/N' out.txt
+SLURM_ARRAY_TASK_ID=1 run "$UP" --method bicubic -x 2 -i shin -o shout3
+check "array task without --shard: says how to shard" grep -q -- '--shard slurm' out.txt
+SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=2 run "$UP" --method bicubic -x 2 -i shin -o shout4 --shard slurm --report s4.csv
+check "--shard slurm takes K/N from the array" [ -f s4.2-of-2.csv ] && [ "$(grep -c ',written,' s4.2-of-2.csv)" -ge 1 ]
+
 # --- interrupted: SIGTERM removes the temporary file
 "$IMG" make big.tif 3000 3000 3 u16 || exit 2
 mkdir -p sig
