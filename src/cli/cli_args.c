@@ -24,6 +24,8 @@ void cli_usage(FILE *f)
         "                         when a model for the scale is found, else bicubic)\n"
         "  -m, --model M          model file, or a name from --list-models (psnr, gan, ...)\n"
         "      --list-models      list the models found and exit\n"
+        "      --ensemble         self-ensemble: average the network's output over the 8\n"
+        "                         flips and rotations of the input (8x the time, +0.1 dB)\n"
         "  -o, --output-dir DIR   write outputs into DIR\n"
         "  -i, --input-dir DIR    upscale every image in DIR\n"
         "  -r, --recursive        with -i: descend into subdirectories (tree mirrored)\n"
@@ -142,7 +144,8 @@ static int parse_normalize(const char *s, cli_args *a)
 enum {
     OPT_METHOD = 256, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
     OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
-    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE
+    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE,
+    OPT_ENSEMBLE
 };
 
 int cli_parse(int argc, char **argv, cli_args *a)
@@ -152,6 +155,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"method", required_argument, NULL, OPT_METHOD},
         {"model", required_argument, NULL, 'm'},
         {"list-models", no_argument, NULL, OPT_LIST_MODELS},
+        {"ensemble", no_argument, NULL, OPT_ENSEMBLE},
         {"output-dir", required_argument, NULL, 'o'},
         {"input-dir", required_argument, NULL, 'i'},
         {"recursive", no_argument, NULL, 'r'},
@@ -206,6 +210,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
             break;
         case 'm': a->model = optarg; break;
         case OPT_LIST_MODELS: a->list_models = 1; break;
+        case OPT_ENSEMBLE: a->ensemble = 1; break;
         case 'o': a->out_dir = optarg; break;
         case 'i': a->in_dir = optarg; break;
         case 'r': a->recursive = 1; break;

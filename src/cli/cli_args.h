@@ -32,6 +32,7 @@ typedef struct cli_args {
     int overwrite, skip_existing;
     int jobs, threads;
     int tile;
+    int ensemble;          /* --ensemble: x8 self-ensemble */
     size_t max_memory;
     uint64_t max_pixels;
     int no_autorotate;

@@ -182,6 +182,17 @@ run "$UP" -m m4.safetensors --tile 33 --threads 1 wide.png t33.png
 run "$UP" -m m4.safetensors --tile 512 wide.png tbig.png
 check "tile 8 == whole image" [ "$("$IMG" diff t8.png tbig.png)" = "0" ]
 check "tile 33 == whole image" [ "$("$IMG" diff t33.png tbig.png)" = "0" ]
+# --ensemble: the 8-view average, tiled as seamlessly, and not the plain run
+run "$UP" -m m4.safetensors --ensemble --tile 8 --threads 2 wide.png e8.png
+check "--ensemble writes" [ "$("$IMG" info e8.png)" = "280 180 3 u8 1" ]
+run "$UP" -v -m m4.safetensors --ensemble --tile 512 wide.png ebig.png
+check "--ensemble -v says so" grep -q 'self-ensemble of 8 views' out.txt
+check "--ensemble: tile 8 == whole image" [ "$("$IMG" diff e8.png ebig.png)" = "0" ]
+check "--ensemble differs from the plain run" [ "$("$IMG" diff ebig.png tbig.png)" != "0" ]
+run "$UP" --method bicubic --ensemble rgb.png e_bic.png
+check "--ensemble with a classic method: usage error (2)" [ $rc -eq 2 ] && check "says why" one_line_naming 'ensemble'
+run "$UP" --ensemble -x 0.5 rgb.png e_down.png
+check "--ensemble on a downscale: refused (2), not a silent resampler" [ $rc -eq 2 ] && check "no output" [ ! -e e_down.png ]
 run "$UP" -m m4.safetensors -x 0.5 rgb.png n_down.png
 check "network downscale refused (2)" [ $rc -eq 2 ] && check "downscale says why" grep -q 'downscale' out.txt
 head -c 1000 m4.safetensors > broken.safetensors
