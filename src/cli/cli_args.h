@@ -45,6 +45,7 @@ typedef struct cli_args {
     char **inputs;         /* positional inputs (not owned) */
     int ninputs;
     const char *single_out; /* IN OUT form: the output path */
+    char *in_file[1];       /* -i FILE: inputs points here */
 } cli_args;
 
 /* Parse argv. Returns 0 to go on, 1 when done (--help/--version printed),

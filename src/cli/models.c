@@ -172,6 +172,14 @@ static double scale_cost(int native, double want)
 int models_pick(const cli_models *m, const char *want, double scale, cli_model *out, sr_error *err)
 {
     struct stat st;
+    /* Real-ESRGAN's -m is a folder of models; here a folder is searched with
+     * SRGAN_UP_WEIGHTS, and -m names one model. */
+    if (want && stat(want, &st) == 0 && S_ISDIR(st.st_mode)) {
+        sr_error_set(err, SR_ERR_ARG,
+                     "%s: a directory; -m takes a model file or name (SRGAN_UP_WEIGHTS=%s "
+                     "searches a directory, see --list-models)", want, want);
+        return -1;
+    }
     if (want && (strchr(want, '/') || ends_with(want, ".safetensors"))) {
         if (stat(want, &st) != 0) {
             sr_error_set(err, SR_ERR_ARG, "%s: no such model file", want);
