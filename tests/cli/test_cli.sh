@@ -345,6 +345,19 @@ SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v --model psnr rgb.png kind_psnr.png
 check "--model psnr picks the psnr model" grep -q 'model b-x4' out.txt
 SRGAN_UP_WEIGHTS=$T/kinds run "$UP" --list-models
 check "--list-models shows each kind" grep -q 'a-x4 *gan' out.txt
+# srgan-train's exports, RUN/model.safetensors: named after the run, checkpoints not listed
+mkdir -p runs/run-a runs/run-b
+cp m4.safetensors runs/run-a/model.safetensors && cp m2.safetensors runs/run-b/model.safetensors
+# a safetensors file with a checkpoint's metadata and no tensors (header < 256 bytes)
+h='{"__metadata__":{"format":"srgan-train-checkpoint","phase":"psnr","scale":"4"}}'
+{ printf "\\$(printf %03o ${#h})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$h"; } > runs/run-a/checkpoint.safetensors
+SRGAN_UP_WEIGHTS=$T/runs run "$UP" --list-models
+check "--list-models: a run's export is named after its directory" grep -q '^run-a ' out.txt && check "and the other run's" grep -q '^run-b ' out.txt
+check "--list-models: no model called 'model'" not_grep '^model ' out.txt
+SRGAN_UP_WEIGHTS=$T/runs/run-a run "$UP" --list-models
+check "--list-models: a training checkpoint is not a model" not_grep 'checkpoint.safetensors' out.txt
+SRGAN_UP_WEIGHTS=$T/runs run "$UP" -m run-b -x 2 rgb.png n_runb.png
+check "a run's export chosen by its directory name" [ "$("$IMG" diff n_runb.png n_srres.png)" = "0" ]
 # the shipped models (weights/ in the source tree)
 run "$UP" -v rgb.png ship_default.png
 check "shipped: the default for x4 is x4-psnr" grep -q 'model x4-psnr' out.txt
