@@ -7,7 +7,8 @@
  * tile reads its input window (tile + halo, clipped to the image) from a row
  * cache over the source, so memory depends on tile size and image width,
  * never on the height. gen_region_forward makes a tile's output identical
- * to whole-image inference. */
+ * to whole-image inference. The self-ensemble runs each tile's window in
+ * eight flipped/rotated views and averages the outputs turned back. */
 #include "gen_internal.h"
 
 #include <cblas.h>
