@@ -61,7 +61,7 @@ void cli_usage(FILE *f)
         "\n"
         "Exit status: 0 all files written (or skipped), 1 some file failed, 2 usage error.\n"
         "Real-ESRGAN's -i -o -s -n -t -f work as there; its -x (TTA) is --ensemble here,\n"
-        "its -j is -j N files at a time, and -m takes a model file or name (see the man page).\n",
+        "-j N is files at a time, and -m takes one model file or name (see the man page).\n",
         f);
 }
 
