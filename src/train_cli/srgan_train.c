@@ -60,8 +60,8 @@ static void usage(FILE *f)
 "  --ckpt-every N (1000)  --val-every N (1000)  --log-every N (10)  --val-samples N (3)\n"
 "  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n"
 "  --status-every N|Ns|Nm  a plain status line every N iterations, seconds or\n"
-"                      minutes, and at each validation (default: 60s when stderr\n"
-"                      is not a terminal, else off: the live line); 0: off\n");
+"                      minutes, and at each validation (default: 60s without the\n"
+"                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n");
 }
 
 static int parse_num(const char *opt, const char *v, double *out)
@@ -103,8 +103,7 @@ int main(int argc, char **argv)
     sr_train_config c;
     sr_train_config_defaults(&c, phase);
     c.progress = isatty(2);
-    /* without a terminal (a log file, nohup, Slurm) a plain line now and then */
-    c.status_seconds = c.progress ? 0 : 60;
+    int status_given = 0;
     const char *vgg_default = "../shared/vgg19/vgg19_conv.safetensors";
     char resume_buf[4096];
     int want_resume = 0;
@@ -193,6 +192,7 @@ int main(int argc, char **argv)
         }
         if (!strcmp(a, "--status-every")) {
             if (parse_status(v, &c)) return 2;
+            status_given = 1;
             i++;
             continue;
         }
@@ -258,6 +258,10 @@ int main(int argc, char **argv)
 #undef NUM
 #undef STR
     }
+    /* without a live line (a log file, nohup, Slurm, --no-progress) a plain
+     * status line now and then */
+    if (!status_given && !c.progress)
+        c.status_seconds = 60;
     if (!c.hr_dir || !c.out_dir) {
         fprintf(stderr, "srgan-train: --hr DIR and --out DIR are required (see --help)\n");
         return 2;

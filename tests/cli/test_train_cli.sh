@@ -13,6 +13,7 @@ pass=0
 fail=0
 ok()  { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+not_grep() { ! grep -q -- "$1" "$2"; }
 not_cr() { ! grep -q "$(printf "\r")" "$1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 for k in 1 2 3; do "$IMG" make "hr/img$k.png" 40 36 3 u8 || exit 2; done
@@ -30,6 +31,10 @@ check "no carriage returns (no live line without a terminal)" not_cr log.txt
 # default without a terminal: one line every 60 s, and the last one
 "$TR" $tiny --out run_default --iters 3 2> log.txt
 check "default: the final status line" grep -q '^srgan-train: \[psnr\] it 3/3 ' log.txt
+"$TR" $tiny --out run_off --iters 3 --status-every 0 2> log.txt
+check "--status-every 0: no status lines" not_grep '\[psnr\] it' log.txt
+"$TR" $tiny --out run_quiet --iters 3 --quiet 2> log.txt
+check "--quiet: nothing" [ ! -s log.txt ]
 # resume with more iterations: said, with the cosine schedule's new rate
 "$TR" $tiny --out run --iters 10 --resume 2> log.txt
 cat log.txt
