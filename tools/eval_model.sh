@@ -10,6 +10,7 @@
 # table; its last line is "RESULT {json}". MODEL may also be "bicubic".
 # With EVAL_PERCEPTUAL=1 it then prints tools/perceptual_eval.py's table too
 # (VGG19 LPIPS-style distance, lower is better; needs python3-torch).
+# SRGAN_UP_ARGS adds options to srgan-up (e.g. SRGAN_UP_ARGS=--ensemble).
 set -euo pipefail
 model=$1
 scale=$2
@@ -23,7 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 if [ "$model" = bicubic ]; then
   /usr/bin/python3 "$peers/make_lr.py" --lr "$tmp/lr" --scale "$scale" --bicubic-out "$tmp/sr" >/dev/null
 else
-  "$build/src/cli/srgan-up" -q -m "$model" -x "$scale" -o "$tmp/sr" "$tmp"/lr/*.png
+  # shellcheck disable=SC2086 # several options in one variable, split on purpose
+  "$build/src/cli/srgan-up" -q ${SRGAN_UP_ARGS:-} -m "$model" -x "$scale" -o "$tmp/sr" "$tmp"/lr/*.png
 fi
 /usr/bin/python3 "$peers/sr_eval.py" "$hr" "$tmp/sr" --scale "$scale" --crop-to-match
 if [ "${EVAL_PERCEPTUAL:-0}" = 1 ]; then

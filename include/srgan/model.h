@@ -161,6 +161,15 @@ typedef struct sr_tile_opts {
      * one band. May be NULL. */
     void (*on_tile)(void *user, long done, long total);
     void *on_tile_user;
+    /* Nonzero: self-ensemble (EDSR+, RCAN+). Each tile runs eight times, on
+     * the eight flips and rotations of its input window (view k: horizontal
+     * flip if k & 1, vertical flip if k & 2, then transpose if k & 4); each
+     * output is mapped back and they are averaged as
+     * (((v0 + v1) + v2) ... + v7) * 0.125 in float, which is what averaging
+     * eight whole-image runs in that order gives. 8x the time, same memory.
+     * The halo makes every view of a tile equal to that view of the whole
+     * image. */
+    int ensemble;
 } sr_tile_opts;
 
 #define SR_DEFAULT_MAX_MEMORY ((size_t)1 << 30) /* 1 GiB */

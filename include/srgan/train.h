@@ -331,6 +331,12 @@ typedef struct sr_train_config {
     size_t cache_bytes;
     int queue;
     int progress;            /* 1: live line on stderr                      */
+    /* Plain status lines on stderr for logs (nohup, Slurm, a file): one
+     * every status_every iterations and/or status_seconds seconds, and one
+     * at each validation; iteration, mean losses since the last line, it/s,
+     * ETA and the last validation. 0 and 0: none. */
+    long status_every;
+    double status_seconds;
     int quiet;
 } sr_train_config;
 

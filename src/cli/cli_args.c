@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "srgan_config.h"
 
@@ -14,22 +15,28 @@ void cli_usage(FILE *f)
 {
     fputs(
         "usage: srgan-up [options] IN OUT\n"
+        "       srgan-up [options] -i IN -o OUT\n"
         "       srgan-up [options] -o OUTDIR IN...\n"
         "       srgan-up [options] -i INDIR -o OUTDIR [-r]\n"
         "\n"
         "Upscale PNG, JPEG and TIFF images with a trained super-resolution network\n"
         "(or a classic resampler), tile by tile in bounded memory.\n"
         "\n"
-        "  -x, --scale N          scale factor, 2..8, fractional allowed (default 4)\n"
+        "  -x, -s, --scale N      scale factor > 0, up to 16, fractional allowed (default 4):\n"
+        "                         the network enlarges at its own scale (x2, x4), others are\n"
+        "                         reached with Lanczos after it; below 1 is a classic downscale\n"
         "      --method M         srgan, bicubic, lanczos, bilinear or nearest (default: srgan\n"
         "                         when a model for the scale is found, else bicubic)\n"
-        "  -m, --model M          model file, or a name from --list-models (psnr, gan, ...)\n"
+        "  -m, -n, --model M      model file, or a name from --list-models (psnr, gan, ...)\n"
         "      --list-models      list the models found and exit\n"
-        "  -o, --output-dir DIR   write outputs into DIR\n"
-        "  -i, --input-dir DIR    upscale every image in DIR\n"
+        "      --ensemble         self-ensemble: average the network's output over the 8\n"
+        "                         flips and rotations of the input (8x the time, +0.04 dB on Set5)\n"
+        "  -o, --output-dir OUT   write outputs into directory OUT; with -i FILE, the\n"
+        "                         output file (a directory if it is one or ends in /)\n"
+        "  -i, --input-dir IN     upscale every image in directory IN, or the file IN\n"
         "  -r, --recursive        with -i: descend into subdirectories (tree mirrored)\n"
         "      --suffix S         add S to output names before the extension\n"
-        "      --format F         output format: png, jpg, tif or webp (default: from OUT, or\n"
+        "  -f, --format F         output format: png, jpg, tif or webp (default: from OUT, or\n"
         "                         the input's format in batch mode)\n"
         "      --quality N        JPEG and WebP quality 1..100 (default 95)\n"
         "      --lossless         WebP: lossless (default: lossy at --quality)\n"
@@ -38,7 +45,8 @@ void cli_usage(FILE *f)
         "      --skip-existing    skip inputs whose output exists (resume a batch)\n"
         "  -j, --jobs N           files processed in parallel (default 1)\n"
         "      --threads N        threads per file (default: all cores)\n"
-        "      --tile N           tile size in input pixels (default: from --max-memory)\n"
+        "  -t, --tile N           tile size in input pixels, 8..16384, or 0 for the default:\n"
+        "                         the largest that fits --max-memory\n"
         "      --max-memory SIZE  memory for tiles, e.g. 512M, 2G (default 1G)\n"
         "      --max-pixels N     refuse whole-image decodes above N pixels (default 268435456)\n"
         "      --no-autorotate    do not apply the EXIF orientation\n"
@@ -57,7 +65,9 @@ void cli_usage(FILE *f)
         "      --version          print the version and exit\n"
         "  -h, --help             print this help and exit\n"
         "\n"
-        "Exit status: 0 all files written (or skipped), 1 some file failed, 2 usage error.\n",
+        "Exit status: 0 all files written (or skipped), 1 some file failed, 2 usage error.\n"
+        "Real-ESRGAN's -i -o -s -n -t -f work as there; its -x (TTA) is --ensemble here,\n"
+        "-j N is files at a time, and -m takes one model file or name (see the man page).\n",
         f);
 }
 
@@ -145,10 +155,13 @@ static int parse_normalize(const char *s, cli_args *a)
     return -1;
 }
 
+#define TTA_HINT " (-x is the scale; Real-ESRGAN's -x, TTA, is --ensemble)"
+
 enum {
     OPT_METHOD = 256, OPT_LOSSLESS, OPT_SHARD, OPT_MERGE_REPORTS, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
     OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
-    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE
+    OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE,
+    OPT_ENSEMBLE
 };
 
 int cli_parse(int argc, char **argv, cli_args *a)
@@ -158,6 +171,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"method", required_argument, NULL, OPT_METHOD},
         {"model", required_argument, NULL, 'm'},
         {"list-models", no_argument, NULL, OPT_LIST_MODELS},
+        {"ensemble", no_argument, NULL, OPT_ENSEMBLE},
         {"output-dir", required_argument, NULL, 'o'},
         {"input-dir", required_argument, NULL, 'i'},
         {"recursive", no_argument, NULL, 'r'},
@@ -196,15 +210,18 @@ int cli_parse(int argc, char **argv, cli_args *a)
     int c;
     uint64_t size;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":x:m:o:i:rj:qvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":x:s:m:n:o:i:rj:t:f:qvh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'x': {
+        case 'x':
+        case 's': { /* -s: Real-ESRGAN's spelling */
             char *end;
             /* "4", "2.5"; "x4" too, as users write scales that way. */
             const char *s = optarg[0] == 'x' ? optarg + 1 : optarg;
             a->scale = strtod(s, &end);
             if (*s == '\0' || *end != '\0' || !(a->scale > 0) || a->scale > 16) {
-                fprintf(stderr, "srgan-up: --scale: '%s' is not a scale factor (e.g. 4 or 2.5)\n", optarg);
+                /* "-x -i a.png": Real-ESRGAN's -x takes no value (TTA) */
+                fprintf(stderr, "srgan-up: --scale: '%s' is not a scale factor (e.g. 4 or 2.5)%s\n",
+                        optarg, optarg[0] == '-' ? TTA_HINT : "");
                 return 2;
             }
             break;
@@ -213,8 +230,10 @@ int cli_parse(int argc, char **argv, cli_args *a)
             if (parse_method(optarg, &a->method))
                 return 2;
             break;
-        case 'm': a->model = optarg; break;
+        case 'm':
+        case 'n': a->model = optarg; break;
         case OPT_LIST_MODELS: a->list_models = 1; break;
+        case OPT_ENSEMBLE: a->ensemble = 1; break;
         case 'o': a->out_dir = optarg; break;
         case 'i': a->in_dir = optarg; break;
         case 'r': a->recursive = 1; break;
@@ -229,6 +248,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
             a->suffix = optarg;
             break;
         case OPT_FORMAT:
+        case 'f':
             a->format = sr_format_from_name(optarg);
             if (a->format == SR_FMT_AUTO) {
                 char list[64];
@@ -255,6 +275,11 @@ int cli_parse(int argc, char **argv, cli_args *a)
         case OPT_OVERWRITE: a->overwrite = 1; break;
         case OPT_SKIP_EXISTING: a->skip_existing = 1; break;
         case 'j':
+            if (strchr(optarg, ':')) { /* Real-ESRGAN's load:proc:save */
+                fprintf(stderr, "srgan-up: -j: '%s': -j N is the number of files at a time "
+                                "(threads per file: --threads)\n", optarg);
+                return 2;
+            }
             if (parse_int(optarg, "--jobs", 1, 256, &a->jobs))
                 return 2;
             break;
@@ -263,8 +288,14 @@ int cli_parse(int argc, char **argv, cli_args *a)
                 return 2;
             break;
         case OPT_TILE:
-            if (parse_int(optarg, "--tile", 8, 16384, &a->tile))
+        case 't':
+            /* 0 is Real-ESRGAN's "auto"; below 8 the halo would dwarf the tile */
+            if (parse_int(optarg, "--tile", 0, 16384, &a->tile))
                 return 2;
+            if (a->tile > 0 && a->tile < 8) {
+                fprintf(stderr, "srgan-up: --tile: '%s' is below 8 (0 = from --max-memory)\n", optarg);
+                return 2;
+            }
             break;
         case OPT_MAX_MEMORY:
             if (parse_size(optarg, "--max-memory", &size))
@@ -319,7 +350,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
         case OPT_VERSION: printf("srgan-up %s\n", SRGAN_VERSION); return 1;
         case 'h': cli_usage(stdout); return 1;
         case ':':
-            fprintf(stderr, "srgan-up: option '%s' needs a value\n", argv[optind - 1]);
+            fprintf(stderr, "srgan-up: option '%s' needs a value%s\n", argv[optind - 1],
+                    !strcmp(argv[optind - 1], "-x") ? TTA_HINT : "");
             return 2;
         default:
             fprintf(stderr, "srgan-up: unknown option '%s' (see --help)\n", argv[optind - 1]);
@@ -341,13 +373,31 @@ int cli_parse(int argc, char **argv, cli_args *a)
         }
         return 0;
     }
+    /* -i FILE (Real-ESRGAN's habit): one file; -o is then the output file,
+     * or a directory when it is one or ends in '/'. A missing -i path is
+     * left to the directory walk, which reports it. */
+    struct stat st;
+    if (a->in_dir && a->out_dir && !a->ninputs && stat(a->in_dir, &st) == 0 &&
+        !S_ISDIR(st.st_mode)) {
+        size_t n = strlen(a->out_dir);
+        int out_is_dir = (stat(a->out_dir, &st) == 0 && S_ISDIR(st.st_mode)) ||
+                         (n && a->out_dir[n - 1] == '/');
+        a->in_file[0] = (char *)a->in_dir;
+        a->inputs = a->in_file;
+        a->ninputs = 1;
+        a->in_dir = NULL;
+        if (!out_is_dir) {
+            a->single_out = a->out_dir;
+            a->out_dir = NULL;
+        }
+    }
     if (a->in_dir) {
         if (!a->out_dir) {
-            fprintf(stderr, "srgan-up: -i needs -o OUTDIR\n");
+            fprintf(stderr, "srgan-up: -i needs -o OUT (a file, or a directory)\n");
             return 2;
         }
         if (a->ninputs) {
-            fprintf(stderr, "srgan-up: give either -i INDIR or input files, not both\n");
+            fprintf(stderr, "srgan-up: give either -i IN or input files, not both\n");
             return 2;
         }
     } else if (a->out_dir) {
@@ -355,7 +405,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
             fprintf(stderr, "srgan-up: no input files (usage: srgan-up -o OUTDIR IN...)\n");
             return 2;
         }
-    } else {
+    } else if (!a->single_out) {
         if (a->ninputs != 2) {
             fprintf(stderr, a->ninputs < 2 ? "srgan-up: need an input and an output (see --help)\n"
                                            : "srgan-up: more than two files: use -o OUTDIR for several inputs\n");

@@ -33,6 +33,7 @@ typedef struct cli_args {
     int overwrite, skip_existing;
     int jobs, threads;
     int tile;
+    int ensemble;          /* --ensemble: x8 self-ensemble */
     size_t max_memory;
     uint64_t max_pixels;
     int no_autorotate;
@@ -48,6 +49,7 @@ typedef struct cli_args {
     char **inputs;         /* positional inputs (not owned) */
     int ninputs;
     const char *single_out; /* IN OUT form: the output path */
+    char *in_file[1];       /* -i FILE: inputs points here */
 } cli_args;
 
 /* Parse argv. Returns 0 to go on, 1 when done (--help/--version printed),

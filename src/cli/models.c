@@ -28,6 +28,26 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A model's name: its file name without ".safetensors", except for the
+ * file srgan-train exports from every run, OUT/model.safetensors, which is
+ * named after its directory (runs/x4/model.safetensors is "x4") so that the
+ * runs are told apart. */
+static void name_of(const char *path, char *name, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    copy_str(name, cap, slash ? slash + 1 : path);
+    if (ends_with(name, ".safetensors"))
+        name[strlen(name) - strlen(".safetensors")] = '\0';
+    char full[PATH_MAX];
+    if (strcmp(name, "model") || !realpath(path, full))
+        return;
+    char *end = strrchr(full, '/');
+    if (!end || end == full)
+        return; /* /model.safetensors: no directory to name it after */
+    *end = '\0';
+    copy_str(name, cap, strrchr(full, '/') + 1);
+}
+
 /* Fill a model entry from a file's metadata; -1 if it is not valid weights. */
 static int describe(const char *path, cli_model *md, int verbose)
 {
@@ -38,12 +58,18 @@ static int describe(const char *path, cli_model *md, int verbose)
             fprintf(stderr, "srgan-up: skipping %s\n", err.msg);
         return -1;
     }
+    const char *fmt = sr_safetensors_meta(st, "format");
+    if (fmt && !strcmp(fmt, "srgan-train-checkpoint")) {
+        /* training state, not a model: its model.safetensors is beside it */
+        if (verbose)
+            fprintf(stderr, "srgan-up: skipping %s: a training checkpoint (use the "
+                            "model.safetensors next to it)\n", path);
+        sr_safetensors_close(st);
+        return -1;
+    }
     memset(md, 0, sizeof *md);
     copy_str(md->path, sizeof md->path, path);
-    const char *slash = strrchr(path, '/');
-    copy_str(md->name, sizeof md->name, slash ? slash + 1 : path);
-    if (ends_with(md->name, ".safetensors"))
-        md->name[strlen(md->name) - strlen(".safetensors")] = '\0';
+    name_of(path, md->name, sizeof md->name);
     /* "kind" if set, else the training phase srgan-train records, else a
      * guess from the file name. */
     const char *kind = sr_safetensors_meta(st, "kind");
@@ -98,13 +124,29 @@ static void scan_dir(cli_models *m, const char *dir, int verbose)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !ends_with(e->d_name, ".safetensors"))
+        if (e->d_name[0] == '.')
+            continue;
+        char sub[PATH_MAX];
+        struct stat st;
+        /* srgan-train's output directories: DIR/RUN/model.safetensors */
+        int run_dir = !ends_with(e->d_name, ".safetensors") &&
+                      snprintf(sub, sizeof sub, "%s/%s/model.safetensors", dir, e->d_name) <
+                          (int)sizeof sub &&
+                      stat(sub, &st) == 0 && S_ISREG(st.st_mode);
+        if (!run_dir && !ends_with(e->d_name, ".safetensors"))
             continue;
         char **nn = realloc(names, (size_t)(n + 1) * sizeof *nn);
         if (!nn)
             break;
         names = nn;
-        names[n++] = strdup(e->d_name);
+        if (run_dir) {
+            char *rel = malloc(strlen(e->d_name) + sizeof "/model.safetensors");
+            if (rel)
+                sprintf(rel, "%s/model.safetensors", e->d_name);
+            names[n++] = rel;
+        } else {
+            names[n++] = strdup(e->d_name);
+        }
     }
     closedir(d);
     if (n > 1)
@@ -172,6 +214,14 @@ static double scale_cost(int native, double want)
 int models_pick(const cli_models *m, const char *want, double scale, cli_model *out, sr_error *err)
 {
     struct stat st;
+    /* Real-ESRGAN's -m is a folder of models; here a folder is searched with
+     * SRGAN_UP_WEIGHTS, and -m names one model. */
+    if (want && stat(want, &st) == 0 && S_ISDIR(st.st_mode)) {
+        sr_error_set(err, SR_ERR_ARG,
+                     "%s: a directory; -m takes a model file or name (SRGAN_UP_WEIGHTS=%s "
+                     "searches a directory, see --list-models)", want, want);
+        return -1;
+    }
     if (want && (strchr(want, '/') || ends_with(want, ".safetensors"))) {
         if (stat(want, &st) != 0) {
             sr_error_set(err, SR_ERR_ARG, "%s: no such model file", want);

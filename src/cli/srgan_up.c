@@ -115,6 +115,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->tile.tile = a->tile;
     plan->tile.threads = a->threads;
     plan->tile.max_memory = a->max_memory;
+    plan->tile.ensemble = a->ensemble;
     plan->normalize = a->normalize;
     plan->norm_low = a->norm_low;
     plan->norm_high = a->norm_high;
@@ -123,14 +124,14 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     *g = NULL;
     int wants_network = a->method == METHOD_AUTO || a->method == METHOD_SRGAN;
     if (!wants_network) {
-        if (a->model) {
-            fprintf(stderr, "srgan-up: --model needs --method srgan\n");
+        if (a->model || a->ensemble) {
+            fprintf(stderr, "srgan-up: %s needs --method srgan\n", a->model ? "--model" : "--ensemble");
             return -1;
         }
         return 0;
     }
     if (a->scale < 1.0) {
-        if (a->method == METHOD_AUTO && !a->model)
+        if (a->method == METHOD_AUTO && !a->model && !a->ensemble)
             return 0; /* a downscale: the classic resampler does it */
         fprintf(stderr, "srgan-up: scale %g is a downscale; the network only enlarges "
                         "(use --method bicubic or lanczos)\n", a->scale);
@@ -147,7 +148,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
         return -1;
     }
     if (rc == 1) {
-        if (a->method == METHOD_SRGAN) {
+        /* --ensemble asks for the network: no silent bicubic instead */
+        if (a->method == METHOD_SRGAN || a->ensemble) {
             fprintf(stderr, "srgan-up: no model found for x%g (see --list-models; -m FILE picks one)\n",
                     a->scale);
             return -1;
@@ -165,8 +167,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->g = *g;
     plan->model_name = model_name;
     if (a->verbose)
-        fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s\n", chosen.name, chosen.scale, chosen.arch,
-                chosen.path);
+        fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
+                chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");
     return 0;
 }
 
@@ -225,7 +227,7 @@ int main(int argc, char **argv)
     sr_generator *g = NULL;
     char model_name[128] = "";
     if (make_plan(&a, &plan, &g, model_name, sizeof model_name))
-        return a.model || a.method == METHOD_SRGAN ? 2 : 1;
+        return a.model || a.ensemble || a.method == METHOD_SRGAN ? 2 : 1;
     job_list jobs;
     if (jobs_build(&a, &jobs)) {
         sr_generator_free(g);

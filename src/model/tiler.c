@@ -7,7 +7,8 @@
  * tile reads its input window (tile + halo, clipped to the image) from a row
  * cache over the source, so memory depends on tile size and image width,
  * never on the height. gen_region_forward makes a tile's output identical
- * to whole-image inference. */
+ * to whole-image inference. The self-ensemble runs each tile's window in
+ * eight flipped/rotated views and averages the outputs turned back. */
 #include "gen_internal.h"
 
 #include <cblas.h>
@@ -24,6 +25,7 @@ typedef struct tiler {
     int halo, s, inc, outc, in_w, in_h;
     int tile_h, tile_w; /* input pixels */
     int threads;
+    int views; /* 1, or 8 for the self-ensemble */
     void (*on_tile)(void *user, long done, long total);
     void *on_tile_user;
     long tiles_done, tiles_total;
@@ -57,17 +59,124 @@ static size_t tile_floats(const sr_generator *g, const gen_region *r, int inc, i
            (size_t)outc * s * s * (r->ry1 - r->ry0) * (r->rx1 - r->rx0) + 64;
 }
 
+/* ---- self-ensemble views ------------------------------------------------
+ * View k of an h x w image flips it horizontally when k & 1, vertically when
+ * k & 2, then transposes it when k & 4; the eight views are the symmetries of
+ * the square (EDSR+/RCAN+). view_map takes pixel (y, x) to its place (u, v)
+ * in the view. The network's output for a view, of size s*h x s*w before the
+ * transpose, is that view of the output, so the same map at output size tells
+ * where each output pixel of the image was computed: one map serves the input
+ * (scatter into the view) and the output (gather back). */
+static void view_map(int k, int h, int w, int y, int x, int *u, int *v)
+{
+    if (k & 1)
+        x = w - 1 - x;
+    if (k & 2)
+        y = h - 1 - y;
+    *u = k & 4 ? x : y;
+    *v = k & 4 ? y : x;
+}
+
+/* Rows [*y0, *y1) x columns [*x0, *x1) of an h x w image, replaced by the
+ * rectangle they occupy in view k. */
+static void view_rect(int k, int h, int w, int *y0, int *y1, int *x0, int *x1)
+{
+    int ua, va, ub, vb;
+    view_map(k, h, w, *y0, *x0, &ua, &va);
+    view_map(k, h, w, *y1 - 1, *x1 - 1, &ub, &vb);
+    *y0 = ua < ub ? ua : ub;
+    *y1 = (ua > ub ? ua : ub) + 1;
+    *x0 = va < vb ? va : vb;
+    *x1 = (va > vb ? va : vb) + 1;
+}
+
+/* A tile's window and region, as seen in view k. The halo is the same on
+ * every side, so the view's window covers the view's region as the
+ * region forward needs, and its output equals the whole-view run. */
+static gen_region view_region(const gen_region *r, int k)
+{
+    gen_region o = *r;
+    int wy1 = r->wy0 + r->wh, wx1 = r->wx0 + r->ww;
+    view_rect(k, r->full_h, r->full_w, &o.wy0, &wy1, &o.wx0, &wx1);
+    view_rect(k, r->full_h, r->full_w, &o.ry0, &o.ry1, &o.rx0, &o.rx1);
+    o.wh = wy1 - o.wy0;
+    o.ww = wx1 - o.wx0;
+    if (k & 4) {
+        o.full_h = r->full_w;
+        o.full_w = r->full_h;
+    }
+    return o;
+}
+
+/* Run view k of tile region r (window rows from j->rows) and put its output
+ * into the band: stored for k = 0, added for the others in order, and the
+ * sum scaled by 1/8 after the last, so a pixel's value is always
+ * ((((v0 + v1) + v2) ...) + v7) * 0.125 whatever the tiling or threads. */
+static int run_view(tiler *t, const band_job *j, const gen_region *r, int k, sr_arena *a,
+                    sr_error *err)
+{
+    const int inc = t->inc, oc = t->outc, s = t->s;
+    const gen_region v = view_region(r, k);
+    sr_arena_reset(a);
+    sr_tensor x = sr_tensor_arena(a, 1, inc, v.wh, v.ww);
+    sr_tensor y = sr_tensor_arena(a, 1, oc, s * (v.ry1 - v.ry0), s * (v.rx1 - v.rx0));
+    if (!x.data || !y.data) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: tile arena too small");
+        return -1;
+    }
+    /* rows are HWC, the network wants CHW */
+    for (int yy = 0; yy < r->wh; yy++) {
+        const float *src = j->rows + ((size_t)yy * t->in_w + r->wx0) * inc;
+        for (int xx = 0; xx < r->ww; xx++) {
+            int u, w;
+            view_map(k, t->in_h, t->in_w, r->wy0 + yy, r->wx0 + xx, &u, &w);
+            const size_t at = (size_t)(u - v.wy0) * v.ww + (w - v.wx0);
+            for (int c = 0; c < inc; c++)
+                x.data[(size_t)c * v.wh * v.ww + at] = src[(size_t)xx * inc + c];
+        }
+    }
+    if (gen_region_forward(t->g, &v, &x, &y, a, err))
+        return -1;
+    const size_t out_w = (size_t)s * t->in_w;
+    const int oh = s * (r->ry1 - r->ry0), ow = s * (r->rx1 - r->rx0);
+    const int last = k == t->views - 1 && t->views > 1;
+    for (int yy = 0; yy < oh; yy++) {
+        float *dst = t->band + ((size_t)yy * out_w + (size_t)s * r->rx0) * oc;
+        for (int xx = 0; xx < ow; xx++) {
+            int u, w;
+            view_map(k, s * t->in_h, s * t->in_w, s * r->ry0 + yy, s * r->rx0 + xx, &u, &w);
+            const size_t at = (size_t)(u - s * v.ry0) * y.w + (w - s * v.rx0);
+            for (int c = 0; c < oc; c++) {
+                const float val = y.data[(size_t)c * y.h * y.w + at];
+                float *d = &dst[(size_t)xx * oc + c];
+                if (k == 0)
+                    *d = val;
+                else if (!last)
+                    *d += val;
+                else
+                    *d = (*d + val) * 0.125f;
+            }
+        }
+    }
+    return 0;
+}
+
 static int run_tile(band_job *j, int id, int ti)
 {
     tiler *t = j->t;
     sr_error *err = &j->errs[id];
-    const int H = t->halo, s = t->s;
+    const int H = t->halo;
     const int tx0 = ti * t->tile_w, tx1 = tx0 + t->tile_w < t->in_w ? tx0 + t->tile_w : t->in_w;
     const int wx0 = tx0 - H > 0 ? tx0 - H : 0, wx1 = tx1 + H < t->in_w ? tx1 + H : t->in_w;
     gen_region r = {.full_h = t->in_h, .full_w = t->in_w, .wy0 = j->wy0, .wx0 = wx0,
                     .wh = j->wy1 - j->wy0, .ww = wx1 - wx0, .ry0 = j->by0, .ry1 = j->by1,
                     .rx0 = tx0, .rx1 = tx1};
     size_t need = tile_floats(t->g, &r, t->inc, t->outc);
+    if (t->views > 1) { /* transposed views run on the transposed region */
+        gen_region rt = view_region(&r, 4);
+        size_t nt = tile_floats(t->g, &rt, t->inc, t->outc);
+        need = nt > need ? nt : need;
+    }
     if (need > t->arena_cap[id]) {
         sr_arena_free(t->arenas[id]);
         t->arenas[id] = sr_arena_new(need * sizeof(float));
@@ -78,31 +187,9 @@ static int run_tile(band_job *j, int id, int ti)
             return -1;
         }
     }
-    sr_arena *a = t->arenas[id];
-    sr_arena_reset(a);
-    const int inc = t->inc, oc = t->outc;
-    sr_tensor x = sr_tensor_arena(a, 1, inc, r.wh, r.ww);
-    sr_tensor y = sr_tensor_arena(a, 1, oc, s * (r.ry1 - r.ry0), s * (tx1 - tx0));
-    if (!x.data || !y.data) {
-        sr_error_set(err, SR_ERR_NOMEM, "generator: tile arena too small");
-        return -1;
-    }
-    /* rows are HWC, the network wants CHW */
-    for (int yy = 0; yy < r.wh; yy++) {
-        const float *src = j->rows + ((size_t)yy * t->in_w + wx0) * inc;
-        for (int xx = 0; xx < r.ww; xx++)
-            for (int c = 0; c < inc; c++)
-                x.data[((size_t)c * r.wh + yy) * r.ww + xx] = src[(size_t)xx * inc + c];
-    }
-    if (gen_region_forward(t->g, &r, &x, &y, a, err))
-        return -1;
-    const size_t out_w = (size_t)s * t->in_w;
-    for (int yy = 0; yy < y.h; yy++) {
-        float *dst = t->band + ((size_t)yy * out_w + (size_t)s * tx0) * oc;
-        for (int xx = 0; xx < y.w; xx++)
-            for (int c = 0; c < oc; c++)
-                dst[(size_t)xx * oc + c] = y.data[((size_t)c * y.h + yy) * y.w + xx];
-    }
+    for (int k = 0; k < t->views; k++)
+        if (run_view(t, j, &r, k, t->arenas[id], err))
+            return -1;
     return 0;
 }
 
@@ -225,7 +312,7 @@ static void tiler_destroy(sr_stage *self)
 /* Bytes for tiles of th x tw input pixels: the threads' arenas, the output
  * band and the input row window. */
 static size_t budget_bytes(const sr_generator *g, int th, int tw, int threads, int in_w,
-                           int in_h)
+                           int in_h, int views)
 {
     const int H = sr_generator_halo(g), s = g->cfg.scale;
     const int wh = th + 2 * H < in_h ? th + 2 * H : in_h;
@@ -235,6 +322,11 @@ static size_t budget_bytes(const sr_generator *g, int th, int tw, int threads, i
     r.ry1 = r.ry0 + (th < wh ? th : wh);
     r.rx1 = r.rx0 + (tw < ww ? tw : ww);
     size_t per = tile_floats(g, &r, g->cfg.in_channels, g->cfg.out_channels) * sizeof(float);
+    if (views > 1) {
+        gen_region rt = view_region(&r, 4);
+        size_t pt = tile_floats(g, &rt, g->cfg.in_channels, g->cfg.out_channels) * sizeof(float);
+        per = pt > per ? pt : per;
+    }
     size_t band = (size_t)s * th * s * in_w * g->cfg.out_channels * sizeof(float);
     size_t cache = (size_t)wh * in_w * g->cfg.in_channels * sizeof(float);
     return (size_t)threads * per + band + cache;
@@ -277,6 +369,7 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
     int threads = o && o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     t->threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
     size_t maxmem = o && o->max_memory ? o->max_memory : SR_DEFAULT_MAX_MEMORY;
+    const int views = o && o->ensemble ? 8 : 1;
 
     int tile = o && o->tile > 0 ? o->tile : 0;
     if (!tile) { /* the largest square tile (multiple of 8) that fits the budget */
@@ -284,7 +377,7 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
         tile = longest < 1024 ? longest : 1024;
         while (tile > 8) {
             int th = tile < t->in_h ? tile : t->in_h, tw = tile < t->in_w ? tile : t->in_w;
-            if (budget_bytes(g, th, tw, t->threads, t->in_w, t->in_h) <= maxmem)
+            if (budget_bytes(g, th, tw, t->threads, t->in_w, t->in_h, views) <= maxmem)
                 break;
             tile = tile > 16 ? (tile - 1) / 8 * 8 : 8;
         }
@@ -298,6 +391,7 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
     else if (ntx % t->threads)
         ntx += t->threads - ntx % t->threads;
     t->tile_w = (t->in_w + ntx - 1) / ntx;
+    t->views = views;
     t->on_tile = o ? o->on_tile : NULL;
     t->on_tile_user = o ? o->on_tile_user : NULL;
     t->tiles_total = (long)((t->in_h + t->tile_h - 1) / t->tile_h) * ((t->in_w + t->tile_w - 1) / t->tile_w);

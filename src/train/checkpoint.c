@@ -72,6 +72,7 @@ int ckpt_save(const train_state *s, const sr_train_config *c, const char *path, 
     META("version", "1");
     META("phase", "%s", c->phase == SR_PHASE_GAN ? "gan" : "psnr");
     META("iteration", "%ld", s->iter);
+    META("cfg.iters", "%ld", c->iters); /* a resume with other --iters says what changes */
     META("seed", "%" PRIu64, c->seed);
     META("rng", "counter-based: batch k uses streams of (seed, k); state = seed + iteration");
     META("adam_g_step", "%" PRId64, s->opt_g->step);
@@ -221,8 +222,9 @@ int ckpt_load(train_state *s, const sr_train_config *c, const char *path, sr_err
             goto done;
         }
     }
-    long has_ema = 0;
+    long has_ema = 0, cfg_iters;
     meta_int(st, "has_ema", &has_ema);
+    s->ckpt_iters = meta_int(st, "cfg.iters", &cfg_iters) ? 0 : cfg_iters;
     if (read_params(st, "g.", s->gp, s->ngp, NULL, err) ||
         read_params(st, "adam_g.m.", s->gp, s->ngp, s->opt_g->m, err) ||
         read_params(st, "adam_g.v.", s->gp, s->ngp, s->opt_g->v, err))

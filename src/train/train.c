@@ -433,13 +433,19 @@ nomem:
     return -1;
 }
 
+/* The schedule "cosine" (no periods): one period over the whole run. */
+static void cosine_spec(long iters, char *buf, size_t n)
+{
+    snprintf(buf, n, "cosine:%ld@1e-7", iters);
+}
+
 static int init_sched(loop *L, sr_error *err)
 {
     const sr_train_config *c = L->c;
     const char *sched = c->schedule ? c->schedule : "constant";
     char buf[64];
     if (!strcmp(sched, "cosine")) {
-        snprintf(buf, sizeof buf, "cosine:%ld@1e-7", c->iters);
+        cosine_spec(c->iters, buf, sizeof buf);
         sched = buf;
     }
     return sr_lr_parse(sched, c->lr_g, &L->sched_g, err) ||
@@ -708,6 +714,83 @@ static void fmt_eta(double s, char *buf, size_t n)
     snprintf(buf, n, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
 }
 
+/* On resume: where the run stands against --iters, and what a --iters other
+ * than the checkpoint's changes (the default cosine schedule spans
+ * --iters, so its rate at this iteration moves). */
+static void resume_note(const loop *L)
+{
+    const sr_train_config *c = L->c;
+    const long at = L->s.iter, was = L->s.ckpt_iters;
+    fprintf(stderr, "srgan-train: resuming %s at iteration %ld", c->resume, at);
+    if (at >= c->iters) {
+        fprintf(stderr, "; --iters %ld is already reached: nothing to train, the checkpoint "
+                        "and model are written again as they are\n", c->iters);
+        return;
+    }
+    if (was == c->iters) {
+        fprintf(stderr, " of %ld\n", c->iters);
+        return;
+    }
+    if (was > 0)
+        fprintf(stderr, "; the run was started with --iters %ld, now %ld: training goes on to %ld",
+                was, c->iters, c->iters);
+    else
+        fprintf(stderr, "; training goes on to --iters %ld (the checkpoint does not record the "
+                        "--iters it was started with)", c->iters);
+    const char *sched = c->schedule ? c->schedule : "constant";
+    if (strcmp(sched, "cosine")) {
+        fprintf(stderr, "; the learning-rate schedule (%s) does not depend on --iters\n", sched);
+        return;
+    }
+    fprintf(stderr, "; the cosine learning-rate schedule now spans %ld iterations: the next "
+                    "update uses rate %.3g", c->iters, sr_lr_at(&L->sched_g, at));
+    char spec[64];
+    sr_lr_schedule old;
+    sr_error e = {0};
+    cosine_spec(was, spec, sizeof spec);
+    if (was > 0 && at > 0 && !sr_lr_parse(spec, c->lr_g, &old, &e))
+        fprintf(stderr, ", the last one used %.3g", sr_lr_at(&old, at - 1));
+    fputc('\n', stderr);
+}
+
+/* Status lines: what a log needs to follow a run without a terminal. */
+typedef struct status {
+    double t_wall, seconds; /* at the last line: wall clock, training seconds */
+    long iter;              /* iterations done at the last line */
+    double acc[4];          /* l_pix, l_percep, l_g, l_d summed since then */
+    long n;
+    long val_iter;          /* iteration of the last validation, -1: none here */
+} status;
+
+static void status_line(const loop *L, status *st, double t, int live_line)
+{
+    const sr_train_config *c = L->c;
+    const long done = L->s.iter - st->iter;
+    const double secs = L->s.seconds - st->seconds;
+    const double rate = secs > 0 ? done / secs : 0;
+    char eta[32];
+    fmt_eta(rate > 0 ? (c->iters - L->s.iter) / rate : 0, eta, sizeof eta);
+    const double n = st->n > 0 ? (double)st->n : 1;
+    if (live_line)
+        fputs("\r\033[K", stderr); /* over the live line, which is redrawn next */
+    fprintf(stderr, "srgan-train: [%s] it %ld/%ld (%.1f%%)  pix %.4g",
+            c->phase == SR_PHASE_GAN ? "gan" : "psnr", L->s.iter, c->iters,
+            100.0 * L->s.iter / c->iters, st->acc[0] / n);
+    if (c->phase == SR_PHASE_GAN)
+        fprintf(stderr, "  percep %.4g  G %.3g  D %.3g", st->acc[1] / n, st->acc[2] / n,
+                st->acc[3] / n);
+    fprintf(stderr, "  %.2f it/s  ETA %s", rate, rate > 0 ? eta : "?");
+    if (isfinite(L->s.val_psnr)) {
+        fprintf(stderr, "  val %.2f dB", L->s.val_psnr);
+        if (st->val_iter >= 0)
+            fprintf(stderr, " (it %ld)", st->val_iter);
+    }
+    fputc('\n', stderr);
+    fflush(stderr);
+    *st = (status){.t_wall = t, .seconds = L->s.seconds, .iter = L->s.iter,
+                   .val_iter = st->val_iter};
+}
+
 int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error *err)
 {
     loop L;
@@ -726,7 +809,11 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
                 sr_arch_name(sr_generator_get_config(L.s.g)->arch), L.scale,
                 sr_generator_get_config(L.s.g)->blocks, sr_generator_get_config(L.s.g)->channels,
                 L.B, L.P, L.nw, L.s.iter);
+    if (c->resume && !c->quiet)
+        resume_note(&L);
     double t_start = now(), t_last = t_start, rate = 0;
+    status st = {.t_wall = t_start, .seconds = L.s.seconds, .iter = L.s.iter, .val_iter = -1};
+    const int statuses = !c->quiet && (c->status_every > 0 || c->status_seconds > 0);
     long it_last = L.s.iter, nacc = 0;
     double acc[6] = {0};
     int interrupted = 0;
@@ -741,6 +828,8 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
         double vals[6] = {L.l_pix, L.l_percep, L.l_g, L.l_d, L.d_real, L.d_fake};
         for (int k = 0; k < 6; k++) acc[k] += vals[k];
         nacc++;
+        for (int k = 0; k < 4; k++) st.acc[k] += vals[k];
+        st.n++;
         double t = now();
         L.s.seconds += t - t_last;
         double dt = t - t_last;
@@ -760,6 +849,7 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
                             &L.s.val_ssim, err))
                 goto done;
             t_last = now(); /* validation time is not training time */
+            st.val_iter = L.s.iter;
         }
         if (do_log || do_val) {
             int gan = c->phase == SR_PHASE_GAN;
@@ -786,6 +876,10 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
         if (c->ckpt_every > 0 && L.s.iter % c->ckpt_every == 0 && L.s.iter < c->iters &&
             save_all(&L, err))
             goto done;
+        if (statuses && (do_val || L.s.iter == c->iters ||
+                         (c->status_every > 0 && L.s.iter % c->status_every == 0) ||
+                         (c->status_seconds > 0 && t_last - st.t_wall >= c->status_seconds)))
+            status_line(&L, &st, t_last, c->progress);
         if (c->progress) {
             char eta[32];
             fmt_eta((c->iters - L.s.iter) / (rate > 0 ? rate : 1), eta, sizeof eta);

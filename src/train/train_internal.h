@@ -14,6 +14,8 @@ typedef struct train_state {
     long iter;               /* iterations done                          */
     double val_psnr, val_ssim; /* last validation (NaN: none)            */
     double seconds;          /* training wall time so far                */
+    long ckpt_iters;         /* --iters of the resumed checkpoint's run (0:
+                                none, or not recorded)                    */
 } train_state;
 
 /* One safetensors file with weights, EMA, discriminator (+ spectral-norm

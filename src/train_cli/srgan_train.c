@@ -58,7 +58,10 @@ static void usage(FILE *f)
 "  --resume [FILE]     continue exactly from a checkpoint (default OUT/checkpoint)\n"
 "  --export FILE       write the (EMA) generator at the end\n"
 "  --ckpt-every N (1000)  --val-every N (1000)  --log-every N (10)  --val-samples N (3)\n"
-"  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n");
+"  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n"
+"  --status-every N|Ns|Nm  a plain status line every N iterations, seconds or\n"
+"                      minutes, and at each validation (default: 60s without the\n"
+"                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n");
 }
 
 static int parse_num(const char *opt, const char *v, double *out)
@@ -73,6 +76,25 @@ static int parse_num(const char *opt, const char *v, double *out)
     return 0;
 }
 
+/* "500" iterations, "30s" or "5m"; 0 turns status lines off. */
+static int parse_status(const char *v, sr_train_config *c)
+{
+    char *e;
+    errno = 0;
+    double x = v ? strtod(v, &e) : -1;
+    double mult = 0; /* 0: iterations */
+    if (v && e != v && (*e == 's' || *e == 'm') && e[1] == '\0')
+        mult = *e == 's' ? 1 : 60, e++;
+    if (!v || e == v || *e || errno || !(x >= 0) || (mult == 0 && x != (long)x)) {
+        fprintf(stderr, "srgan-train: --status-every needs N (iterations), Ns or Nm, got '%s'\n",
+                v ? v : "");
+        return -1;
+    }
+    c->status_every = mult == 0 ? (long)x : 0;
+    c->status_seconds = x * mult;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     sr_phase phase = SR_PHASE_PSNR;
@@ -81,6 +103,7 @@ int main(int argc, char **argv)
     sr_train_config c;
     sr_train_config_defaults(&c, phase);
     c.progress = isatty(2);
+    int status_given = 0;
     const char *vgg_default = "../shared/vgg19/vgg19_conv.safetensors";
     char resume_buf[4096];
     int want_resume = 0;
@@ -167,6 +190,12 @@ int main(int argc, char **argv)
             c.quiet = 1, c.progress = 0;
             continue;
         }
+        if (!strcmp(a, "--status-every")) {
+            if (parse_status(v, &c)) return 2;
+            status_given = 1;
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--no-progress")) {
             c.progress = 0;
             continue;
@@ -229,6 +258,10 @@ int main(int argc, char **argv)
 #undef NUM
 #undef STR
     }
+    /* without a live line (a log file, nohup, Slurm, --no-progress) a plain
+     * status line now and then */
+    if (!status_given && !c.progress)
+        c.status_seconds = 60;
     if (!c.hr_dir || !c.out_dir) {
         fprintf(stderr, "srgan-train: --hr DIR and --out DIR are required (see --help)\n");
         return 2;

@@ -70,6 +70,33 @@ check "batch mode takes WebP" [ -f wout/a.webp ] && check "batch WebP stays WebP
 run "$UP" --method nearest -x 1 rgb.png same.png
 check "nearest x1 is the identity" [ "$("$IMG" diff rgb.png same.png)" = "0" ]
 
+# --- Real-ESRGAN habits: -i FILE -o FILE, -s, -n, -t, -f
+run "$UP" --method bicubic -i rgb.png -o re_file.png -s 2
+check "-i FILE -o FILE -s 2" [ "$("$IMG" info re_file.png)" = "46 34 3 u8 1" ]
+run "$UP" --method bicubic -i rgb.png -o re_dir/ -s 2
+check "-i FILE -o DIR/: into the directory" [ "$("$IMG" info re_dir/rgb.png)" = "46 34 3 u8 1" ]
+mkdir -p re_dir2
+run "$UP" --method bicubic -i rgb.png -o re_dir2 -s 2
+check "-i FILE -o existing DIR: into it" [ -f re_dir2/rgb.png ]
+run "$UP" --method bicubic -i rgb.png -o re_fmt.out -f jpg -s 2
+check "-f jpg" [ "$(head -c 2 re_fmt.out | od -An -tx1 | tr -d ' ')" = "ffd8" ]
+run "$UP" --method bicubic -i rgb.png
+check "-i FILE without -o: usage error (2)" [ $rc -eq 2 ]
+run "$UP" --method bicubic -i rgb.png -o re_r.png -r
+check "-i FILE with -r: usage error (2)" [ $rc -eq 2 ] && check "-r: no output" [ ! -e re_r.png ]
+run "$UP" -x -i rgb.png -o re_x.png
+check "-x without a value (Real-ESRGAN's TTA): usage error" [ $rc -eq 2 ] && check "points to --ensemble" grep -q -- '--ensemble' out.txt
+run "$UP" -j 1:2:2 rgb.png re_j.png
+check "-j load:proc:save: usage error saying what -j is" grep -q 'files at a time' out.txt
+run "$UP" -t 4 rgb.png re_t.png
+check "-t below 8: usage error (2)" [ $rc -eq 2 ]
+run "$UP" --method bicubic -x 16 rgb.png re_16.png
+check "-x 16 accepted (as --help says)" [ "$("$IMG" info re_16.png)" = "368 272 3 u8 1" ]
+run "$UP" --method bicubic -x 17 rgb.png re_17.png
+check "-x 17 refused (2)" [ $rc -eq 2 ]
+"$UP" --help > help.txt
+check "--help states the accepted scales (up to 16, below 1 a downscale)" grep -q 'up to 16' help.txt && check "and the downscale" grep -q 'below 1 is a classic downscale' help.txt
+
 # --- refusing to overwrite
 cp rgb.png keep.png
 sum_before=$(cksum < keep.png)
@@ -197,6 +224,24 @@ run "$UP" -m m4.safetensors --tile 33 --threads 1 wide.png t33.png
 run "$UP" -m m4.safetensors --tile 512 wide.png tbig.png
 check "tile 8 == whole image" [ "$("$IMG" diff t8.png tbig.png)" = "0" ]
 check "tile 33 == whole image" [ "$("$IMG" diff t33.png tbig.png)" = "0" ]
+run "$UP" -n m4.safetensors -t 8 -i wide.png -o t8n.png
+check "-n MODEL -t 8 -i -o == -m MODEL --tile 8" [ "$("$IMG" diff t8n.png t8.png)" = "0" ]
+run "$UP" -t 0 -m m4.safetensors wide.png t0.png
+check "-t 0 is the automatic tile" [ "$("$IMG" diff t0.png tbig.png)" = "0" ]
+mkdir -p modeldir
+run "$UP" -m modeldir rgb.png md.png
+check "-m DIR: usage error (2)" [ $rc -eq 2 ] && check "-m DIR: points to SRGAN_UP_WEIGHTS" grep -q SRGAN_UP_WEIGHTS out.txt
+# --ensemble: the 8-view average, tiled as seamlessly, and not the plain run
+run "$UP" -m m4.safetensors --ensemble --tile 8 --threads 2 wide.png e8.png
+check "--ensemble writes" [ "$("$IMG" info e8.png)" = "280 180 3 u8 1" ]
+run "$UP" -v -m m4.safetensors --ensemble --tile 512 wide.png ebig.png
+check "--ensemble -v says so" grep -q 'self-ensemble of 8 views' out.txt
+check "--ensemble: tile 8 == whole image" [ "$("$IMG" diff e8.png ebig.png)" = "0" ]
+check "--ensemble differs from the plain run" [ "$("$IMG" diff ebig.png tbig.png)" != "0" ]
+run "$UP" --method bicubic --ensemble rgb.png e_bic.png
+check "--ensemble with a classic method: usage error (2)" [ $rc -eq 2 ] && check "says why" one_line_naming 'ensemble'
+run "$UP" --ensemble -x 0.5 rgb.png e_down.png
+check "--ensemble on a downscale: refused (2), not a silent resampler" [ $rc -eq 2 ] && check "no output" [ ! -e e_down.png ]
 run "$UP" -m m4.safetensors -x 0.5 rgb.png n_down.png
 check "network downscale refused (2)" [ $rc -eq 2 ] && check "downscale says why" grep -q 'downscale' out.txt
 head -c 1000 m4.safetensors > broken.safetensors
@@ -345,6 +390,19 @@ SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v --model psnr rgb.png kind_psnr.png
 check "--model psnr picks the psnr model" grep -q 'model b-x4' out.txt
 SRGAN_UP_WEIGHTS=$T/kinds run "$UP" --list-models
 check "--list-models shows each kind" grep -q 'a-x4 *gan' out.txt
+# srgan-train's exports, RUN/model.safetensors: named after the run, checkpoints not listed
+mkdir -p runs/run-a runs/run-b
+cp m4.safetensors runs/run-a/model.safetensors && cp m2.safetensors runs/run-b/model.safetensors
+# a safetensors file with a checkpoint's metadata and no tensors (header < 256 bytes)
+h='{"__metadata__":{"format":"srgan-train-checkpoint","phase":"psnr","scale":"4"}}'
+{ printf "\\$(printf %03o ${#h})\\0\\0\\0\\0\\0\\0\\0"; printf '%s' "$h"; } > runs/run-a/checkpoint.safetensors
+SRGAN_UP_WEIGHTS=$T/runs run "$UP" --list-models
+check "--list-models: a run's export is named after its directory" grep -q '^run-a ' out.txt && check "and the other run's" grep -q '^run-b ' out.txt
+check "--list-models: no model called 'model'" not_grep '^model ' out.txt
+SRGAN_UP_WEIGHTS=$T/runs/run-a run "$UP" --list-models
+check "--list-models: a training checkpoint is not a model" not_grep 'checkpoint.safetensors' out.txt
+SRGAN_UP_WEIGHTS=$T/runs run "$UP" -m run-b -x 2 rgb.png n_runb.png
+check "a run's export chosen by its directory name" [ "$("$IMG" diff n_runb.png n_srres.png)" = "0" ]
 # the shipped models (weights/ in the source tree)
 run "$UP" -v rgb.png ship_default.png
 check "shipped: the default for x4 is x4-psnr" grep -q 'model x4-psnr' out.txt

@@ -2,7 +2,9 @@
  * whole-image inference (max abs diff <= 1e-5) for both architectures,
  * x2/x3/x4, 1 and 3 channels, tile sizes down to 1 pixel (smaller than the
  * halo), odd sizes, 1-pixel-wide and -high images, 1 and 2 threads and the
- * automatic tile size; and the halo covers the real receptive field. */
+ * automatic tile size; and the halo covers the real receptive field.
+ * The self-ensemble equals averaging eight whole-image runs of the flipped
+ * and rotated image: exactly with one tile, within the same bound tiled. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +241,166 @@ static void test_halo_covers_receptive_field(void)
     }
 }
 
+/* ---- self-ensemble ------------------------------------------------------
+ * The reference is the definition, written independently of the tiler's
+ * coordinate map: view k of an HWC image is a horizontal flip (k & 1), a
+ * vertical flip (k & 2), then a transpose (k & 4); the output of each view
+ * is undone in the reverse order, and the eight are summed in order k = 0..7
+ * and multiplied by 1/8. */
+static float *flip_h(const float *a, int w, int h, int c)
+{
+    float *o = malloc((size_t)w * h * c * sizeof(float));
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(o + ((size_t)y * w + x) * c, a + ((size_t)y * w + (w - 1 - x)) * c,
+                   (size_t)c * sizeof(float));
+    return o;
+}
+
+static float *flip_v(const float *a, int w, int h, int c)
+{
+    float *o = malloc((size_t)w * h * c * sizeof(float));
+    for (int y = 0; y < h; y++)
+        memcpy(o + (size_t)y * w * c, a + (size_t)(h - 1 - y) * w * c, (size_t)w * c * sizeof(float));
+    return o;
+}
+
+/* w x h in, h x w out */
+static float *transpose(const float *a, int w, int h, int c)
+{
+    float *o = malloc((size_t)w * h * c * sizeof(float));
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(o + ((size_t)x * h + y) * c, a + ((size_t)y * w + x) * c,
+                   (size_t)c * sizeof(float));
+    return o;
+}
+
+/* Apply step f to *img (w x h) in place; transpose swaps *w and *h. */
+static void apply(float *(*f)(const float *, int, int, int), float **img, int *w, int *h, int c)
+{
+    float *o = f(*img, *w, *h, c);
+    free(*img);
+    *img = o;
+    if (f == transpose) {
+        int t = *w;
+        *w = *h;
+        *h = t;
+    }
+}
+
+static float *ensemble_whole(const sr_generator *g, const float *img, int w, int h, int c)
+{
+    const int s = sr_generator_get_config(g)->scale;
+    const size_t n = (size_t)s * w * s * h * c;
+    float *acc = malloc(n * sizeof(float));
+    for (int k = 0; k < 8; k++) {
+        int vw = w, vh = h;
+        float *v = malloc((size_t)w * h * c * sizeof(float));
+        memcpy(v, img, (size_t)w * h * c * sizeof(float));
+        if (k & 1)
+            apply(flip_h, &v, &vw, &vh, c);
+        if (k & 2)
+            apply(flip_v, &v, &vw, &vh, c);
+        if (k & 4)
+            apply(transpose, &v, &vw, &vh, c);
+        float *o = whole(g, v, vw, vh, c);
+        int ow = s * vw, oh = s * vh;
+        if (k & 4)
+            apply(transpose, &o, &ow, &oh, c);
+        if (k & 2)
+            apply(flip_v, &o, &ow, &oh, c);
+        if (k & 1)
+            apply(flip_h, &o, &ow, &oh, c);
+        for (size_t i = 0; i < n; i++)
+            acc[i] = k ? acc[i] + o[i] : o[i];
+        free(o);
+        free(v);
+    }
+    for (size_t i = 0; i < n; i++)
+        acc[i] *= 0.125f;
+    return acc;
+}
+
+/* One tile covering the image: bit-identical to averaging eight whole-image
+ * runs (the same convolutions on the same data, summed in the same order).
+ * Smaller tiles and two threads: within the plain tiler's bound (1e-5),
+ * since a tile's convolution may round differently from the whole image's.
+ * And the ensemble is not the plain output (the views do differ). */
+static void test_ensemble_equals_eight_whole_runs(void)
+{
+    static const int sizes[][2] = {{13, 11}, {1, 9}, {10, 1}, {6, 7}};
+    static const int tiles[] = {1, 3, 7};
+    int exact_fail = 0, tiled_fail = 0, same_as_plain = 0, runs = 0;
+    double worst = 0;
+    for (int arch = 0; arch < 2; arch++) {
+        for (int scale = 2; scale <= 4; scale++) {
+            for (int ch = 1; ch <= 3; ch += 2) {
+                sr_generator *g = make_gen((sr_arch)arch, scale, ch, 1, 4);
+                for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+                    int w = sizes[si][0], h = sizes[si][1];
+                    float *img = malloc((size_t)w * h * ch * sizeof(float));
+                    for (int i = 0; i < w * h * ch; i++)
+                        img[i] = frand();
+                    float *ref = ensemble_whole(g, img, w, h, ch);
+                    sr_tile_opts one = {.tile = w > h ? w : h, .threads = 1, .ensemble = 1};
+                    double d = tiled_diff(g, img, ref, w, h, ch, &one, 5);
+                    if (d != 0) {
+                        exact_fail++;
+                        fprintf(stderr, "  %s x%d ch%d %dx%d one tile: diff %g\n",
+                                sr_arch_name((sr_arch)arch), scale, ch, w, h, d);
+                    }
+                    sr_tile_opts pl = {.tile = w > h ? w : h, .threads = 1};
+                    if (w > 1 && h > 1 && tiled_diff(g, img, ref, w, h, ch, &pl, 5) < 1e-4)
+                        same_as_plain++;
+                    for (size_t ti = 0; ti < sizeof tiles / sizeof *tiles; ti++) {
+                        sr_tile_opts o = {.tile = tiles[ti], .threads = 1 + (int)((si + ti) % 2),
+                                          .ensemble = 1};
+                        d = tiled_diff(g, img, ref, w, h, ch, &o, 1 + (int)(ti * 5) % 7);
+                        worst = fmax(worst, d);
+                        runs++;
+                        if (!(d <= 1e-5)) {
+                            tiled_fail++;
+                            fprintf(stderr, "  %s x%d ch%d %dx%d tile %d threads %d: diff %g\n",
+                                    sr_arch_name((sr_arch)arch), scale, ch, w, h, o.tile,
+                                    o.threads, d);
+                        }
+                    }
+                    free(ref);
+                    free(img);
+                }
+                sr_generator_free(g);
+            }
+        }
+    }
+    fprintf(stderr, "  %d tiled ensemble runs, worst max abs diff %.3g\n", runs, worst);
+    CHECK(exact_fail == 0);
+    CHECK(tiled_fail == 0);
+    CHECK(same_as_plain == 0);
+}
+
+/* The automatic tile size with the ensemble stays within the memory budget
+ * the plain run gets (the views reuse the tile's buffers), on a deeper net
+ * and several bands. */
+static void test_ensemble_larger(void)
+{
+    sr_generator *g = make_gen(SR_ARCH_MSRRESNET, 4, 3, 3, 8);
+    const int w = 41, h = 29, c = 3;
+    float *img = malloc((size_t)w * h * c * sizeof(float));
+    for (int i = 0; i < w * h * c; i++)
+        img[i] = frand();
+    float *ref = ensemble_whole(g, img, w, h, c);
+    sr_tile_opts o1 = {.tile = 8, .threads = 2, .ensemble = 1};
+    double d1 = tiled_diff(g, img, ref, w, h, c, &o1, 13);
+    sr_tile_opts o2 = {.tile = 0, .threads = 2, .max_memory = 3u << 20, .ensemble = 1};
+    double d2 = tiled_diff(g, img, ref, w, h, c, &o2, 64);
+    fprintf(stderr, "  tile 8: %.3g, auto (3 MB): %.3g\n", d1, d2);
+    CHECK(d1 <= 1e-5 && d2 <= 1e-5);
+    free(ref);
+    free(img);
+    sr_generator_free(g);
+}
+
 static void test_errors(void)
 {
     sr_generator *g = make_gen(SR_ARCH_MSRRESNET, 2, 3, 1, 4);
@@ -257,6 +419,8 @@ int main(void)
     RUN(test_tiled_equals_whole);
     RUN(test_larger);
     RUN(test_halo_covers_receptive_field);
+    RUN(test_ensemble_equals_eight_whole_runs);
+    RUN(test_ensemble_larger);
     RUN(test_errors);
     return testlib_summary();
 }

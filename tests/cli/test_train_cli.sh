@@ -1,0 +1,52 @@
+#!/bin/sh
+# srgan-train as a batch job sees it (stderr a file, no terminal): plain
+# status lines, and what a resume with another --iters does.
+# Usage (from meson): test_train_cli.sh SRGAN_TRAIN IMGTOOL
+set -u
+TR=$(readlink -f "$1")
+IMG=$(readlink -f "$2")
+T=${SRGAN_TMPDIR:-/tmp}/train_cli.$$
+rm -rf "$T"
+mkdir -p "$T/hr"
+cd "$T" || exit 2
+pass=0
+fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+not_grep() { ! grep -q -- "$1" "$2"; }
+not_cr() { ! grep -q "$(printf "\r")" "$1"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+for k in 1 2 3; do "$IMG" make "hr/img$k.png" 40 36 3 u8 || exit 2; done
+tiny="--hr hr --scale 2 --blocks 1 --features 8 --batch 2 --patch 16 --threads 1 --val-every 4 --val hr"
+
+# every 2 iterations: lines at 2, 4 (a validation), 6, with losses, speed, ETA, validation
+"$TR" $tiny --out run --iters 6 --status-every 2 2> log.txt
+rc=$?
+cat log.txt
+check "training runs (0)" [ $rc -eq 0 ]
+check "a status line at iteration 2" grep -q '^srgan-train: \[psnr\] it 2/6 (33.3%)  pix [0-9.e-]*  [0-9.]* it/s  ETA ' log.txt
+check "and at 4 and 6" [ "$(grep -c '^srgan-train: \[psnr\] it [46]/6 ' log.txt)" -eq 2 ]
+check "the last validation, with its iteration" grep -q 'it 6/6 .*val [0-9.]* dB (it 6)' log.txt
+check "no carriage returns (no live line without a terminal)" not_cr log.txt
+# default without a terminal: one line every 60 s, and the last one
+"$TR" $tiny --out run_default --iters 3 2> log.txt
+check "default: the final status line" grep -q '^srgan-train: \[psnr\] it 3/3 ' log.txt
+"$TR" $tiny --out run_off --iters 3 --status-every 0 2> log.txt
+check "--status-every 0: no status lines" not_grep '\[psnr\] it' log.txt
+"$TR" $tiny --out run_quiet --iters 3 --quiet 2> log.txt
+check "--quiet: nothing" [ ! -s log.txt ]
+# resume with more iterations: said, with the cosine schedule's new rate
+"$TR" $tiny --out run --iters 10 --resume 2> log.txt
+cat log.txt
+check "resume with more --iters: says so" grep -q 'resuming run/checkpoint.safetensors at iteration 6; the run was started with --iters 6, now 10: training goes on to 10' log.txt
+check "and what happens to the cosine schedule" grep -q 'cosine learning-rate schedule now spans 10 iterations: the next update uses rate [0-9.e-]*, the last one used [0-9.e-]*$' log.txt
+"$TR" $tiny --out run --iters 10 --resume 2> log.txt
+check "resume with the same --iters: nothing to train at the end" grep -q 'at iteration 10; --iters 10 is already reached: nothing to train' log.txt
+"$TR" $tiny --out run --iters 20 --schedule constant --resume 2> log.txt
+check "a schedule that does not depend on --iters: says so" grep -q 'the learning-rate schedule (constant) does not depend on --iters' log.txt
+"$TR" $tiny --out run --iters 20 --resume --status-every 2x 2> log.txt
+check "bad --status-every: usage error" grep -q 'status-every needs N' log.txt
+
+echo "$pass passed, $fail failed"
+cd / && rm -rf "$T"
+[ $fail -eq 0 ]
