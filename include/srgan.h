@@ -6,7 +6,7 @@
  *
  *     sr_error err = {0};
  *     sr_reader *r = sr_reader_open("in.png", NULL, &err);
- *     sr_generator *g = sr_generator_load("x4.safetensors", &err);
+ *     sr_generator *g = sr_generator_load("weights/x4-psnr.safetensors", &err);
  *     sr_tile_opts tiles = {0};                       // defaults: 1 GiB, all cores
  *     sr_stage *s = sr_generator_stage_new(sr_source_stage_new(r, &err), g, &tiles, &err);
  *     sr_image_info out = *sr_reader_info(r);

@@ -34,7 +34,7 @@
  * match the architecture and none may be left over.
  *
  *     sr_error err = {0};
- *     sr_generator *g = sr_generator_load("weights/x4.safetensors", &err);
+ *     sr_generator *g = sr_generator_load("weights/x4-psnr.safetensors", &err);
  *     sr_tile_opts to = { .tile = 0, .threads = 2, .max_memory = 0 };
  *     sr_stage *up = sr_generator_stage_new(src, g, &to, &err); // owns src
  *     ... sr_pipeline_run(up, writer, 0, NULL, &err) ...
@@ -85,6 +85,22 @@ typedef struct sr_generator sr_generator;
 sr_generator *sr_generator_new(const sr_generator_config *cfg, uint64_t seed, sr_error *err);
 /* Load from safetensors; architecture from __metadata__. */
 sr_generator *sr_generator_load(const char *path, sr_error *err);
+
+/* Find shipped or installed weights by name ("x4-psnr" finds
+ * x4-psnr.safetensors) in the search path: $SRGAN_UP_WEIGHTS (a directory or
+ * one file), then -- only for programs run from this project's build
+ * directory -- the source tree's weights/, then the installed data directory
+ * (PREFIX/share/srgan-up). Writes the file's path; 0, or -1 with err.
+ *
+ *     char path[4096];
+ *     if (sr_model_find("x4-psnr", path, sizeof path, &err) == 0)
+ *         g = sr_generator_load(path, &err);
+ */
+int sr_model_find(const char *name, char *path, size_t cap, sr_error *err);
+/* The search path itself, in order (at most max entries); returns the count. */
+int sr_model_dirs(const char **dirs, int max);
+/* Whether the running program lives in this project's build directory. */
+int sr_running_from_build_tree(void);
 /* Save with metadata: every key/value pair of meta (NULL-terminated list of
  * key, value, key, value, ..., NULL) is stored besides the architecture. */
 int sr_generator_save(const sr_generator *g, const char *path, const char *const *meta,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "srgan/model.h"
 #include "srgan/weights.h"
 #include "srgan_config.h"
 
@@ -164,16 +165,17 @@ void models_scan(cli_models *m, int verbose)
 {
     m->v = NULL;
     m->n = 0;
-    const char *env = getenv("SRGAN_UP_WEIGHTS");
+    /* The library's search path (srgan/model.h): an installed srgan-up
+     * never reads the source tree it was built from. */
+    const char *dirs[4];
+    int nd = sr_model_dirs(dirs, 4);
     struct stat st;
-    if (env && *env) {
-        if (stat(env, &st) == 0 && S_ISREG(st.st_mode))
-            add_file(m, env, verbose);
+    for (int i = 0; i < nd; i++) {
+        if (stat(dirs[i], &st) == 0 && S_ISREG(st.st_mode))
+            add_file(m, dirs[i], verbose); /* $SRGAN_UP_WEIGHTS naming one file */
         else
-            scan_dir(m, env, verbose);
+            scan_dir(m, dirs[i], verbose);
     }
-    scan_dir(m, SRGAN_SOURCE_WEIGHTS, verbose);
-    scan_dir(m, SRGAN_DATADIR, verbose);
 }
 
 void models_free(cli_models *m)
@@ -186,8 +188,12 @@ void models_free(cli_models *m)
 void models_print(const cli_models *m, FILE *f)
 {
     if (!m->n) {
-        fprintf(f, "no models found (looked in $SRGAN_UP_WEIGHTS, %s, %s)\n", SRGAN_SOURCE_WEIGHTS,
-                SRGAN_DATADIR);
+        const char *dirs[4];
+        int nd = sr_model_dirs(dirs, 4);
+        fprintf(f, "no models found (looked in");
+        for (int i = 0; i < nd; i++)
+            fprintf(f, "%s %s", i ? "," : "", dirs[i]);
+        fprintf(f, ")\n");
         return;
     }
     fprintf(f, "%-24s %-6s %-5s %-10s %-9s %-28s %s\n", "name", "kind", "scale", "arch", "size",

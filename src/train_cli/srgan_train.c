@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "srgan/model.h"
 #include "srgan/train.h"
 #include "srgan_config.h"
 
@@ -49,7 +50,9 @@ static void usage(FILE *f)
 "losses:\n"
 "  --pixel-loss l1|mse (l1)   --w-pixel X (psnr 1, gan 1e-2)\n"
 "  --w-percep X (1)   --w-gan X (5e-3)   --gan-type ragan|vanilla (ragan)\n"
-"  --vgg FILE          VGG19 weights (../shared/vgg19/vgg19_conv.safetensors)\n"
+"  --vgg FILE          VGG19 weights (default $SRGAN_VGG, else vgg19_conv.safetensors\n"
+"                      in the installed data directory; from a build directory,\n"
+"                      SOURCE/../shared/vgg19/)\n"
 "  --vgg-layers L      conv5_4 | conv3_4:0.5,conv5_4:1 (conv5_4, before ReLU)\n"
 "  --vgg-input auto|caffe|torchvision  input convention (auto: from metadata)\n"
 "  --d-channels N (64)  --d-norm spectral|none (spectral)\n"
@@ -104,7 +107,13 @@ int main(int argc, char **argv)
     sr_train_config_defaults(&c, phase);
     c.progress = isatty(2);
     int status_given = 0;
-    const char *vgg_default = "../shared/vgg19/vgg19_conv.safetensors";
+    /* Never relative to the current directory: $SRGAN_VGG, else the data set
+     * beside the source tree for a build-tree binary, else the installed data
+     * directory (where a lab puts the file once). */
+    const char *vgg_default = getenv("SRGAN_VGG");
+    if (!vgg_default || !*vgg_default)
+        vgg_default = sr_running_from_build_tree() ? SRGAN_SOURCE_ROOT "/../shared/vgg19/vgg19_conv.safetensors"
+                                                   : SRGAN_DATADIR "/vgg19_conv.safetensors";
     char resume_buf[4096];
     int want_resume = 0;
     const char *resume_path = NULL;
@@ -273,10 +282,8 @@ int main(int argc, char **argv)
         }
         c.resume = resume_path;
     }
-    if (c.phase == SR_PHASE_GAN && !c.vgg_path) {
-        const char *env = getenv("SRGAN_VGG");
-        c.vgg_path = env ? env : vgg_default;
-    }
+    if (c.phase == SR_PHASE_GAN && !c.vgg_path)
+        c.vgg_path = vgg_default;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
