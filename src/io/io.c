@@ -64,6 +64,36 @@ const char *sr_format_name(sr_format f)
     return "auto";
 }
 
+/* Colour (1 or 3) + optional alpha, then data channels. */
+static int layout_valid(const sr_image_info *i)
+{
+    int base = i->channels - i->data_channels;
+    return i->channels >= 1 && i->channels <= SR_MAX_CHANNELS && i->data_channels >= 0 &&
+           base >= 1 && base <= 4;
+}
+
+/* PNG and JPEG would turn data channels into alpha or drop them, and clamp
+ * negative or 32-bit values: refuse rather than write something else. */
+static int only_tiff_holds(const char *path, const sr_codec *codec, const sr_image_info *info,
+                           sr_error *err)
+{
+    if (codec->format == SR_FMT_TIFF)
+        return 0;
+    if (info->data_channels > 0) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: %s cannot hold %d independent channels (only TIFF can; use .tif)", path,
+                     codec->name, info->channels);
+        return -1;
+    }
+    if (info->dtype != SR_U8 && info->dtype != SR_U16 && info->dtype != SR_F32) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: %s cannot hold %s samples (only TIFF can; use .tif or --dtype)", path,
+                     codec->name, sr_dtype_name(info->dtype));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct sr_reader {
@@ -131,7 +161,7 @@ sr_reader *sr_reader_open(const char *path, const sr_read_opts *opts, sr_error *
         free(r);
         return NULL;
     }
-    if (r->info.width <= 0 || r->info.height <= 0 || r->info.channels < 1 || r->info.channels > 4) {
+    if (r->info.width <= 0 || r->info.height <= 0 || !layout_valid(&r->info)) {
         sr_error_set(err, SR_ERR_CORRUPT, "%s: invalid image size %dx%d with %d channels", path,
                      r->info.width, r->info.height, r->info.channels);
         sr_reader_close(r);
@@ -307,11 +337,13 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
                      "%s: cannot tell the output format from the name (use .png, .jpg or .tif)", path);
         return NULL;
     }
-    if (info->width <= 0 || info->height <= 0 || info->channels < 1 || info->channels > 4) {
+    if (info->width <= 0 || info->height <= 0 || !layout_valid(info)) {
         sr_error_set(err, SR_ERR_ARG, "%s: invalid image size %dx%d with %d channels", path,
                      info->width, info->height, info->channels);
         return NULL;
     }
+    if (only_tiff_holds(path, codec, info, err))
+        return NULL;
     if (!opts->overwrite && access(path, F_OK) == 0) {
         sr_error_set(err, SR_ERR_EXISTS, "%s: already exists (use --overwrite to replace it)", path);
         return NULL;
