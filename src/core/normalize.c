@@ -56,7 +56,7 @@ static int scan(const char *path, const sr_read_opts *opts, int page, int first,
         if (page < 0 || p == page) {
             /* one histogram needs one unit: a uint16 page and a float page
              * cannot share percentiles */
-            if (info->dtype != dtype0) {
+            if (page < 0 && info->dtype != dtype0) {
                 sr_error_set(err, SR_ERR_UNSUPPORTED,
                              "%s: page %d is %s but page 1 is %s: percentiles need one sample "
                              "type (use --normalize-scope image)",
@@ -150,7 +150,16 @@ int sr_norm_percentiles_ch(const char *path, const sr_read_opts *opts, int page,
         sr_error_set(err, SR_ERR_ARG, "percentiles %g,%g: need 0 <= LOW < HIGH <= 100", plo, phi);
         return -1;
     }
+    /* the histogram's unit is the type of the page scanned (page 1 for a
+     * stack, whose pages scan() requires to share it) */
     sr_reader *r = sr_reader_open(path, opts, err);
+    for (int p = 0; r && p < page; p++)
+        if (sr_reader_next_page(r, err) != 1) {
+            if (err && !err->code)
+                sr_error_set(err, SR_ERR_ARG, "%s: has no page %d", path, page + 1);
+            sr_reader_close(r);
+            return -1;
+        }
     if (!r)
         return -1;
     sr_dtype dtype = sr_reader_info(r)->dtype;

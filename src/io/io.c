@@ -79,16 +79,17 @@ static int only_tiff_holds(const char *path, const sr_codec *codec, const sr_ima
 {
     if (codec->format == SR_FMT_TIFF)
         return 0;
+    const char *name = codec->format == SR_FMT_PNG ? "PNG" : "JPEG";
     if (info->data_channels > 0) {
         sr_error_set(err, SR_ERR_UNSUPPORTED,
-                     "%s: %s cannot hold %d independent channels (only TIFF can; use .tif)", path,
-                     codec->name, info->channels);
+                     "%s: %s cannot hold %d independent data channel(s) beside the colour "
+                     "(only TIFF can: use .tif)", path, name, info->data_channels);
         return -1;
     }
     if (info->dtype != SR_U8 && info->dtype != SR_U16 && info->dtype != SR_F32) {
         sr_error_set(err, SR_ERR_UNSUPPORTED,
-                     "%s: %s cannot hold %s samples (only TIFF can; use .tif or --dtype)", path,
-                     codec->name, sr_dtype_name(info->dtype));
+                     "%s: %s cannot hold %s samples (only TIFF can: use .tif, or --dtype)", path,
+                     name, sr_dtype_name(info->dtype));
         return -1;
     }
     return 0;
