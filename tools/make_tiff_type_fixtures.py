@@ -11,13 +11,18 @@ files (tifffile + numpy) with the sample types and layouts of issue 13:
   labels_u16.tif         uint16 labels
   i8.tif, i16.tif        signed 8 and 16-bit, with negative values
   f16.tif                float16
+  ojpeg_ycbcr420.tif     old-style JPEG (compression 6, JPEGInterchangeFormat),
+                         24 x 16, RGB = (10 x, 15 y, 128) before JPEG; crafted
+                         by hand since no current tool writes OJPEG
 
 Every image is small (at most 24 x 20). Values are chosen so a wrong
 reading shows: channel 1 of ch2_u16 is 0 where channel 0 is bright.
 
     /usr/bin/python3 tools/make_tiff_type_fixtures.py   (from the repository root)
 """
+import io
 import os
+import struct
 
 import numpy as np
 import tifffile
@@ -60,4 +65,31 @@ f16 = ((x - 12) * 0.25 + y * 1e-3).astype(np.float16)
 f16[0, 0] = np.float16(6e-8)   # subnormal
 f16[0, 1] = np.float16(65504)  # largest half
 tifffile.imwrite(f'{D}/f16.tif', f16, photometric='minisblack')
+
+
+def ojpeg(path):
+    """A minimal old-style JPEG TIFF: one strip that is a whole JFIF stream,
+    also pointed to by JPEGInterchangeFormat, 4:2:0 as the tags say."""
+    from PIL import Image
+    h, w = 16, 24
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 10, yy * 15, np.full_like(xx, 128)], -1).astype(np.uint8)
+    b = io.BytesIO()
+    Image.fromarray(rgb).save(b, 'JPEG', quality=95, subsampling=2)
+    jpeg = b.getvalue()
+    short = lambda tag, v: struct.pack('<HHIHH', tag, 3, 1, v, 0)
+    long_ = lambda tag, v: struct.pack('<HHII', tag, 4, 1, v)
+    n = 12
+    extra = 8 + 2 + 12 * n + 4          # BitsPerSample values, then YCbCr subsampling
+    data = extra + 6                    # the JPEG stream
+    ifd = struct.pack('<H', n) + b''.join([
+        short(256, w), short(257, h), struct.pack('<HHII', 258, 3, 3, extra), short(259, 6),
+        short(262, 6), long_(273, data), short(277, 3), short(278, h), long_(279, len(jpeg)),
+        long_(513, data), long_(514, len(jpeg)), struct.pack('<HHIHH', 530, 3, 2, 2, 2)])
+    with open(path, 'wb') as f:
+        f.write(b'II*\x00' + struct.pack('<I', 8) + ifd + struct.pack('<I', 0) +
+                struct.pack('<HHH', 8, 8, 8) + jpeg)
+
+
+ojpeg(f'{D}/ojpeg_ycbcr420.tif')
 print('wrote', len(os.listdir(D)), 'files to', D)

@@ -6,7 +6,9 @@
  * incrementally). So memory is a strip or width x tile-height, never the
  * page. Each row is then unpacked (bits < 8 expanded, planes interleaved,
  * doubles narrowed) and converted (min-is-white, palette, CMYK, associated
- * alpha) into the packed 1..4-channel layout of image.h.
+ * alpha) into the packed layout of image.h. Old-style JPEG (OJPEG) and
+ * YCbCr without JPEG compression (chroma subsampled in blocks) go through
+ * libtiff's own TIFFRGBAImage, one strip at a time (MODE_RGBA).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -17,7 +19,7 @@
 #include "io/tiff_priv.h"
 
 enum color_model { COL_GRAY, COL_RGB, COL_PALETTE, COL_CMYK };
-enum band_mode { MODE_STRIPS, MODE_SCANLINE, MODE_TILES };
+enum band_mode { MODE_STRIPS, MODE_SCANLINE, MODE_TILES, MODE_RGBA };
 
 /* Metadata copies; kept until close() as codec.h promises. */
 typedef struct kept {
@@ -41,6 +43,8 @@ typedef struct tiff_reader {
     int alpha, assoc;  /* an alpha sample follows the color; premultiplied */
     int data;          /* extra samples that are data channels (unspecified) */
     int half;          /* 16-bit IEEE floats, widened to float */
+    int rgba;          /* decoded by libtiff's TIFFRGBAImage (old-style JPEG,
+                          YCbCr without JPEG compression): 8-bit ABGR strips */
     int out_ch;
     sr_dtype dtype;
     const uint16_t *cmap[3];
@@ -159,6 +163,31 @@ static int setup_color(tiff_reader *rd, sr_error *err)
         photo = rd->spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
 
     rd->min_is_white = 0;
+    /* Old-style JPEG and YCbCr other than new-style JPEG: libtiff's RGBA
+     * interface decodes them (8-bit, colour only, strips). */
+    rd->rgba = comp == COMPRESSION_OJPEG || (photo == PHOTOMETRIC_YCBCR && comp != COMPRESSION_JPEG);
+    if (rd->rgba) {
+        char emsg[1024] = "";
+        const char *what = comp == COMPRESSION_OJPEG ? "old-style JPEG" : "uncompressed YCbCr";
+        if (rd->bps != 8 || rd->spp > 3 || TIFFIsTiled(tif) ||
+            (photo != PHOTOMETRIC_YCBCR && photo != PHOTOMETRIC_RGB && photo != PHOTOMETRIC_MINISBLACK)) {
+            sr_error_set(err, SR_ERR_UNSUPPORTED,
+                         "%s: %s TIFF is supported in strips of 8-bit gray or colour only "
+                         "(this one: %s, %u samples of %u bits)", rd->path, what,
+                         TIFFIsTiled(tif) ? "tiled" : "strips", (unsigned)rd->spp, (unsigned)rd->bps);
+            return -1;
+        }
+        if (!TIFFRGBAImageOK(tif, emsg)) {
+            sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: %s TIFF cannot be decoded (libtiff: %s)",
+                         rd->path, what, emsg);
+            return -1;
+        }
+        rd->color = photo == PHOTOMETRIC_MINISBLACK ? COL_GRAY : COL_RGB;
+        rd->color_in = rd->spp;
+        rd->out_ch = rd->color == COL_GRAY ? 1 : 3;
+        rd->alpha = rd->assoc = rd->data = 0;
+        return 0;
+    }
     /* conversions below know unsigned 8/16-bit and float samples only */
     const int plain = (rd->dtype == SR_U8 && rd->bps <= 8) || (rd->dtype == SR_U16 && rd->bps == 16) ||
                       (rd->dtype == SR_F32 && rd->bps != 24);
@@ -179,12 +208,7 @@ static int setup_color(tiff_reader *rd, sr_error *err)
     case PHOTOMETRIC_RGB:
         rd->color = COL_RGB, rd->color_in = 3;
         break;
-    case PHOTOMETRIC_YCBCR:
-        if (comp != COMPRESSION_JPEG) {
-            sr_error_set(err, SR_ERR_UNSUPPORTED,
-                         "%s: YCbCr TIFF without JPEG compression is not supported", rd->path);
-            return -1;
-        }
+    case PHOTOMETRIC_YCBCR: /* JPEG-compressed: other YCbCr is rgba, above */
         /* let libjpeg convert to RGB (and upsample the chroma) */
         if (!TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
             return fail(rd, err, SR_ERR_UNSUPPORTED, "cannot decode YCbCr JPEG data as RGB");
@@ -287,6 +311,29 @@ static int setup_color(tiff_reader *rd, sr_error *err)
 static int setup_band(tiff_reader *rd, sr_error *err)
 {
     TIFF *tif = rd->tif;
+    if (rd->rgba) { /* a strip of 32-bit ABGR pixels from TIFFReadRGBAStrip */
+        uint32_t rps = 0;
+        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
+        if (rps == 0 || rps > rd->height)
+            rps = rd->height;
+        uint64_t band = (uint64_t)rd->width * rps * 4;
+        if (band > SR_TIFF_MAX_BAND_BYTES) {
+            sr_error_set(err, SR_ERR_TOO_BIG, "%s: a strip needs %llu MiB to decode, over the "
+                         "%llu MiB limit", rd->path, (unsigned long long)(band >> 20),
+                         (unsigned long long)(SR_TIFF_MAX_BAND_BYTES >> 20));
+            return -1;
+        }
+        rd->mode = MODE_RGBA;
+        rd->nplanes = 1;
+        rd->rps = rps;
+        rd->scanline = (size_t)rd->width * 4;
+        rd->plane_band = (size_t)band;
+        if (!(rd->band = malloc(rd->plane_band))) {
+            sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for a strip buffer", rd->path);
+            return -1;
+        }
+        return 0;
+    }
     uint16_t planar = PLANARCONFIG_CONTIG;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
     rd->nplanes = (planar == PLANARCONFIG_SEPARATE && rd->spp > 1) ? rd->spp : 1;
@@ -446,7 +493,9 @@ static int load_band(tiff_reader *rd, uint32_t y, sr_error *err)
     for (int p = 0; p < rd->nplanes; p++) {
         uint8_t *dst = rd->band + (size_t)p * rd->plane_band;
         int ok = 1;
-        if (rd->mode == MODE_SCANLINE) {
+        if (rd->mode == MODE_RGBA) {
+            ok = TIFFReadRGBAStrip(tif, y0, (uint32_t *)(void *)dst) == 1;
+        } else if (rd->mode == MODE_SCANLINE) {
             ok = TIFFReadScanline(tif, dst, y, 0) == 1;
         } else if (rd->mode == MODE_STRIPS) {
             uint32_t strip = TIFFComputeStrip(tif, y0, (uint16_t)p);
@@ -477,7 +526,9 @@ static void row_planes(tiff_reader *rd, uint32_t y, const uint8_t *planes[])
     size_t r = y - rd->band_y0;
     for (int p = 0; p < rd->nplanes; p++) {
         const uint8_t *band = rd->band + (size_t)p * rd->plane_band;
-        if (rd->mode == MODE_TILES) {
+        if (rd->mode == MODE_RGBA) { /* the strip's raster is bottom-up */
+            planes[p] = band + (rd->band_rows - 1 - r) * rd->scanline;
+        } else if (rd->mode == MODE_TILES) {
             uint8_t *row = rd->gather + (size_t)p * rd->scanline;
             for (uint32_t t = 0; t < rd->tiles_across; t++)
                 memcpy(row + t * rd->tile_row, band + t * rd->tile_size + r * rd->tile_row,
@@ -671,6 +722,18 @@ static void cmyk_to_rgb(const tiff_reader *rd, const void *in, void *out)
 
 static void convert_row(const tiff_reader *rd, const uint8_t *const planes[], void *out)
 {
+    if (rd->rgba) {
+        uint8_t *o = out;
+        const int n = rd->out_ch;
+        for (size_t x = 0; x < rd->width; x++) {
+            uint32_t v;
+            memcpy(&v, planes[0] + x * 4, 4);
+            o[x * n] = (uint8_t)TIFFGetR(v);
+            if (n == 3)
+                o[x * n + 1] = (uint8_t)TIFFGetG(v), o[x * n + 2] = (uint8_t)TIFFGetB(v);
+        }
+        return;
+    }
     if (rd->color == COL_PALETTE) {
         unpack_row(rd, planes, rd->tmp);
         palette_to_rgb(rd, rd->tmp, out);

@@ -311,6 +311,11 @@ check "data channels to PNG: refused, one line" one_line_naming t_ch2.png
 check "data channels to PNG: no output" [ ! -e t_ch2.png ]
 run "$UP" --method bicubic -x 2 "$FX/i16.tif" t_i16.png
 check "int16 to PNG: refused" [ $rc -eq 1 ] && check "int16 to PNG: no output" [ ! -e t_i16.png ]
+# old-style JPEG in TIFF: decoded, and quietly (libtiff's deprecation warning
+# is not the user's problem)
+run "$UP" -q --method bicubic -x 2 "$FX/ojpeg_ycbcr420.tif" t_ojpeg.tif
+check "old-style JPEG: upscaled" [ "$("$IMG" layout t_ojpeg.tif)" = "48 32 3 0 uint8" ]
+check "old-style JPEG: nothing on stderr with -q" [ ! -s out.txt ]
 # label images: refused unless nearest; with --labels bit-exact (x2 then x0.5
 # gives the input back, including values a float would round)
 run "$UP" -x 2 "$FX/labels_i32.tif" t_lab.tif

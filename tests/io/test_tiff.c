@@ -1140,6 +1140,87 @@ static void test_bit_depths(void)
     remove(path);
 }
 
+
+/* Uncompressed YCbCr with 2x2 chroma subsampling (libtiff's TIFFRGBAImage
+ * path, as old-style JPEG): decodes to the RGB it was made from. */
+static void test_ycbcr_uncompressed(void)
+{
+    const char *path = tmp_path("ycbcr_raw.tif");
+    enum { W = 8, H = 6 };
+    static const uint8_t colors[4][3] = {{200, 30, 40}, {20, 180, 60}, {90, 90, 220}, {250, 250, 250}};
+    uint8_t rgb[W * H * 3];
+    uint8_t data[(W / 2) * (H / 2) * 6];
+    size_t o = 0;
+    for (int by = 0; by < H / 2; by++)
+        for (int bx = 0; bx < W / 2; bx++) {
+            const uint8_t *c = colors[(bx + by) % 4];
+            double Y = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+            for (int k = 0; k < 4; k++) {
+                int x = bx * 2 + k % 2, y = by * 2 + k / 2;
+                memcpy(rgb + ((size_t)y * W + x) * 3, c, 3);
+                data[o++] = (uint8_t)lround(Y);
+            }
+            data[o++] = (uint8_t)lround((c[2] - Y) / 1.772 + 128);
+            data[o++] = (uint8_t)lround((c[0] - Y) / 1.402 + 128);
+        }
+    TIFF *tif = TIFFOpen(path, "w");
+    CHECK(tif != NULL);
+    if (!tif)
+        return;
+    float refbw[6] = {0, 255, 128, 255, 128, 255};
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, W);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, H);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+    TIFFSetField(tif, TIFFTAG_YCBCRSUBSAMPLING, 2, 2);
+    TIFFSetField(tif, TIFFTAG_REFERENCEBLACKWHITE, refbw);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, 4); /* two strips, the last one short */
+    CHECK(TIFFWriteEncodedStrip(tif, 0, data, (tmsize_t)(W / 2) * 2 * 6) >= 0);
+    CHECK(TIFFWriteEncodedStrip(tif, 1, data + (W / 2) * 2 * 6, (tmsize_t)(W / 2) * 1 * 6) >= 0);
+    TIFFClose(tif);
+    sr_error err = {0};
+    sr_image_info info;
+    uint8_t *px = read_file(path, &info, &err);
+    CHECK_MSG(px && info.channels == 3 && info.dtype == SR_U8 && info.width == W &&
+                  info.height == H,
+              "uncompressed YCbCr: %s", err.msg);
+    int worst = 0;
+    for (int i = 0; px && i < W * H * 3; i++)
+        if (abs(px[i] - rgb[i]) > worst)
+            worst = abs(px[i] - rgb[i]);
+    CHECK_MSG(px && worst <= 3, "uncompressed YCbCr: off by %d", worst);
+    free(px);
+    remove(path);
+}
+
+
+/* Old-style JPEG (compression 6), decoded through libtiff's TIFFRGBAImage. */
+static void test_ojpeg(void)
+{
+    sr_error err = {0};
+    sr_image_info info;
+    uint8_t *px = read_file(tt_fixture("ojpeg_ycbcr420.tif"), &info, &err);
+    CHECK_MSG(px && info.channels == 3 && info.dtype == SR_U8 && info.width == 24 &&
+                  info.height == 16,
+              "old-style JPEG: %s", err.msg);
+    long sum = 0;
+    int worst = 0;
+    for (int y = 0; px && y < 16; y++)
+        for (int x = 0; x < 24; x++)
+            for (int c = 0; c < 3; c++) {
+                int want = c == 0 ? x * 10 : c == 1 ? y * 15 : 128;
+                int d = abs(px[(y * 24 + x) * 3 + c] - want);
+                sum += d;
+                worst = d > worst ? d : worst;
+            }
+    /* JPEG at quality 95 with 4:2:0 chroma: small errors, right orientation */
+    CHECK_MSG(px && worst <= 16 && sum <= 6 * 24 * 16 * 3, "old-style JPEG: worst %d, mean %g",
+              worst, sum / (24.0 * 16 * 3));
+    free(px);
+}
+
 /* A writer given up on leaves no file behind, and an unfinished page is an error. */
 static void test_writer_abort(void)
 {
@@ -1185,5 +1266,7 @@ int main(void)
     RUN(test_sample_types);
     RUN(test_mixed_pages);
     RUN(test_bit_depths);
+    RUN(test_ycbcr_uncompressed);
+    RUN(test_ojpeg);
     return testlib_summary();
 }
