@@ -115,6 +115,9 @@ int sr_info_color_channels(const sr_image_info *info); /* 1 or 3 */
 int sr_dtype_is_label(sr_dtype t);
 int sr_dtype_is_integer(sr_dtype t); /* every type but SR_F32 */
 const char *sr_dtype_name(sr_dtype t); /* "uint8", "int16", "float32", ... */
+/* The sample value that normalised float 1.0 stands for in the pipeline
+ * (255, 65535, 127, 32767, 2^32-1, 2^31-1; 1 for float). */
+double sr_dtype_unit(sr_dtype t);
 
 /* ---- reading ---------------------------------------------------------- */
 

@@ -83,11 +83,6 @@ static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const s
     return s;
 }
 
-/* Pipeline float units are u8/255, u16/65535 or raw float. */
-static double dtype_unit(sr_dtype t)
-{
-    return t == SR_U8 ? 255.0 : t == SR_U16 ? 65535.0 : 1.0;
-}
 
 /* The factor from input to output float units for --dtype. Between integer
  * types the full ranges correspond (16-bit 65535 -> 8-bit 255, as when a
@@ -97,7 +92,7 @@ static double dtype_factor(sr_dtype in, sr_dtype out)
 {
     if (in != SR_F32 && out != SR_F32)
         return 1.0;
-    return dtype_unit(in) / dtype_unit(out);
+    return sr_dtype_unit(in) / sr_dtype_unit(out);
 }
 
 /* One more path through the same page: a fresh reader, channels
@@ -287,7 +282,7 @@ static int norm_setup(const char *in, const upscale_plan *plan, const sr_image_i
         if (!(r.hi > r.lo))
             nw[g].active = 0; /* a flat image: nothing to stretch */
         if (plan->verbose) {
-            double u = dtype_unit(info->dtype);
+            double u = sr_dtype_unit(info->dtype);
             char ch[32] = "";
             if (data)
                 snprintf(ch, sizeof ch, " channel %d", g == 0 ? 1 : first + 1);

@@ -179,7 +179,7 @@ int sr_norm_percentiles_ch(const char *path, const sr_read_opts *opts, int page,
         h.width = h.max > h.min ? (h.max - h.min) / (FLOAT_BINS - 1) : 1.0;
     } else {
         /* normalised units: v / max (samples.c), signed types start at min */
-        double max = dtype == SR_U8 ? 255 : dtype == SR_U16 ? 65535 : dtype == SR_I8 ? 127 : 32767;
+        double max = sr_dtype_unit(dtype);
         h.nbins = dtype == SR_U8 || dtype == SR_I8 ? 256 : 65536;
         h.lo = dtype == SR_I8 ? -128 / max : dtype == SR_I16 ? -32768 / max : 0;
         h.width = 1.0 / max;

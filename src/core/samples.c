@@ -32,6 +32,20 @@ const char *sr_dtype_name(sr_dtype t)
     return "?";
 }
 
+double sr_dtype_unit(sr_dtype t)
+{
+    switch (t) {
+    case SR_U8: return 255.0;
+    case SR_U16: return 65535.0;
+    case SR_F32: return 1.0;
+    case SR_I8: return INT8_MAX;
+    case SR_I16: return INT16_MAX;
+    case SR_U32: return UINT32_MAX;
+    case SR_I32: return INT32_MAX;
+    }
+    return 1.0;
+}
+
 int sr_dtype_is_label(sr_dtype t)
 {
     return t == SR_U32 || t == SR_I32;
@@ -87,10 +101,10 @@ void sr_samples_to_float(const void *in, sr_dtype t, size_t n, float *out)
             out[i] = p[i];
         break;
     }
-    case SR_I8: TO_FLOAT(int8_t, 1.0 / INT8_MAX); break;
-    case SR_I16: TO_FLOAT(int16_t, 1.0 / INT16_MAX); break;
-    case SR_U32: TO_FLOAT(uint32_t, 1.0 / UINT32_MAX); break;
-    case SR_I32: TO_FLOAT(int32_t, 1.0 / INT32_MAX); break;
+    case SR_I8: TO_FLOAT(int8_t, 1.0 / sr_dtype_unit(t)); break;
+    case SR_I16: TO_FLOAT(int16_t, 1.0 / sr_dtype_unit(t)); break;
+    case SR_U32: TO_FLOAT(uint32_t, 1.0 / sr_dtype_unit(t)); break;
+    case SR_I32: TO_FLOAT(int32_t, 1.0 / sr_dtype_unit(t)); break;
     }
 #undef TO_FLOAT
 }
@@ -144,10 +158,10 @@ void sr_samples_from_float(const float *in, sr_dtype t, size_t n, void *out)
             p[i] = in[i];
         break;
     }
-    case SR_I8: FROM_FLOAT(int8_t, INT8_MIN, INT8_MAX, INT8_MAX); break;
-    case SR_I16: FROM_FLOAT(int16_t, INT16_MIN, INT16_MAX, INT16_MAX); break;
-    case SR_U32: FROM_FLOAT(uint32_t, 0, UINT32_MAX, UINT32_MAX); break;
-    case SR_I32: FROM_FLOAT(int32_t, INT32_MIN, INT32_MAX, INT32_MAX); break;
+    case SR_I8: FROM_FLOAT(int8_t, INT8_MIN, INT8_MAX, sr_dtype_unit(t)); break;
+    case SR_I16: FROM_FLOAT(int16_t, INT16_MIN, INT16_MAX, sr_dtype_unit(t)); break;
+    case SR_U32: FROM_FLOAT(uint32_t, 0, UINT32_MAX, sr_dtype_unit(t)); break;
+    case SR_I32: FROM_FLOAT(int32_t, INT32_MIN, INT32_MAX, sr_dtype_unit(t)); break;
     }
 #undef FROM_FLOAT
 }

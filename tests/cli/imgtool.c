@@ -145,21 +145,6 @@ static int diff_cmd(const char *a, const char *b)
     return 0;
 }
 
-/* Normalised float units -> native units (samples.c). */
-static double dtype_unit(sr_dtype t)
-{
-    switch (t) {
-    case SR_U8: return 255;
-    case SR_U16: return 65535;
-    case SR_I8: return 127;
-    case SR_I16: return 32767;
-    case SR_U32: return 4294967295.0;
-    case SR_I32: return 2147483647.0;
-    case SR_F32: break;
-    }
-    return 1;
-}
-
 static int layout_cmd(const char *path)
 {
     sr_error err = {0};
@@ -255,7 +240,7 @@ static int minmax_cmd(const char *path)
     double lo = INFINITY, hi = -INFINITY;
     do {
         const sr_image_info *i = sr_reader_info(r);
-        double unit = dtype_unit(i->dtype);
+        double unit = sr_dtype_unit(i->dtype);
         size_t n = (size_t)i->width * i->channels;
         void *raw = malloc(sr_row_bytes(i));
         float *f = malloc(n * sizeof *f);

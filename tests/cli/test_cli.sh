@@ -298,6 +298,8 @@ done
 run "$UP" --method bicubic -x 2 "$FX/i16.tif" t_i16.tif
 check "int16 stays int16" [ "$("$IMG" layout t_i16.tif)" = "48 40 1 0 int16" ]
 check "int16 keeps negative values" [ "$("$IMG" minmax t_i16.tif | cut -d' ' -f1)" = "-32768" ]
+run "$UP" --method nearest -x 1 --dtype float32 "$FX/i16.tif" t_i16f.tif
+check "int16 -> float32 keeps values (-30037)" [ "$("$IMG" pixel t_i16f.tif 0 1 0 0)" = "-30037" ]
 run "$UP" -m tskip1.safetensors -x 2 "$FX/i8.tif" t_i8.tif
 run "$UP" --method bilinear -x 2 "$FX/i8.tif" t_i8b.tif
 check "int8 through the network stays int8" [ "$("$IMG" layout t_i8.tif)" = "48 40 1 0 int8" ]
