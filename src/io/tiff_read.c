@@ -168,8 +168,11 @@ static int setup_color(tiff_reader *rd, sr_error *err)
     rd->rgba = comp == COMPRESSION_OJPEG || (photo == PHOTOMETRIC_YCBCR && comp != COMPRESSION_JPEG);
     if (rd->rgba) {
         char emsg[1024] = "";
-        const char *what = comp == COMPRESSION_OJPEG ? "old-style JPEG" : "uncompressed YCbCr";
-        if (rd->bps != 8 || rd->spp > 3 || TIFFIsTiled(tif) ||
+        const char *what = comp == COMPRESSION_OJPEG ? "old-style JPEG" : "YCbCr (not JPEG-compressed)";
+        /* gray or colour without extra samples: libtiff would premultiply
+         * or drop anything else */
+        int want_spp = photo == PHOTOMETRIC_MINISBLACK ? 1 : 3;
+        if (rd->bps != 8 || rd->dtype != SR_U8 || rd->spp != want_spp || TIFFIsTiled(tif) ||
             (photo != PHOTOMETRIC_YCBCR && photo != PHOTOMETRIC_RGB && photo != PHOTOMETRIC_MINISBLACK)) {
             sr_error_set(err, SR_ERR_UNSUPPORTED,
                          "%s: %s TIFF is supported in strips of 8-bit gray or colour only "
