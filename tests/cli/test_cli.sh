@@ -337,6 +337,9 @@ check "--method nearest on uint32 == --labels" "$IMG" same t_lab_n.tif t_labels_
 run "$UP" --labels -x 2 gray16.tif t_lab_g16.tif
 run "$UP" --method nearest -x 2 gray16.tif t_near_g16.tif
 check "--labels picks the pixels --method nearest picks" "$IMG" same t_lab_g16.tif t_near_g16.tif
+run "$UP" --method nearest -x 2 "$FX/i16.tif" t_near_i16.tif
+run "$UP" --labels -x 2 "$FX/i16.tif" t_lab_i16.tif
+check "--method nearest on int16 is exact (== --labels)" "$IMG" same t_near_i16.tif t_lab_i16.tif
 run "$UP" --labels -x 3 "$FX/ch2_u16.tif" t_lab_ch2.tif
 check "--labels keeps data channels" [ "$("$IMG" layout t_lab_ch2.tif)" = "72 60 2 1 uint16" ]
 run "$UP" --labels -m tskip1.safetensors "$FX/labels_i32.tif" t_lab_m.tif
