@@ -5,8 +5,8 @@
  * to bottom, so the pipeline never needs a whole image in memory.
  *
  * Rows are packed, channels interleaved, in the image's native sample type
- * (uint8_t, uint16_t in host order, or float), `width * channels` samples
- * per row.
+ * (uint8_t, uint16_t, float, int8_t, int16_t, uint32_t or int32_t, in host
+ * order), `width * channels` samples per row.
  *
  *     sr_error err = {0};
  *     sr_reader *r = sr_reader_open("in.tif", NULL, &err);
@@ -57,8 +57,15 @@ typedef enum sr_format {
 typedef enum sr_dtype {
     SR_U8 = 0,
     SR_U16,
-    SR_F32
+    SR_F32,
+    SR_I8,  /* signed: TIFF SampleFormat INT                              */
+    SR_I16,
+    SR_U32, /* 32-bit integers: label images (TIFF only; see sr_dtype_is_label) */
+    SR_I32
 } sr_dtype;
+
+/* Most channels an image may have (TIFF extra samples beyond colour). */
+#define SR_MAX_CHANNELS 32
 
 typedef enum sr_res_unit {
     SR_RES_NONE = 0, /* no resolution recorded                              */
@@ -88,12 +95,17 @@ typedef struct sr_meta {
 
 typedef struct sr_image_info {
     int width, height;
-    int channels;     /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA              */
+    int channels;     /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA, plus
+                         data_channels (up to SR_MAX_CHANNELS in all)      */
+    int data_channels;/* trailing channels that are independent data, not
+                         colour and not alpha (TIFF ExtraSamples
+                         "unspecified": a 2-channel fluorescence image is
+                         channels 2, data_channels 1). 0 for PNG/JPEG.     */
     sr_dtype dtype;
     int pages;        /* pages in the file (>= 1)                          */
     int page;         /* index of the current page                         */
     sr_format format; /* format the file was read as                       */
-    int bits;         /* original bits per sample (1,2,4,8,12,16,32); info */
+    int bits;         /* original bits per sample (1..64); info only        */
     sr_meta meta;
 } sr_image_info;
 
@@ -103,7 +115,18 @@ void sr_default_meta(sr_meta *m);
 /* Bytes per sample and per packed row. */
 size_t sr_dtype_size(sr_dtype t);
 size_t sr_row_bytes(const sr_image_info *info);
-int sr_info_has_alpha(const sr_image_info *info); /* channels 2 or 4 */
+/* Colour and alpha channels: channels - data_channels, 2 or 4 has alpha
+ * (the channel right after the colour ones). */
+int sr_info_has_alpha(const sr_image_info *info);
+int sr_info_color_channels(const sr_image_info *info); /* 1 or 3 */
+/* 32-bit integer samples: almost always a label image (segmentation mask),
+ * which only nearest-neighbour scaling keeps true. */
+int sr_dtype_is_label(sr_dtype t);
+int sr_dtype_is_integer(sr_dtype t); /* every type but SR_F32 */
+const char *sr_dtype_name(sr_dtype t); /* "uint8", "int16", "float32", ... */
+/* The sample value that normalised float 1.0 stands for in the pipeline
+ * (255, 65535, 127, 32767, 2^32-1, 2^31-1; 1 for float). */
+double sr_dtype_unit(sr_dtype t);
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -172,7 +195,9 @@ typedef struct sr_writer sr_writer;
  * announces a multi-page TIFF). fmt SR_FMT_AUTO picks from the extension.
  * A format that cannot hold the layout (JPEG with alpha or 16-bit, PNG with
  * float) converts: JPEG drops alpha and writes 8-bit, PNG writes float as
- * 16-bit; sr_writer_stored_info() tells what will be written. */
+ * 16-bit; sr_writer_stored_info() tells what will be written. Layouts no
+ * conversion keeps true (data channels, signed or 32-bit integer samples)
+ * are refused by PNG and JPEG (SR_ERR_UNSUPPORTED): only TIFF holds them. */
 sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *info,
                           const sr_write_opts *opts, sr_error *err);
 /* Rows in the layout of the info passed to sr_writer_open. */

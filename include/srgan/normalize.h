@@ -33,12 +33,17 @@ typedef struct sr_norm_range {
 } sr_norm_range;
 
 /* Percentiles plo and phi (0..100) of every sample of `path` (colour
- * channels only; alpha excluded), over one page (page >= 0) or all pages
+ * channels and data channels; alpha excluded), over one page (page >= 0) or all pages
  * (page = -1), by one streaming pass (two for float data). Integer data is
  * exact (a histogram of every level); float data is exact to 1/65536 of its
  * range. */
 int sr_norm_percentiles(const char *path, const sr_read_opts *opts, int page, double plo, double phi,
                         sr_norm_range *out, sr_error *err);
+/* The same over channels [first, first + count) only (alpha included if
+ * asked for): one window per independent channel. count 0 = as above.
+ * Pages of different sample types are refused (SR_ERR_UNSUPPORTED). */
+int sr_norm_percentiles_ch(const char *path, const sr_read_opts *opts, int page, int first,
+                           int count, double plo, double phi, sr_norm_range *out, sr_error *err);
 
 /* Counter of values that fall outside [0,1] (will be clipped on writing to
  * an integer type). Shared by the caller; updated by the stage. */

@@ -60,6 +60,8 @@ void cli_usage(FILE *f)
         "                         16-bit and float, none for 8-bit); mapped back after\n"
         "      --normalize-scope S  percentiles per 'image' (page) or per 'stack' (default)\n"
         "      --dtype T          output samples: uint8, uint16 or float32 (default: as input)\n"
+        "      --labels           label images (masks): nearest neighbour, values and type\n"
+        "                         kept, never normalised or sent through a network\n"
         "  -q, --quiet            print errors only\n"
         "  -v, --verbose          say what is done and why\n"
         "      --version          print the version and exit\n"
@@ -161,7 +163,7 @@ enum {
     OPT_METHOD = 256, OPT_LOSSLESS, OPT_SHARD, OPT_MERGE_REPORTS, OPT_LIST_MODELS, OPT_SUFFIX, OPT_FORMAT, OPT_QUALITY, OPT_COMPRESSION,
     OPT_OVERWRITE, OPT_SKIP_EXISTING, OPT_THREADS, OPT_TILE, OPT_MAX_MEMORY, OPT_MAX_PIXELS,
     OPT_NO_AUTOROTATE, OPT_REPORT, OPT_VERSION, OPT_NORMALIZE, OPT_NORM_SCOPE, OPT_DTYPE,
-    OPT_ENSEMBLE
+    OPT_ENSEMBLE, OPT_LABELS
 };
 
 int cli_parse(int argc, char **argv, cli_args *a)
@@ -194,6 +196,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
         {"normalize", required_argument, NULL, OPT_NORMALIZE},
         {"normalize-scope", required_argument, NULL, OPT_NORM_SCOPE},
         {"dtype", required_argument, NULL, OPT_DTYPE},
+        {"labels", no_argument, NULL, OPT_LABELS},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -345,6 +348,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
                 return 2;
             }
             break;
+        case OPT_LABELS: a->labels = 1; break;
         case 'q': a->quiet = 1; break;
         case 'v': a->verbose = 1; break;
         case OPT_VERSION: printf("srgan-up %s\n", SRGAN_VERSION); return 1;
@@ -357,6 +361,15 @@ int cli_parse(int argc, char **argv, cli_args *a)
             fprintf(stderr, "srgan-up: unknown option '%s' (see --help)\n", argv[optind - 1]);
             return 2;
         }
+    }
+    if (a->labels && (a->model || (a->method != METHOD_AUTO && a->method != METHOD_NEAREST))) {
+        fprintf(stderr, "srgan-up: --labels upscales with nearest neighbour only; drop --model "
+                        "and --method\n");
+        return 2;
+    }
+    if (a->labels && a->out_dtype >= 0) {
+        fprintf(stderr, "srgan-up: --labels keeps the sample type; drop --dtype\n");
+        return 2;
     }
     if (a->overwrite && a->skip_existing) {
         fprintf(stderr, "srgan-up: --overwrite and --skip-existing exclude each other\n");

@@ -46,6 +46,7 @@ typedef struct cli_args {
     double norm_low, norm_high;
     int norm_per_page;     /* --normalize-scope image */
     int out_dtype;         /* -1 = as input, else sr_dtype */
+    int labels;            /* --labels: nearest neighbour, type kept, no network */
     char **inputs;         /* positional inputs (not owned) */
     int ninputs;
     const char *single_out; /* IN OUT form: the output path */

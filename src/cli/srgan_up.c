@@ -121,7 +121,12 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->norm_high = a->norm_high;
     plan->norm_per_page = a->norm_per_page;
     plan->out_dtype = a->out_dtype;
+    plan->labels = a->labels;
     *g = NULL;
+    if (a->labels) { /* a label image is never interpolated nor seen by a network */
+        plan->filter = SR_FILTER_NEAREST;
+        return 0;
+    }
     int wants_network = a->method == METHOD_AUTO || a->method == METHOD_SRGAN;
     if (!wants_network) {
         if (a->model || a->ensemble) {

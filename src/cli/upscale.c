@@ -2,11 +2,16 @@
  *
  * Stage graph per page:
  *   classic:  source -> resample (alpha premultiplied)
+ *             [merged with source' -> data channels -> resample]
  *   network:  source -> [colour channels] -> [gray->RGB] -> generator
  *             -> [RGB->gray] -> [Lanczos to the requested size]
  *             merged with  source' -> [alpha] -> bicubic
- * where source' is a second reader on the same file, so the alpha path
- * streams too instead of buffering the image. */
+ *             and, per data channel k, source'' -> [channel k] -> the same
+ *             path as a gray image (with its own intensity window)
+ * where source', source'' are further readers on the same file, so every
+ * path streams instead of buffering the image.
+ *   labels:   native rows -> nearest neighbour -> native rows (no float:
+ *             32-bit labels stay bit-exact) */
 #include <stdio.h>
 #include "upscale.h"
 
@@ -21,7 +26,8 @@
 
 typedef struct page_graph {
     sr_stage *out;
-    sr_reader *alpha_reader; /* second reader for the alpha path, or NULL */
+    sr_reader *extra[SR_MAX_CHANNELS]; /* readers of the paths after the first */
+    int n_extra;
 } page_graph;
 
 /* Open a second reader of `path` positioned at `page`. */
@@ -77,11 +83,6 @@ static sr_stage *network_path(sr_stage *color, const upscale_plan *plan, const s
     return s;
 }
 
-/* Pipeline float units are u8/255, u16/65535 or raw float. */
-static double dtype_unit(sr_dtype t)
-{
-    return t == SR_U8 ? 255.0 : t == SR_U16 ? 65535.0 : 1.0;
-}
 
 /* The factor from input to output float units for --dtype. Between integer
  * types the full ranges correspond (16-bit 65535 -> 8-bit 255, as when a
@@ -91,52 +92,61 @@ static double dtype_factor(sr_dtype in, sr_dtype out)
 {
     if (in != SR_F32 && out != SR_F32)
         return 1.0;
-    return dtype_unit(in) / dtype_unit(out);
+    return sr_dtype_unit(in) / sr_dtype_unit(out);
 }
 
+/* One more path through the same page: a fresh reader, channels
+ * [first, first + count). */
+static sr_stage *extra_source(const char *in, int page, const upscale_plan *plan, int first,
+                              int count, page_graph *pg, sr_error *err)
+{
+    sr_reader *r = reader_at_page(in, page, &plan->ropts, err);
+    if (!r)
+        return NULL;
+    pg->extra[pg->n_extra++] = r;
+    sr_stage *s = sr_source_stage_new(r, err);
+    return s ? sr_select_stage_new(s, first, count, err) : NULL;
+}
+
+/* nw[0] is the colour channels' window, nw[1 + k] data channel k's. */
 static int build_page(sr_reader *r, const char *in, int page, const upscale_plan *plan,
                       const sr_tile_opts *tiles, int ow, int oh, norm_window *nw, sr_dtype out_dtype,
                       page_graph *pg, sr_error *err)
 {
     memset(pg, 0, sizeof *pg);
     const sr_image_info *info = sr_reader_info(r);
+    const int alpha = sr_info_has_alpha(info), data = info->data_channels;
+    const int cc = info->channels - alpha - data, first_data = cc + alpha;
     sr_stage *src = sr_source_stage_new(r, err);
     if (!src)
         return -1;
     double to_out = dtype_factor(info->dtype, out_dtype);
+    sr_stage *s;
     if (!plan->g) {
-        pg->out = sr_resample_stage_new(src, ow, oh, plan->filter, 1, err);
-        if (pg->out && to_out != 1.0)
-            pg->out = sr_affine_stage_new(pg->out, to_out, 0, NULL, err);
-        return pg->out ? 0 : -1;
-    }
-    int alpha = sr_info_has_alpha(info);
-    int cc = info->channels - alpha;
-    sr_stage *color = alpha ? sr_select_stage_new(src, 0, cc, err) : src;
-    sr_stage *s = color ? network_path(color, plan, tiles, in, ow, oh, nw, err) : NULL;
-    if (!s)
-        return -1;
-    if (alpha) {
-        pg->alpha_reader = reader_at_page(in, page, &plan->ropts, err);
-        sr_stage *a = pg->alpha_reader ? sr_source_stage_new(pg->alpha_reader, err) : NULL;
-        if (a)
-            a = sr_select_stage_new(a, cc, 1, err);
-        if (a)
+        /* data channels are not premultiplied by alpha */
+        s = data ? sr_select_stage_new(src, 0, first_data, err) : src;
+        s = sr_resample_stage_new(s, ow, oh, plan->filter, 1, err);
+        if (s && data) {
+            sr_stage *d = extra_source(in, page, plan, first_data, data, pg, err);
+            d = sr_resample_stage_new(d, ow, oh, plan->filter, 0, err);
+            s = sr_merge_stage_new(s, d, err);
+        }
+    } else {
+        sr_stage *color = cc < info->channels ? sr_select_stage_new(src, 0, cc, err) : src;
+        s = color ? network_path(color, plan, tiles, in, ow, oh, &nw[0], err) : NULL;
+        if (s && alpha) {
+            sr_stage *a = extra_source(in, page, plan, cc, 1, pg, err);
             a = sr_resample_stage_new(a, ow, oh, SR_FILTER_BICUBIC, 0, err);
-        if (!a) {
-            sr_stage_free(s);
-            sr_reader_close(pg->alpha_reader);
-            pg->alpha_reader = NULL;
-            return -1;
+            s = sr_merge_stage_new(s, a, err);
         }
-        s = sr_merge_stage_new(s, a, err);
-        if (!s) {
-            sr_reader_close(pg->alpha_reader);
-            pg->alpha_reader = NULL;
-            return -1;
+        /* each data channel on its own, as a gray image */
+        for (int k = 0; s && k < data; k++) {
+            sr_stage *d = extra_source(in, page, plan, first_data + k, 1, pg, err);
+            d = d ? network_path(d, plan, tiles, in, ow, oh, &nw[1 + k], err) : NULL;
+            s = sr_merge_stage_new(s, d, err);
         }
     }
-    if (to_out != 1.0)
+    if (s && to_out != 1.0)
         s = sr_affine_stage_new(s, to_out, 0, NULL, err);
     pg->out = s;
     return s ? 0 : -1;
@@ -145,8 +155,53 @@ static int build_page(sr_reader *r, const char *in, int page, const upscale_plan
 static void free_page(page_graph *pg)
 {
     sr_stage_free(pg->out);
-    sr_reader_close(pg->alpha_reader);
+    for (int i = 0; i < pg->n_extra; i++)
+        sr_reader_close(pg->extra[i]);
     memset(pg, 0, sizeof *pg);
+}
+
+/* Nearest neighbour on native samples, for label images: every output
+ * pixel is a copy of one input pixel (the one whose area holds the output
+ * pixel's centre, as the nearest resampler picks for enlargements), so no
+ * value is invented and 32-bit labels stay exact. Streams: input rows are
+ * read once, in order. */
+static int nearest_page(sr_reader *r, sr_writer *w, int ow, int oh, const sr_progress *p,
+                        sr_error *err)
+{
+    const sr_image_info *info = sr_reader_info(r);
+    const size_t px = (size_t)info->channels * sr_dtype_size(info->dtype);
+    uint8_t *in = malloc(sr_row_bytes(info)), *out = malloc(px * (size_t)ow);
+    size_t *xs = malloc(sizeof *xs * (size_t)ow);
+    int rc = -1;
+    if (!in || !out || !xs) {
+        sr_error_set(err, SR_ERR_NOMEM, "out of memory for a row of %d pixels", ow);
+        goto done;
+    }
+    for (int x = 0; x < ow; x++)
+        xs[x] = (size_t)(((2 * (int64_t)x + 1) * info->width) / (2 * (int64_t)ow)) * px;
+    int have = -1; /* input row in `in` */
+    for (int y = 0; y < oh; y++) {
+        int sy = (int)(((2 * (int64_t)y + 1) * info->height) / (2 * (int64_t)oh));
+        while (have < sy) {
+            if (sr_reader_read_rows(r, in, 1, err))
+                goto done;
+            have++;
+        }
+        for (int x = 0; x < ow; x++)
+            memcpy(out + (size_t)x * px, in + xs[x], px);
+        if (sr_writer_write_rows(w, out, 1, err))
+            goto done;
+        if (p && p->cb && ((y + 1) % 16 == 0 || y + 1 == oh) && p->cb(p->user, y + 1, oh)) {
+            sr_error_set(err, SR_ERR_INTERRUPTED, "interrupted");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(in);
+    free(out);
+    free(xs);
+    return rc;
 }
 
 /* The output's layout and metadata: the input's, scaled. Pixel density grows
@@ -201,29 +256,85 @@ static int out_size(int n, double scale)
     return v < 1 ? 1 : v > 1000000000L ? 1000000000 : (int)v;
 }
 
-/* Decide the intensity window for the network: page = -1 for the whole stack. */
+/* Decide the intensity windows for the network: page = -1 for the whole
+ * stack. nw[0] is for the colour channels, nw[1 + k] for data channel k:
+ * independent channels (two fluorophores) get independent windows. */
 static int norm_setup(const char *in, const upscale_plan *plan, const sr_image_info *info, int page,
                       norm_window *nw, sr_error *err)
 {
     int mode = plan->normalize;
     if (mode == NORM_AUTO)
         mode = info->dtype == SR_U8 ? NORM_NONE : NORM_PERCENTILE;
-    nw->active = plan->g && mode != NORM_NONE;
-    if (!nw->active)
-        return 0;
+    const int active = plan->g && mode != NORM_NONE;
+    const int alpha = sr_info_has_alpha(info), data = info->data_channels;
+    const int cc = info->channels - alpha - data;
     double plo = mode == NORM_RANGE ? 0 : plan->norm_low, phi = mode == NORM_RANGE ? 100 : plan->norm_high;
-    sr_norm_range r;
-    if (sr_norm_percentiles(in, &plan->ropts, page, plo, phi, &r, err))
+    for (int g = 0; g <= data; g++) {
+        nw[g].active = active;
+        if (!active)
+            continue;
+        int first = g == 0 ? 0 : cc + alpha + g - 1, count = g == 0 ? cc : 1;
+        sr_norm_range r;
+        if (sr_norm_percentiles_ch(in, &plan->ropts, page, first, count, plo, phi, &r, err))
+            return -1;
+        nw[g].lo = r.lo;
+        nw[g].hi = r.hi;
+        if (!(r.hi > r.lo))
+            nw[g].active = 0; /* a flat image: nothing to stretch */
+        if (plan->verbose) {
+            double u = sr_dtype_unit(info->dtype);
+            char ch[32] = "";
+            if (data)
+                snprintf(ch, sizeof ch, " channel %d", g == 0 ? 1 : first + 1);
+            fprintf(stderr, "srgan-up: %s: %s%s: percentiles %g..%g%% = %g..%g (data %g..%g)%s\n",
+                    in, page < 0 ? "stack" : "page", ch, plo, phi, r.lo * u, r.hi * u, r.min * u,
+                    r.max * u, nw[g].active ? "" : "; flat, not normalised");
+        }
+    }
+    return 0;
+}
+
+/* Whether every page has the layout and sample type of the first, so that
+ * one set of percentiles can serve the whole stack. */
+static int stack_uniform(const char *in, const sr_read_opts *o, int *uniform, sr_error *err)
+{
+    sr_reader *r = sr_reader_open(in, o, err);
+    if (!r)
         return -1;
-    nw->lo = r.lo;
-    nw->hi = r.hi;
-    if (!(r.hi > r.lo))
-        nw->active = 0; /* a flat image: nothing to stretch */
-    if (plan->verbose) {
-        double u = dtype_unit(info->dtype);
-        fprintf(stderr, "srgan-up: %s: %s: percentiles %g..%g%% = %g..%g (data %g..%g)%s\n", in,
-                page < 0 ? "stack" : "page", plo, phi, r.lo * u, r.hi * u, r.min * u, r.max * u,
-                nw->active ? "" : "; flat, not normalised");
+    sr_image_info first = *sr_reader_info(r);
+    int moved;
+    *uniform = 1;
+    while ((moved = sr_reader_next_page(r, err)) == 1) {
+        const sr_image_info *i = sr_reader_info(r);
+        if (i->dtype != first.dtype || i->channels != first.channels ||
+            i->data_channels != first.data_channels)
+            *uniform = 0;
+    }
+    sr_reader_close(r);
+    return moved < 0 ? -1 : 0;
+}
+
+/* 32-bit integers are label images (masks): interpolating them invents
+ * labels that exist nowhere, so only nearest neighbour is allowed. Returns
+ * 1 for the native nearest path, 0 for the float pipeline, -1 refused. */
+static int page_mode(const char *in, int page, const upscale_plan *plan, const sr_image_info *info,
+                     sr_error *err)
+{
+    int label = sr_dtype_is_label(info->dtype);
+    if (plan->labels || (label && !plan->g && plan->filter == SR_FILTER_NEAREST)) {
+        if (plan->out_dtype >= 0 && plan->out_dtype != (int)info->dtype) {
+            sr_error_set(err, SR_ERR_ARG, "%s: page %d: nearest neighbour on %s samples keeps "
+                         "them; --dtype cannot convert", in, page + 1, sr_dtype_name(info->dtype));
+            return -1;
+        }
+        return 1;
+    }
+    if (label) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: page %d has %s samples, almost always a label image: use --labels "
+                     "(nearest neighbour, values kept) or --method nearest",
+                     in, page + 1, sr_dtype_name(info->dtype));
+        return -1;
     }
     return 0;
 }
@@ -238,17 +349,29 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     char *tmp = NULL;
     int rc = -1;
     page_graph pg = {0};
-    norm_window nw = {0};
+    norm_window nw[1 + SR_MAX_CHANNELS] = {{0}};
     char *desc = NULL; /* rescaled OME-XML, alive until the writer is done */
     const sr_image_info *info = sr_reader_info(r);
     int pages = info->pages;
-    sr_dtype out_dtype = plan->out_dtype >= 0 ? (sr_dtype)plan->out_dtype : info->dtype;
-    if (!plan->norm_per_page && norm_setup(in, plan, info, -1, &nw, err))
+    int per_page = plan->norm_per_page || plan->labels;
+    int int_out = 0; /* some page is written as integers: out-of-range values clip */
+    if (page_mode(in, 0, plan, info, err) < 0)
+        goto done;
+    if (!per_page && plan->g && pages > 1) {
+        /* pages of other types or channels need their own windows */
+        int uniform;
+        if (stack_uniform(in, &plan->ropts, &uniform, err))
+            goto done;
+        per_page = !uniform;
+        if (!uniform && plan->verbose)
+            fprintf(stderr, "srgan-up: %s: pages differ in type or channels: percentiles per page\n",
+                    in);
+    }
+    if (!per_page && norm_setup(in, plan, info, -1, nw, err))
         goto done;
     if (plan->verbose)
         fprintf(stderr, "srgan-up: %s: %dx%d, %d channel(s), %s, %d page(s); %s x%g\n", in,
-                info->width, info->height, info->channels,
-                info->dtype == SR_U8 ? "8-bit" : info->dtype == SR_U16 ? "16-bit" : "float", pages,
+                info->width, info->height, info->channels, sr_dtype_name(info->dtype), pages,
                 plan->g ? plan->model_name : sr_filter_name(plan->filter), plan->scale);
     for (int page = 0; page < pages; page++) {
         if (page > 0) {
@@ -260,20 +383,26 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
             }
         }
         info = sr_reader_info(r);
+        int native = page_mode(in, page, plan, info, err);
+        if (native < 0)
+            goto done;
+        /* every page keeps its own type unless --dtype says otherwise */
+        sr_dtype out_dtype = plan->out_dtype >= 0 && !native ? (sr_dtype)plan->out_dtype : info->dtype;
         int ow = out_size(info->width, plan->scale), oh = out_size(info->height, plan->scale);
         sr_image_info oinfo =
             output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height, &desc);
         oinfo.pages = pages;
         oinfo.page = page;
         oinfo.dtype = out_dtype;
-        if (plan->norm_per_page && norm_setup(in, plan, info, page, &nw, err))
+        int_out |= out_dtype != SR_F32;
+        if (per_page && !native && norm_setup(in, plan, info, page, nw, err))
             goto done;
         progress_bridge b = {hooks, page, pages, ow};
         tile_bridge tb = {&b, oh};
         sr_tile_opts tiles = plan->tile;
         tiles.on_tile = tile_cb;
         tiles.on_tile_user = &tb;
-        if (build_page(r, in, page, plan, &tiles, ow, oh, &nw, out_dtype, &pg, err))
+        if (!native && build_page(r, in, page, plan, &tiles, ow, oh, nw, out_dtype, &pg, err))
             goto done;
         if (page == 0) {
             w = sr_writer_open(out, plan->out_format, &oinfo, &plan->wopts, err);
@@ -286,17 +415,25 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
             goto done;
         }
         sr_progress p = {bridge_cb, &b};
-        if (sr_pipeline_run(pg.out, w, 0, &p, err))
+        if (native ? nearest_page(r, w, ow, oh, &p, err) : sr_pipeline_run(pg.out, w, 0, &p, err))
             goto done;
         free_page(&pg);
     }
     rc = sr_writer_finish(w, err);
     w = NULL;
-    if (rc == 0 && plan->verbose && nw.active && out_dtype != SR_F32) {
-        uint64_t clipped = nw.clip.low + nw.clip.high;
-        fprintf(stderr, "srgan-up: %s: %llu value(s) clipped to the output range (%llu low, %llu high)\n",
-                in, (unsigned long long)clipped, (unsigned long long)nw.clip.low,
-                (unsigned long long)nw.clip.high);
+    if (rc == 0 && plan->verbose) {
+        sr_clip_count c = {0, 0};
+        int any = 0;
+        for (int g = 0; g <= SR_MAX_CHANNELS; g++) {
+            any |= nw[g].active;
+            c.low += nw[g].clip.low;
+            c.high += nw[g].clip.high;
+        }
+        if (any && int_out)
+            fprintf(stderr,
+                    "srgan-up: %s: %llu value(s) clipped to the output range (%llu low, %llu high)\n",
+                    in, (unsigned long long)(c.low + c.high), (unsigned long long)c.low,
+                    (unsigned long long)c.high);
     }
 done:
     free_page(&pg);

@@ -22,6 +22,9 @@ typedef struct upscale_plan {
     double norm_low, norm_high;
     int norm_per_page;
     int out_dtype; /* -1 = as input, else sr_dtype */
+    int labels;    /* nearest neighbour on the native samples (bit-exact), no
+                      network, no normalisation; also used for 32-bit integer
+                      images with filter nearest */
 } upscale_plan;
 
 typedef struct upscale_hooks {

@@ -39,8 +39,10 @@ static void visit_bin(hist *h, float v)
     h->total++;
 }
 
-static int scan(const char *path, const sr_read_opts *opts, int page, hist *h, visit_fn visit,
-                sr_error *err)
+/* Channels [first, first + count) are visited; count 0 = every channel but
+ * alpha. */
+static int scan(const char *path, const sr_read_opts *opts, int page, int first, int count,
+                hist *h, visit_fn visit, sr_error *err)
 {
     sr_reader *r = sr_reader_open(path, opts, err);
     if (!r)
@@ -48,10 +50,29 @@ static int scan(const char *path, const sr_read_opts *opts, int page, hist *h, v
     int rc = 0;
     void *raw = NULL;
     float *f = NULL;
+    const sr_dtype dtype0 = sr_reader_info(r)->dtype;
     for (int p = 0;; p++) {
         const sr_image_info *info = sr_reader_info(r);
         if (page < 0 || p == page) {
-            int cc = info->channels - sr_info_has_alpha(info);
+            /* one histogram needs one unit: a uint16 page and a float page
+             * cannot share percentiles */
+            if (page < 0 && info->dtype != dtype0) {
+                sr_error_set(err, SR_ERR_UNSUPPORTED,
+                             "%s: page %d is %s but page 1 is %s: percentiles need one sample "
+                             "type (use --normalize-scope image)",
+                             path, p + 1, sr_dtype_name(info->dtype), sr_dtype_name(dtype0));
+                rc = -1;
+                break;
+            }
+            int nc = info->channels, alpha = sr_info_color_channels(info);
+            int c0 = count > 0 ? first : 0, c1 = count > 0 ? first + count : nc;
+            if (c1 > nc) {
+                sr_error_set(err, SR_ERR_ARG, "%s: page %d has no channel %d", path, p + 1, c1);
+                rc = -1;
+                break;
+            }
+            if (!sr_info_has_alpha(info))
+                alpha = -1;
             size_t n = (size_t)info->width * info->channels;
             void *nraw = realloc(raw, sr_row_bytes(info));
             float *nf = realloc(f, n * sizeof *f);
@@ -71,7 +92,9 @@ static int scan(const char *path, const sr_read_opts *opts, int page, hist *h, v
                 }
                 sr_samples_to_float(raw, info->dtype, n, f);
                 for (int x = 0; x < info->width; x++)
-                    for (int c = 0; c < cc; c++) {
+                    for (int c = c0; c < c1; c++) {
+                        if (c == alpha && count == 0)
+                            continue;
                         float v = f[(size_t)x * info->channels + c];
                         if (isfinite(v))
                             visit(h, v);
@@ -117,11 +140,26 @@ static double percentile_of(const hist *h, double p)
 int sr_norm_percentiles(const char *path, const sr_read_opts *opts, int page, double plo, double phi,
                         sr_norm_range *out, sr_error *err)
 {
+    return sr_norm_percentiles_ch(path, opts, page, 0, 0, plo, phi, out, err);
+}
+
+int sr_norm_percentiles_ch(const char *path, const sr_read_opts *opts, int page, int first,
+                           int count, double plo, double phi, sr_norm_range *out, sr_error *err)
+{
     if (!(plo >= 0 && phi <= 100 && plo < phi)) {
         sr_error_set(err, SR_ERR_ARG, "percentiles %g,%g: need 0 <= LOW < HIGH <= 100", plo, phi);
         return -1;
     }
+    /* the histogram's unit is the type of the page scanned (page 1 for a
+     * stack, whose pages scan() requires to share it) */
     sr_reader *r = sr_reader_open(path, opts, err);
+    for (int p = 0; r && p < page; p++)
+        if (sr_reader_next_page(r, err) != 1) {
+            if (err && !err->code)
+                sr_error_set(err, SR_ERR_ARG, "%s: has no page %d", path, page + 1);
+            sr_reader_close(r);
+            return -1;
+        }
     if (!r)
         return -1;
     sr_dtype dtype = sr_reader_info(r)->dtype;
@@ -129,8 +167,10 @@ int sr_norm_percentiles(const char *path, const sr_read_opts *opts, int page, do
     hist h = {0};
     h.min = DBL_MAX;
     h.max = -DBL_MAX;
-    if (dtype == SR_F32) {
-        if (scan(path, opts, page, &h, visit_minmax, err))
+    /* 8 and 16-bit integers: one bin per level; wider types: binned range */
+    const int exact = dtype == SR_U8 || dtype == SR_U16 || dtype == SR_I8 || dtype == SR_I16;
+    if (!exact) {
+        if (scan(path, opts, page, first, count, &h, visit_minmax, err))
             return -1;
         if (h.min > h.max)
             h.min = h.max = 0; /* no finite value at all */
@@ -138,10 +178,11 @@ int sr_norm_percentiles(const char *path, const sr_read_opts *opts, int page, do
         h.lo = h.min;
         h.width = h.max > h.min ? (h.max - h.min) / (FLOAT_BINS - 1) : 1.0;
     } else {
-        int levels = dtype == SR_U8 ? 256 : 65536;
-        h.nbins = levels;
-        h.lo = 0;
-        h.width = 1.0 / (levels - 1);
+        /* normalised units: v / max (samples.c), signed types start at min */
+        double max = sr_dtype_unit(dtype);
+        h.nbins = dtype == SR_U8 || dtype == SR_I8 ? 256 : 65536;
+        h.lo = dtype == SR_I8 ? -128 / max : dtype == SR_I16 ? -32768 / max : 0;
+        h.width = 1.0 / max;
     }
     h.bins = calloc((size_t)h.nbins, sizeof *h.bins);
     if (!h.bins) {
@@ -150,11 +191,11 @@ int sr_norm_percentiles(const char *path, const sr_read_opts *opts, int page, do
     }
     /* For integer data, values are exact multiples of the bin width; nudge
      * by half a bin so rounding never drops a level into its neighbour. */
-    if (dtype != SR_F32)
+    if (exact)
         h.lo -= h.width / 2;
-    int rc = scan(path, opts, page, &h, visit_bin, err);
+    int rc = scan(path, opts, page, first, count, &h, visit_bin, err);
     if (rc == 0) {
-        double shift = dtype != SR_F32 ? h.width / 2 : 0;
+        double shift = exact ? h.width / 2 : 0;
         out->lo = percentile_of(&h, plo) + shift;
         out->hi = percentile_of(&h, phi) + shift;
         int first = -1, last = -1;
@@ -166,7 +207,7 @@ int sr_norm_percentiles(const char *path, const sr_read_opts *opts, int page, do
             }
         out->min = first < 0 ? 0 : h.lo + first * h.width + shift;
         out->max = last < 0 ? 0 : h.lo + last * h.width + shift;
-        if (dtype == SR_F32) {
+        if (!exact) {
             out->min = h.min;
             out->max = h.max;
         }

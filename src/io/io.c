@@ -85,6 +85,37 @@ void sr_format_list(char *buf, size_t cap)
     }
 }
 
+/* Colour (1 or 3) + optional alpha, then data channels. */
+static int layout_valid(const sr_image_info *i)
+{
+    int base = i->channels - i->data_channels;
+    return i->channels >= 1 && i->channels <= SR_MAX_CHANNELS && i->data_channels >= 0 &&
+           base >= 1 && base <= 4;
+}
+
+/* PNG and JPEG would turn data channels into alpha or drop them, and clamp
+ * negative or 32-bit values: refuse rather than write something else. */
+static int only_tiff_holds(const char *path, const sr_codec *codec, const sr_image_info *info,
+                           sr_error *err)
+{
+    if (codec->format == SR_FMT_TIFF)
+        return 0;
+    const char *name = codec->format == SR_FMT_PNG ? "PNG" : codec->format == SR_FMT_JPEG ? "JPEG" : "WebP";
+    if (info->data_channels > 0) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: %s cannot hold %d independent data channel(s) beside the colour "
+                     "(only TIFF can: use .tif)", path, name, info->data_channels);
+        return -1;
+    }
+    if (info->dtype != SR_U8 && info->dtype != SR_U16 && info->dtype != SR_F32) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: %s cannot hold %s samples (only TIFF can: use .tif, or --dtype)", path,
+                     name, sr_dtype_name(info->dtype));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- reader ------------------------------------------------------------ */
 
 struct sr_reader {
@@ -180,7 +211,7 @@ sr_reader *sr_reader_open(const char *path, const sr_read_opts *opts, sr_error *
         free(r);
         return NULL;
     }
-    if (r->info.width <= 0 || r->info.height <= 0 || r->info.channels < 1 || r->info.channels > 4) {
+    if (r->info.width <= 0 || r->info.height <= 0 || !layout_valid(&r->info)) {
         sr_error_set(err, SR_ERR_CORRUPT, "%s: invalid image size %dx%d with %d channels", path,
                      r->info.width, r->info.height, r->info.channels);
         sr_reader_close(r);
@@ -309,11 +340,13 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
                      "%s: cannot tell the output format from the name (use .png, .jpg, .tif or .webp)", path);
         return NULL;
     }
-    if (info->width <= 0 || info->height <= 0 || info->channels < 1 || info->channels > 4) {
+    if (info->width <= 0 || info->height <= 0 || !layout_valid(info)) {
         sr_error_set(err, SR_ERR_ARG, "%s: invalid image size %dx%d with %d channels", path,
                      info->width, info->height, info->channels);
         return NULL;
     }
+    if (only_tiff_holds(path, codec, info, err))
+        return NULL;
     sr_writer *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
         free(w);

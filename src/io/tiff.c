@@ -1,5 +1,6 @@
 /* tiff.c: the TIFF codec (libtiff) and the per-file error context its
  * reader (tiff_read.c) and writer (tiff_write.c) share. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +38,18 @@ static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt
     return 1; /* unknown tags and the like: not the user's problem */
 }
 
+/* A few codecs (old-style JPEG: "Deprecated and troublesome ...") warn
+ * through libtiff's process-wide handler instead of the per-file one, which
+ * would print a stray line on stderr for every such file. */
+static pthread_once_t global_warnings_once = PTHREAD_ONCE_INIT;
+static void silence_global_warnings(void)
+{
+    TIFFSetWarningHandler(NULL);
+}
+
 TIFF *sr_tiff_fdopen(int fd, const char *path, const char *mode, sr_tiff_errctx *ctx)
 {
+    pthread_once(&global_warnings_once, silence_global_warnings);
     TIFFOpenOptions *o = TIFFOpenOptionsAlloc();
     if (!o)
         return NULL;

@@ -6,7 +6,9 @@
  * incrementally). So memory is a strip or width x tile-height, never the
  * page. Each row is then unpacked (bits < 8 expanded, planes interleaved,
  * doubles narrowed) and converted (min-is-white, palette, CMYK, associated
- * alpha) into the packed 1..4-channel layout of image.h.
+ * alpha) into the packed layout of image.h. Old-style JPEG (OJPEG) and
+ * YCbCr without JPEG compression (chroma subsampled in blocks) go through
+ * libtiff's own TIFFRGBAImage, one strip at a time (MODE_RGBA).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -17,7 +19,7 @@
 #include "io/tiff_priv.h"
 
 enum color_model { COL_GRAY, COL_RGB, COL_PALETTE, COL_CMYK };
-enum band_mode { MODE_STRIPS, MODE_SCANLINE, MODE_TILES };
+enum band_mode { MODE_STRIPS, MODE_SCANLINE, MODE_TILES, MODE_RGBA };
 
 /* Metadata copies; kept until close() as codec.h promises. */
 typedef struct kept {
@@ -39,6 +41,10 @@ typedef struct tiff_reader {
     int color_in;      /* samples of the color model (1, 3 or 4) */
     int min_is_white;
     int alpha, assoc;  /* an alpha sample follows the color; premultiplied */
+    int data;          /* extra samples that are data channels (unspecified) */
+    int half;          /* 16-bit IEEE floats, widened to float */
+    int rgba;          /* decoded by libtiff's TIFFRGBAImage (old-style JPEG,
+                          YCbCr without JPEG compression): 8-bit ABGR strips */
     int out_ch;
     sr_dtype dtype;
     const uint16_t *cmap[3];
@@ -92,9 +98,15 @@ static int fail(tiff_reader *rd, sr_error *err, sr_status code, const char *what
 
 /* ---- page setup ----------------------------------------------------------- */
 
+/* Samples go to the narrowest type that holds every value unchanged, as
+ * tifffile and Fiji read them: 10/12/14-bit -> uint16 (a 12-bit 4095 stays
+ * 4095), 24-bit -> float32 (exact: a float has a 24-bit mantissa, and the
+ * image stays an intensity image rather than a 32-bit label image),
+ * float16 -> float32, float64 -> float32 (narrowed). */
 static int check_sample_format(tiff_reader *rd, uint16_t fmt, sr_error *err)
 {
     char what[128];
+    rd->half = 0;
     switch (fmt) {
     case SAMPLEFORMAT_UINT:
     case SAMPLEFORMAT_VOID:
@@ -102,22 +114,31 @@ static int check_sample_format(tiff_reader *rd, uint16_t fmt, sr_error *err)
             rd->dtype = SR_U8;
             return 0;
         }
-        if (rd->bps == 16) {
+        if (rd->bps == 10 || rd->bps == 12 || rd->bps == 14 || rd->bps == 16) {
             rd->dtype = SR_U16;
+            return 0;
+        }
+        if (rd->bps == 24 || rd->bps == 32) {
+            rd->dtype = rd->bps == 24 ? SR_F32 : SR_U32;
             return 0;
         }
         snprintf(what, sizeof what, "%u-bit unsigned integer samples are not supported",
                  (unsigned)rd->bps);
         break;
     case SAMPLEFORMAT_IEEEFP:
-        if (rd->bps == 32 || rd->bps == 64) { /* doubles are narrowed */
+        if (rd->bps == 16 || rd->bps == 32 || rd->bps == 64) {
             rd->dtype = SR_F32;
+            rd->half = rd->bps == 16;
             return 0;
         }
         snprintf(what, sizeof what, "%u-bit floating point samples are not supported",
                  (unsigned)rd->bps);
         break;
     case SAMPLEFORMAT_INT:
+        if (rd->bps == 8 || rd->bps == 16 || rd->bps == 32) {
+            rd->dtype = rd->bps == 8 ? SR_I8 : rd->bps == 16 ? SR_I16 : SR_I32;
+            return 0;
+        }
         snprintf(what, sizeof what, "signed integer samples (%u-bit) are not supported",
                  (unsigned)rd->bps);
         break;
@@ -142,6 +163,44 @@ static int setup_color(tiff_reader *rd, sr_error *err)
         photo = rd->spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
 
     rd->min_is_white = 0;
+    /* Old-style JPEG and YCbCr other than new-style JPEG: libtiff's RGBA
+     * interface decodes them (8-bit, colour only, strips). */
+    rd->rgba = comp == COMPRESSION_OJPEG || (photo == PHOTOMETRIC_YCBCR && comp != COMPRESSION_JPEG);
+    if (rd->rgba) {
+        char emsg[1024] = "";
+        const char *what = comp == COMPRESSION_OJPEG ? "old-style JPEG" : "YCbCr (not JPEG-compressed)";
+        /* gray or colour without extra samples: libtiff would premultiply
+         * or drop anything else */
+        int want_spp = photo == PHOTOMETRIC_MINISBLACK ? 1 : 3;
+        if (rd->bps != 8 || rd->dtype != SR_U8 || rd->spp != want_spp || TIFFIsTiled(tif) ||
+            (photo != PHOTOMETRIC_YCBCR && photo != PHOTOMETRIC_RGB && photo != PHOTOMETRIC_MINISBLACK)) {
+            sr_error_set(err, SR_ERR_UNSUPPORTED,
+                         "%s: %s TIFF is supported in strips of 8-bit gray or colour only "
+                         "(this one: %s, %u samples of %u bits)", rd->path, what,
+                         TIFFIsTiled(tif) ? "tiled" : "strips", (unsigned)rd->spp, (unsigned)rd->bps);
+            return -1;
+        }
+        if (!TIFFRGBAImageOK(tif, emsg)) {
+            sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: %s TIFF cannot be decoded (libtiff: %s)",
+                         rd->path, what, emsg);
+            return -1;
+        }
+        rd->color = photo == PHOTOMETRIC_MINISBLACK ? COL_GRAY : COL_RGB;
+        rd->color_in = rd->spp;
+        rd->out_ch = rd->color == COL_GRAY ? 1 : 3;
+        rd->alpha = rd->assoc = rd->data = 0;
+        return 0;
+    }
+    /* conversions below know unsigned 8/16-bit and float samples only */
+    const int plain = (rd->dtype == SR_U8 && rd->bps <= 8) || (rd->dtype == SR_U16 && rd->bps == 16) ||
+                      (rd->dtype == SR_F32 && rd->bps != 24);
+    if (!plain && photo != PHOTOMETRIC_MINISBLACK && photo != PHOTOMETRIC_RGB &&
+        !(photo == PHOTOMETRIC_MINISWHITE && rd->dtype == SR_U16)) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: photometric %u with %u-bit %s samples is not supported", rd->path,
+                     (unsigned)photo, (unsigned)rd->bps, sr_dtype_name(rd->dtype));
+        return -1;
+    }
     switch (photo) {
     case PHOTOMETRIC_MINISWHITE:
         rd->min_is_white = 1;
@@ -152,12 +211,7 @@ static int setup_color(tiff_reader *rd, sr_error *err)
     case PHOTOMETRIC_RGB:
         rd->color = COL_RGB, rd->color_in = 3;
         break;
-    case PHOTOMETRIC_YCBCR:
-        if (comp != COMPRESSION_JPEG) {
-            sr_error_set(err, SR_ERR_UNSUPPORTED,
-                         "%s: YCbCr TIFF without JPEG compression is not supported", rd->path);
-            return -1;
-        }
+    case PHOTOMETRIC_YCBCR: /* JPEG-compressed: other YCbCr is rgba, above */
         /* let libjpeg convert to RGB (and upsample the chroma) */
         if (!TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
             return fail(rd, err, SR_ERR_UNSUPPORTED, "cannot decode YCbCr JPEG data as RGB");
@@ -203,27 +257,86 @@ static int setup_color(tiff_reader *rd, sr_error *err)
                      rd->path, (unsigned)rd->spp, (unsigned)photo);
         return -1;
     }
+    /* Extra samples: only associated or unassociated alpha is alpha (and
+     * only right after the colour); "unspecified" ones are data channels (a
+     * second fluorescence channel), kept as they are. Without an
+     * ExtraSamples tag a single extra sample is taken as alpha, as libvips
+     * and PIL do. */
     int extras = rd->spp - rd->color_in;
-    rd->alpha = rd->assoc = 0;
-    if (extras == 1 && rd->color != COL_PALETTE) {
-        /* One extra sample is alpha; an unspecified one too (common usage). */
+    rd->alpha = rd->assoc = rd->data = 0;
+    if (extras > 0) {
         uint16_t n = 0, *types = NULL;
         TIFFGetFieldDefaulted(tif, TIFFTAG_EXTRASAMPLES, &n, &types);
-        rd->alpha = 1;
-        rd->assoc = n >= 1 && types && types[0] == EXTRASAMPLE_ASSOCALPHA;
-    } else if (extras > 0) {
+        if (!types)
+            n = 0;
+        for (int i = 0; i < extras; i++) {
+            uint16_t t = i < n ? types[i] : (i == 0 ? EXTRASAMPLE_UNASSALPHA : EXTRASAMPLE_UNSPECIFIED);
+            if (t == EXTRASAMPLE_ASSOCALPHA || t == EXTRASAMPLE_UNASSALPHA) {
+                if (i > 0) {
+                    sr_error_set(err, SR_ERR_UNSUPPORTED,
+                                 "%s: an alpha sample after %d data sample(s) is not supported",
+                                 rd->path, i);
+                    return -1;
+                }
+                rd->alpha = 1;
+                rd->assoc = t == EXTRASAMPLE_ASSOCALPHA;
+            } else {
+                rd->data++;
+            }
+        }
+    }
+    if (extras > 0 && (rd->color == COL_PALETTE || rd->color == COL_CMYK) && rd->data > 0) {
         sr_error_set(err, SR_ERR_UNSUPPORTED,
-                     "%s: %u samples per pixel (%d extra beyond color) are not supported; "
-                     "at most one alpha sample is", rd->path, (unsigned)rd->spp, extras);
+                     "%s: %s TIFF with %d extra data sample(s) is not supported", rd->path,
+                     rd->color == COL_PALETTE ? "palette" : "CMYK", rd->data);
         return -1;
     }
-    rd->out_ch = (rd->color == COL_GRAY ? 1 : 3) + rd->alpha;
+    if (rd->color == COL_PALETTE && rd->alpha) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: palette TIFF with alpha is not supported",
+                     rd->path);
+        return -1;
+    }
+    if (rd->assoc && !plain) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "%s: associated alpha with %u-bit %s samples is not supported", rd->path,
+                     (unsigned)rd->bps, sr_dtype_name(rd->dtype));
+        return -1;
+    }
+    rd->out_ch = (rd->color == COL_GRAY ? 1 : 3) + rd->alpha + rd->data;
+    if (rd->out_ch > SR_MAX_CHANNELS) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: %u samples per pixel are more than %d",
+                     rd->path, (unsigned)rd->spp, SR_MAX_CHANNELS);
+        return -1;
+    }
     return 0;
 }
 
 static int setup_band(tiff_reader *rd, sr_error *err)
 {
     TIFF *tif = rd->tif;
+    if (rd->rgba) { /* a strip of 32-bit ABGR pixels from TIFFReadRGBAStrip */
+        uint32_t rps = 0;
+        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
+        if (rps == 0 || rps > rd->height)
+            rps = rd->height;
+        uint64_t band = (uint64_t)rd->width * rps * 4;
+        if (band > SR_TIFF_MAX_BAND_BYTES) {
+            sr_error_set(err, SR_ERR_TOO_BIG, "%s: a strip needs %llu MiB to decode, over the "
+                         "%llu MiB limit", rd->path, (unsigned long long)(band >> 20),
+                         (unsigned long long)(SR_TIFF_MAX_BAND_BYTES >> 20));
+            return -1;
+        }
+        rd->mode = MODE_RGBA;
+        rd->nplanes = 1;
+        rd->rps = rps;
+        rd->scanline = (size_t)rd->width * 4;
+        rd->plane_band = (size_t)band;
+        if (!(rd->band = malloc(rd->plane_band))) {
+            sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory for a strip buffer", rd->path);
+            return -1;
+        }
+        return 0;
+    }
     uint16_t planar = PLANARCONFIG_CONTIG;
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
     rd->nplanes = (planar == PLANARCONFIG_SEPARATE && rd->spp > 1) ? rd->spp : 1;
@@ -362,6 +475,7 @@ static int setup_page(tiff_reader *rd, sr_image_info *info, sr_error *err)
     info->width = (int)w;
     info->height = (int)h;
     info->channels = rd->out_ch;
+    info->data_channels = rd->data;
     info->dtype = rd->dtype;
     info->format = SR_FMT_TIFF;
     info->bits = bps;
@@ -382,7 +496,9 @@ static int load_band(tiff_reader *rd, uint32_t y, sr_error *err)
     for (int p = 0; p < rd->nplanes; p++) {
         uint8_t *dst = rd->band + (size_t)p * rd->plane_band;
         int ok = 1;
-        if (rd->mode == MODE_SCANLINE) {
+        if (rd->mode == MODE_RGBA) {
+            ok = TIFFReadRGBAStrip(tif, y0, (uint32_t *)(void *)dst) == 1;
+        } else if (rd->mode == MODE_SCANLINE) {
             ok = TIFFReadScanline(tif, dst, y, 0) == 1;
         } else if (rd->mode == MODE_STRIPS) {
             uint32_t strip = TIFFComputeStrip(tif, y0, (uint16_t)p);
@@ -413,7 +529,9 @@ static void row_planes(tiff_reader *rd, uint32_t y, const uint8_t *planes[])
     size_t r = y - rd->band_y0;
     for (int p = 0; p < rd->nplanes; p++) {
         const uint8_t *band = rd->band + (size_t)p * rd->plane_band;
-        if (rd->mode == MODE_TILES) {
+        if (rd->mode == MODE_RGBA) { /* the strip's raster is bottom-up */
+            planes[p] = band + (rd->band_rows - 1 - r) * rd->scanline;
+        } else if (rd->mode == MODE_TILES) {
             uint8_t *row = rd->gather + (size_t)p * rd->scanline;
             for (uint32_t t = 0; t < rd->tiles_across; t++)
                 memcpy(row + t * rd->tile_row, band + t * rd->tile_size + r * rd->tile_row,
@@ -431,6 +549,41 @@ static uint32_t get_bits(const uint8_t *p, size_t i, unsigned b)
     return (uint32_t)(p[bit >> 3] >> (8 - b - (bit & 7))) & ((1u << b) - 1);
 }
 
+/* Sample i of b (9..15) bits from an MSB-first bit stream of len bytes. */
+static uint32_t get_bits_wide(const uint8_t *p, size_t len, size_t i, unsigned b)
+{
+    size_t bit = i * b, k = bit >> 3;
+    uint32_t v = (uint32_t)p[k] << 16;
+    if (k + 1 < len)
+        v |= (uint32_t)p[k + 1] << 8;
+    if (k + 2 < len)
+        v |= p[k + 2];
+    return (v >> (24 - b - (bit & 7))) & ((1u << b) - 1);
+}
+
+/* IEEE 754 half -> float (subnormals, infinities and NaN included). */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, bits;
+    if (e == 31)
+        bits = sign | 0x7f800000u | (m << 13);
+    else if (e > 0)
+        bits = sign | ((e + 112) << 23) | (m << 13);
+    else if (m == 0)
+        bits = sign;
+    else { /* subnormal: normalise */
+        e = 113;
+        while (!(m & 1024)) {
+            m <<= 1;
+            e--;
+        }
+        bits = sign | (e << 23) | ((m & 1023) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 /* Native samples -> w*spp interleaved samples of rd->dtype in dst. Samples
  * of fewer than 8 bits are scaled to 0..255 (palette indices are not). */
 static void unpack_row(const tiff_reader *rd, const uint8_t *const planes[], void *dst)
@@ -438,7 +591,7 @@ static void unpack_row(const tiff_reader *rd, const uint8_t *const planes[], voi
     const size_t w = rd->width, spp = rd->spp;
     const unsigned b = rd->bps;
     const int chunky = rd->nplanes == 1;
-    if (chunky && (b == 8 || b == 16 || (b == 32 && rd->dtype == SR_F32))) {
+    if (chunky && !rd->half && (b == 8 || b == 16 || b == 32)) {
         memcpy(dst, planes[0], w * spp * (b / 8)); /* the common case */
         return;
     }
@@ -455,12 +608,33 @@ static void unpack_row(const tiff_reader *rd, const uint8_t *const planes[], voi
             uint8_t *d = dst;
             for (size_t x = 0; x < w; x++)
                 d[x * spp + s] = p[x * stride + off];
+        } else if (b == 16 && rd->half) {
+            float *d = dst;
+            for (size_t x = 0; x < w; x++) {
+                uint16_t h;
+                memcpy(&h, p + (x * stride + off) * 2, 2);
+                d[x * spp + s] = half_to_float(h);
+            }
         } else if (b == 16) {
             uint16_t *d = dst;
             for (size_t x = 0; x < w; x++)
                 memcpy(&d[x * spp + s], p + (x * stride + off) * 2, 2);
-        } else if (b == 32) {
+        } else if (b < 16) { /* 10, 12, 14 bits packed: values kept */
+            uint16_t *d = dst;
+            for (size_t x = 0; x < w; x++)
+                d[x * spp + s] = (uint16_t)get_bits_wide(p, rd->scanline, x * stride + off, b);
+        } else if (b == 24) { /* libtiff has put the 3 bytes in host order */
             float *d = dst;
+            const uint16_t one = 1;
+            const int little = *(const uint8_t *)&one == 1;
+            for (size_t x = 0; x < w; x++) {
+                const uint8_t *q = p + (x * stride + off) * 3;
+                uint32_t v = little ? q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16
+                                    : q[2] | (uint32_t)q[1] << 8 | (uint32_t)q[0] << 16;
+                d[x * spp + s] = (float)v;
+            }
+        } else if (b == 32) { /* float, uint32 or int32: bits copied */
+            uint32_t *d = dst;
             for (size_t x = 0; x < w; x++)
                 memcpy(&d[x * spp + s], p + (x * stride + off) * 4, 4);
         } else { /* 64-bit float */
@@ -477,21 +651,25 @@ static void unpack_row(const tiff_reader *rd, const uint8_t *const planes[], voi
 static void invert_gray(const tiff_reader *rd, void *row)
 {
     const size_t w = rd->width, n = (size_t)rd->out_ch;
+    /* white is the largest value the bits hold (4095 for 12-bit) */
+    const unsigned white16 = rd->bps < 16 ? (1u << rd->bps) - 1 : 65535u;
     if (rd->dtype == SR_U8)
         for (size_t x = 0; x < w; x++)
             ((uint8_t *)row)[x * n] = (uint8_t)(255 - ((uint8_t *)row)[x * n]);
     else if (rd->dtype == SR_U16)
         for (size_t x = 0; x < w; x++)
-            ((uint16_t *)row)[x * n] = (uint16_t)(65535 - ((uint16_t *)row)[x * n]);
+            ((uint16_t *)row)[x * n] = (uint16_t)(white16 - ((uint16_t *)row)[x * n]);
     else /* float: white is 1.0 */
         for (size_t x = 0; x < w; x++)
             ((float *)row)[x * n] = 1.0f - ((float *)row)[x * n];
 }
 
-/* Associated (premultiplied) alpha -> unassociated, rounded. */
+/* Associated (premultiplied) alpha -> unassociated, rounded. Alpha is the
+ * sample right after the colour; data samples are not premultiplied. */
 static void unpremultiply(const tiff_reader *rd, void *row)
 {
-    const size_t w = rd->width, n = (size_t)rd->out_ch, a = n - 1;
+    const size_t w = rd->width, n = (size_t)rd->out_ch;
+    const size_t a = (size_t)(rd->color == COL_GRAY ? 1 : 3);
     for (size_t x = 0; x < w; x++) {
         for (size_t c = 0; c < a; c++) {
             if (rd->dtype == SR_U8) {
@@ -547,6 +725,18 @@ static void cmyk_to_rgb(const tiff_reader *rd, const void *in, void *out)
 
 static void convert_row(const tiff_reader *rd, const uint8_t *const planes[], void *out)
 {
+    if (rd->rgba) {
+        uint8_t *o = out;
+        const int n = rd->out_ch;
+        for (size_t x = 0; x < rd->width; x++) {
+            uint32_t v;
+            memcpy(&v, planes[0] + x * 4, 4);
+            o[x * n] = (uint8_t)TIFFGetR(v);
+            if (n == 3)
+                o[x * n + 1] = (uint8_t)TIFFGetG(v), o[x * n + 2] = (uint8_t)TIFFGetB(v);
+        }
+        return;
+    }
     if (rd->color == COL_PALETTE) {
         unpack_row(rd, planes, rd->tmp);
         palette_to_rgb(rd, rd->tmp, out);

@@ -52,8 +52,10 @@ static uint16_t compression_tag(sr_tiff_compression c)
 
 static int check_info(const char *path, const sr_image_info *info, sr_error *err)
 {
-    if (info->width <= 0 || info->height <= 0 || info->channels < 1 || info->channels > 4 ||
-        (info->dtype != SR_U8 && info->dtype != SR_U16 && info->dtype != SR_F32)) {
+    int base = info->channels - info->data_channels;
+    if (info->width <= 0 || info->height <= 0 || info->channels < 1 ||
+        info->channels > SR_MAX_CHANNELS || info->data_channels < 0 || base < 1 || base > 4 ||
+        sr_dtype_size(info->dtype) == 0) {
         sr_error_set(err, SR_ERR_ARG, "%s: cannot write a %dx%d image with %d channels as TIFF",
                      path, info->width, info->height, info->channels);
         return -1;
@@ -67,6 +69,8 @@ static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error 
     TIFF *tif = tw->tif;
     const int ch = info->channels;
     const int is_float = info->dtype == SR_F32;
+    const int is_signed = info->dtype == SR_I8 || info->dtype == SR_I16 || info->dtype == SR_I32;
+    const int color = sr_info_color_channels(info);
     const uint16_t bits = (uint16_t)(8 * sr_dtype_size(info->dtype));
     const uint16_t comp = compression_tag(tw->compression);
     const size_t row_bytes = (size_t)info->width * ch * sr_dtype_size(info->dtype);
@@ -81,15 +85,22 @@ static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error 
              TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits) &&
              TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)ch) &&
              TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT,
-                          is_float ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT) &&
+                          is_float    ? SAMPLEFORMAT_IEEEFP
+                          : is_signed ? SAMPLEFORMAT_INT
+                                      : SAMPLEFORMAT_UINT) &&
              TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
-                          ch >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK) &&
+                          color == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK) &&
              TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
              TIFFSetField(tif, TIFFTAG_COMPRESSION, comp) &&
              TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, (uint32_t)rps);
-    if (ok && (ch == 2 || ch == 4)) {
-        uint16_t extra = EXTRASAMPLE_UNASSALPHA;
-        ok = TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, 1, &extra);
+    if (ok && ch > color) {
+        /* alpha first, then the data channels as "unspecified", as read */
+        uint16_t extra[SR_MAX_CHANNELS];
+        int n = ch - color;
+        for (int i = 0; i < n; i++)
+            extra[i] = i == 0 && sr_info_has_alpha(info) ? EXTRASAMPLE_UNASSALPHA
+                                                         : EXTRASAMPLE_UNSPECIFIED;
+        ok = TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)n, extra);
     }
     if (ok && comp != COMPRESSION_NONE)
         ok = TIFFSetField(tif, TIFFTAG_PREDICTOR,

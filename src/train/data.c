@@ -313,6 +313,16 @@ static cache_entry *decode(const char *path, sr_error *err)
     sr_reader *r = sr_reader_open(path, NULL, err);
     if (!r) return NULL;
     const sr_image_info *in = sr_reader_info(r);
+    /* the cache and its windows know unsigned 8/16-bit and float samples of
+     * gray/RGB(+alpha) images; other TIFF layouts are refused, not misread */
+    if ((in->dtype != SR_U8 && in->dtype != SR_U16 && in->dtype != SR_F32) || in->data_channels) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: %s for training: only 8/16-bit unsigned or "
+                     "float gray/RGB images are", path,
+                     in->data_channels ? "data channels are not supported"
+                                       : "this sample type is not supported");
+        sr_reader_close(r);
+        return NULL;
+    }
     cache_entry *e = calloc(1, sizeof *e);
     size_t row = sr_row_bytes(in);
     if (e) e->data = malloc(row * (size_t)in->height);

@@ -11,9 +11,14 @@
  *                                the "kind" metadata (default "test")
  *   imgtool minmax IN            print "MIN MAX" in native units over all pages
  *   imgtool meta IN              print resolution unit, x, y, then the description
+ *   imgtool layout IN            per page: "W H CHANNELS DATA_CHANNELS DTYPE"
+ *   imgtool same A B             exit 0 if every page has the same layout and
+ *                                bit-identical samples, else print why, exit 1
+ *   imgtool pixel IN PAGE X Y C  print one sample in native units, exactly
  * make takes IMGTOOL_DESC (ImageDescription) and IMGTOOL_DPCM (pixels per cm)
  * from the environment.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +100,7 @@ static int info_cmd(const char *path)
     if (!r)
         return die(&err);
     const sr_image_info *i = sr_reader_info(r);
-    static const char *const t[] = {"u8", "u16", "f32"};
+    static const char *const t[] = {"u8", "u16", "f32", "i8", "i16", "u32", "i32"};
     printf("%d %d %d %s %d\n", i->width, i->height, i->channels, t[i->dtype], i->pages);
     sr_reader_close(r);
     return 0;
@@ -140,6 +145,92 @@ static int diff_cmd(const char *a, const char *b)
     return 0;
 }
 
+static int layout_cmd(const char *path)
+{
+    sr_error err = {0};
+    sr_reader *r = sr_reader_open(path, NULL, &err);
+    if (!r)
+        return die(&err);
+    do {
+        const sr_image_info *i = sr_reader_info(r);
+        printf("%d %d %d %d %s\n", i->width, i->height, i->channels, i->data_channels,
+               sr_dtype_name(i->dtype));
+    } while (sr_reader_next_page(r, &err) == 1);
+    sr_reader_close(r);
+    return err.code ? die(&err) : 0;
+}
+
+static int same_cmd(const char *a, const char *b)
+{
+    sr_error err = {0};
+    sr_reader *ra = sr_reader_open(a, NULL, &err), *rb = ra ? sr_reader_open(b, NULL, &err) : NULL;
+    if (!ra || !rb)
+        return die(&err);
+    int rc = 0;
+    for (int page = 1; rc == 0; page++) {
+        const sr_image_info *ia = sr_reader_info(ra), *ib = sr_reader_info(rb);
+        if (ia->width != ib->width || ia->height != ib->height || ia->channels != ib->channels ||
+            ia->data_channels != ib->data_channels || ia->dtype != ib->dtype) {
+            printf("page %d: layout differs\n", page);
+            rc = 1;
+            break;
+        }
+        size_t rbytes = sr_row_bytes(ia);
+        void *pa = malloc(rbytes), *pb = malloc(rbytes);
+        for (int y = 0; y < ia->height && rc == 0; y++) {
+            if (sr_reader_read_rows(ra, pa, 1, &err) || sr_reader_read_rows(rb, pb, 1, &err))
+                return die(&err);
+            if (memcmp(pa, pb, rbytes)) {
+                printf("page %d row %d differs\n", page, y);
+                rc = 1;
+            }
+        }
+        free(pa), free(pb);
+        int ma = sr_reader_next_page(ra, &err), mb = sr_reader_next_page(rb, &err);
+        if (ma != mb) {
+            printf("page counts differ\n");
+            rc = 1;
+        }
+        if (ma <= 0)
+            break;
+    }
+    sr_reader_close(ra);
+    sr_reader_close(rb);
+    return rc;
+}
+
+static int pixel_cmd(char **argv)
+{
+    sr_error err = {0};
+    sr_reader *r = sr_reader_open(argv[2], NULL, &err);
+    if (!r)
+        return die(&err);
+    for (int p = 0; p < atoi(argv[3]); p++)
+        if (sr_reader_next_page(r, &err) != 1)
+            return 2;
+    const sr_image_info *i = sr_reader_info(r);
+    int x = atoi(argv[4]), y = atoi(argv[5]), c = atoi(argv[6]);
+    if (x < 0 || x >= i->width || y < 0 || y >= i->height || c < 0 || c >= i->channels)
+        return 2;
+    uint8_t *row = malloc(sr_row_bytes(i));
+    for (int k = 0; k <= y; k++)
+        if (sr_reader_read_rows(r, row, 1, &err))
+            return die(&err);
+    const void *s = row + ((size_t)x * i->channels + c) * sr_dtype_size(i->dtype);
+    switch (i->dtype) {
+    case SR_U8: printf("%u\n", *(const uint8_t *)s); break;
+    case SR_U16: printf("%u\n", *(const uint16_t *)s); break;
+    case SR_F32: printf("%.9g\n", *(const float *)s); break;
+    case SR_I8: printf("%d\n", *(const int8_t *)s); break;
+    case SR_I16: printf("%d\n", *(const int16_t *)s); break;
+    case SR_U32: printf("%u\n", *(const uint32_t *)s); break;
+    case SR_I32: printf("%d\n", *(const int32_t *)s); break;
+    }
+    free(row);
+    sr_reader_close(r);
+    return 0;
+}
+
 static int minmax_cmd(const char *path)
 {
     sr_error err = {0};
@@ -149,7 +240,7 @@ static int minmax_cmd(const char *path)
     double lo = INFINITY, hi = -INFINITY;
     do {
         const sr_image_info *i = sr_reader_info(r);
-        double unit = i->dtype == SR_U8 ? 255 : i->dtype == SR_U16 ? 65535 : 1;
+        double unit = sr_dtype_unit(i->dtype);
         size_t n = (size_t)i->width * i->channels;
         void *raw = malloc(sr_row_bytes(i));
         float *f = malloc(n * sizeof *f);
@@ -220,6 +311,12 @@ int main(int argc, char **argv)
         return info_cmd(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "diff"))
         return diff_cmd(argv[2], argv[3]);
+    if (argc == 3 && !strcmp(argv[1], "layout"))
+        return layout_cmd(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "same"))
+        return same_cmd(argv[2], argv[3]);
+    if (argc == 7 && !strcmp(argv[1], "pixel"))
+        return pixel_cmd(argv);
     if (argc == 3 && !strcmp(argv[1], "meta"))
         return meta_cmd(argv[2]);
     if (argc == 3 && !strcmp(argv[1], "minmax"))

@@ -322,6 +322,89 @@ else
   echo "skip: $MICRO absent"
 fi
 
+# --- sample types and extra samples (issue 13); fixtures made by
+# tools/make_tiff_type_fixtures.py
+FX=${SRGAN_SRCDIR:-}/tests/fixtures/tifftypes
+gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+"$IMG" model tskip1.safetensors 2 1 8 msrresnet 1 zero-tail || exit 2
+"$IMG" model tskip3.safetensors 2 1 8 msrresnet 3 zero-tail || exit 2
+# two fluorescence channels (ExtraSamples unspecified): channel 0 must not be
+# zeroed where channel 1 is 0, and channel 1 stays a data channel
+run "$UP" --method bilinear -x 2 "$FX/ch2_u16.tif" t_ch2.tif
+check "2-channel gray: layout and type kept" [ "$("$IMG" layout t_ch2.tif)" = "48 40 2 1 uint16" ]
+check "2-channel gray: channel 0 not zeroed where channel 1 is 0" gt "$("$IMG" pixel t_ch2.tif 0 2 2 0)" 1000
+run "$UP" --method bilinear -x 2 "$FX/ch3_u16_planar.tif" t_ch3.tif
+check "3-channel planar gray: read and kept" [ "$("$IMG" layout t_ch3.tif)" = "48 40 3 2 uint16" ]
+run "$UP" --method bilinear -x 2 "$FX/gray_alpha_u16.tif" t_ga.tif
+check "real alpha stays alpha" [ "$("$IMG" layout t_ga.tif)" = "48 40 2 0 uint16" ]
+# the network path, channel by channel: a zero-tail model is its bilinear skip
+for m in tskip1 tskip3; do
+  for f in ch2_u16 ch3_u16_planar; do
+    run "$UP" -m $m.safetensors -x 2 "$FX/$f.tif" "t_${m}_$f.tif"
+    check "$m $f: layout kept" [ "$("$IMG" layout "t_${m}_$f.tif")" = "$("$IMG" layout "$FX/$f.tif" | awk '{ $1 *= 2; $2 *= 2; print }')" ]
+    run "$UP" --method bilinear -x 2 "$FX/$f.tif" "t_bil_$f.tif"
+    d=$("$IMG" diff "t_${m}_$f.tif" "t_bil_$f.tif")
+    check "$m $f: each channel == bilinear ($d)" awk -v d="$d" 'BEGIN { exit !(d <= 1.5 / 65535) }'
+  done
+done
+# pages of different types keep their own type and size
+for how in "--method bicubic" "-m tskip1.safetensors"; do
+  run "$UP" $how -x 2 "$FX/mixed_u16_f32.tif" t_mixed.tif
+  check "mixed pages ($how): each keeps its type" [ "$("$IMG" layout t_mixed.tif | tr '\n' ' ')" = "48 40 1 0 uint16 24 20 1 0 float32 " ]
+  v=$("$IMG" pixel t_mixed.tif 1 23 19 0)
+  check "mixed pages ($how): float page keeps its values ($v)" awk -v v="$v" 'BEGIN { exit !(v > 0.4 && v < 0.6) }'
+done
+# signed and half-float samples
+run "$UP" --method bicubic -x 2 "$FX/i16.tif" t_i16.tif
+check "int16 stays int16" [ "$("$IMG" layout t_i16.tif)" = "48 40 1 0 int16" ]
+check "int16 keeps negative values" [ "$("$IMG" minmax t_i16.tif | cut -d' ' -f1)" = "-32768" ]
+run "$UP" --method nearest -x 1 --dtype float32 "$FX/i16.tif" t_i16f.tif
+check "int16 -> float32 keeps values (-30037)" [ "$("$IMG" pixel t_i16f.tif 0 1 0 0)" = "-30037" ]
+run "$UP" -m tskip1.safetensors -x 2 "$FX/i8.tif" t_i8.tif
+run "$UP" --method bilinear -x 2 "$FX/i8.tif" t_i8b.tif
+check "int8 through the network stays int8" [ "$("$IMG" layout t_i8.tif)" = "48 40 1 0 int8" ]
+d=$("$IMG" diff t_i8.tif t_i8b.tif)
+check "int8 network == bilinear ($d)" awk -v d="$d" 'BEGIN { exit !(d <= 1.5 / 127) }'
+run "$UP" --method bicubic -x 2 "$FX/f16.tif" t_f16.tif
+check "float16 is written as float32" [ "$("$IMG" layout t_f16.tif)" = "48 40 1 0 float32" ]
+# formats that cannot hold the layout refuse it
+run "$UP" --method bicubic -x 2 "$FX/ch2_u16.tif" t_ch2.png
+check "data channels to PNG: refused, one line" one_line_naming t_ch2.png
+check "data channels to PNG: no output" [ ! -e t_ch2.png ]
+run "$UP" --method bicubic -x 2 "$FX/i16.tif" t_i16.png
+check "int16 to PNG: refused" [ $rc -eq 1 ] && check "int16 to PNG: no output" [ ! -e t_i16.png ]
+# old-style JPEG in TIFF: decoded, and quietly (libtiff's deprecation warning
+# is not the user's problem)
+run "$UP" -q --method bicubic -x 2 "$FX/ojpeg_ycbcr420.tif" t_ojpeg.tif
+check "old-style JPEG: upscaled" [ "$("$IMG" layout t_ojpeg.tif)" = "48 32 3 0 uint8" ]
+check "old-style JPEG: nothing on stderr with -q" [ ! -s out.txt ]
+# label images: refused unless nearest; with --labels bit-exact (x2 then x0.5
+# gives the input back, including values a float would round)
+run "$UP" -x 2 "$FX/labels_i32.tif" t_lab.tif
+check "int32 without --labels: refused (1)" [ $rc -eq 1 ]
+check "int32 without --labels: message names the file and --labels" one_line_naming "$FX/labels_i32.tif" && check "suggests --labels" grep -q -- '--labels' out.txt
+check "int32 without --labels: no output" [ ! -e t_lab.tif ]
+run "$UP" --method bicubic -x 2 "$FX/labels_u32.tif" t_lab.tif
+check "uint32 with bicubic: refused" [ $rc -eq 1 ]
+for f in labels_i32 labels_u32 labels_u16; do
+  run "$UP" --labels -x 2 "$FX/$f.tif" "t_$f.tif"
+  run "$UP" --labels -x 0.5 "t_$f.tif" "t_${f}_back.tif"
+  check "$f --labels x2: type kept" [ "$("$IMG" layout "t_$f.tif" | cut -d' ' -f1,2,5)" = "48 40 $("$IMG" layout "$FX/$f.tif" | cut -d' ' -f5)" ]
+  check "$f --labels: x2 then x0.5 is bit-exact" "$IMG" same "$FX/$f.tif" "t_${f}_back.tif"
+done
+run "$UP" --method nearest -x 2 "$FX/labels_u32.tif" t_lab_n.tif
+check "--method nearest on uint32 == --labels" "$IMG" same t_lab_n.tif t_labels_u32.tif
+run "$UP" --labels -x 2 gray16.tif t_lab_g16.tif
+run "$UP" --method nearest -x 2 gray16.tif t_near_g16.tif
+check "--labels picks the pixels --method nearest picks" "$IMG" same t_lab_g16.tif t_near_g16.tif
+run "$UP" --method nearest -x 2 "$FX/i16.tif" t_near_i16.tif
+run "$UP" --labels -x 2 "$FX/i16.tif" t_lab_i16.tif
+check "--method nearest on int16 is exact (== --labels)" "$IMG" same t_near_i16.tif t_lab_i16.tif
+run "$UP" --labels -x 3 "$FX/ch2_u16.tif" t_lab_ch2.tif
+check "--labels keeps data channels" [ "$("$IMG" layout t_lab_ch2.tif)" = "72 60 2 1 uint16" ]
+run "$UP" --labels -m tskip1.safetensors "$FX/labels_i32.tif" t_lab_m.tif
+check "--labels with a model: usage error (2)" [ $rc -eq 2 ]
+
 # --- batch edge cases: deep OUTDIR, subdirectory first, collisions
 mkdir -p in3/aa_sub && cp rgb.png in3/aa_sub/p.png && cp rgb.png in3/zz.png
 run "$UP" --method bicubic -x 2 -i in3 -o new/deep/out -r

@@ -132,6 +132,48 @@ static void test_affine_roundtrip_and_clip(void)
     sr_stage_free(s);
 }
 
+
+/* Signed samples: levels below zero are binned exactly, too. */
+static double signed_ramp(int i, int page)
+{
+    (void)page;
+    return (i - 500) / 32767.0; /* int16 -500 .. 499 */
+}
+
+static void test_percentiles_signed_and_channels(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/norm_i16.tif", TEST_TMPDIR());
+    write_pages(path, SR_I16, 40, 25, 1, signed_ramp);
+    sr_error err = {0};
+    sr_norm_range r;
+    CHECK(sr_norm_percentiles(path, NULL, 0, 0.0, 100.0, &r, &err) == 0);
+    CHECK_NEAR(r.lo * 32767, -500, 1e-3);
+    CHECK_NEAR(r.hi * 32767, 499, 1e-3);
+    CHECK(sr_norm_percentiles(path, NULL, 0, 1.0, 99.0, &r, &err) == 0);
+    CHECK_NEAR(r.lo * 32767, -490, 1.01);
+
+    /* Independent channels (ExtraSamples unspecified) get their own windows:
+     * channel 1 of ch2_u16 is 0 on the left half, 300..1250 on the right. */
+    char fx[600];
+    snprintf(fx, sizeof fx, "%s/tests/fixtures/tifftypes/ch2_u16.tif", TEST_SRCDIR());
+    CHECK(sr_norm_percentiles_ch(fx, NULL, 0, 1, 1, 0.0, 100.0, &r, &err) == 0);
+    CHECK_NEAR(r.lo * 65535, 0, 1e-3);
+    CHECK_NEAR(r.hi * 65535, 1250, 1e-3);
+    CHECK(sr_norm_percentiles_ch(fx, NULL, 0, 0, 1, 0.0, 100.0, &r, &err) == 0);
+    CHECK_NEAR(r.lo * 65535, 1000, 1e-3);
+    CHECK_NEAR(r.hi * 65535, 1000 + 23 * 100 + 19 * 7, 1e-3);
+
+    /* A stack of a uint16 page and a float page has no common unit. */
+    snprintf(fx, sizeof fx, "%s/tests/fixtures/tifftypes/mixed_u16_f32.tif", TEST_SRCDIR());
+    sr_error_clear(&err);
+    CHECK(sr_norm_percentiles(fx, NULL, -1, 1.0, 99.0, &r, &err) == -1 &&
+          err.code == SR_ERR_UNSUPPORTED);
+    /* each page alone is fine, in its own units */
+    CHECK(sr_norm_percentiles(fx, NULL, 1, 0.0, 100.0, &r, &err) == 0);
+    CHECK_NEAR(r.hi, 0.5, 1e-6);
+}
+
 int main(void)
 {
     char cmd[600];
@@ -141,5 +183,6 @@ int main(void)
     RUN(test_percentiles_u16);
     RUN(test_percentiles_float);
     RUN(test_affine_roundtrip_and_clip);
+    RUN(test_percentiles_signed_and_channels);
     return testlib_summary();
 }

@@ -8,6 +8,7 @@
  * the microscopy stacks in ../shared; and bad input.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -882,15 +883,342 @@ static void test_bad_input(void)
     CHECK(read_everything(p, &err) != 0);
     check_error_line(&err, p);
 
-    /* signed integers (PIL mode I): unsupported, not misread */
+    /* signed 32-bit integers (PIL mode I) are read as int32 (issue 13) */
     sr_error_clear(&err);
-    const char *fx = fixture("int32_pil.tif");
-    char fxp[4096];
-    snprintf(fxp, sizeof fxp, "%s", fx);
-    CHECK(sr_reader_open(fxp, NULL, &err) == NULL);
-    CHECK(err.code == SR_ERR_UNSUPPORTED && strstr(err.msg, "signed"));
-    check_error_line(&err, fxp);
+    sr_image_info ii;
+    void *i32 = read_file(fixture("int32_pil.tif"), &ii, &err);
+    CHECK_MSG(i32 && ii.dtype == SR_I32 && ii.bits == 32 && ii.channels == 1, "int32: %s", err.msg);
+    free(i32);
     remove(p);
+}
+
+
+/* ---- sample types and extra samples (issue 13) --------------------------------- */
+
+static const char *tt_fixture(const char *name)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/tests/fixtures/tifftypes/%s", TEST_SRCDIR(), name);
+    return buf;
+}
+
+/* The formulas of tools/make_tiff_type_fixtures.py (24 x 20). */
+enum { TW = 24, TH = 20 };
+static uint16_t tt_ch(int c, int x, int y)
+{
+    return c == 0 ? (uint16_t)(1000 + x * 100 + y * 7)
+           : c == 1 ? (uint16_t)(x < TW / 2 ? 0 : 300 + y * 50)
+                    : (uint16_t)((x * y) % 4000);
+}
+static long tt_lab(int x, int y) { return x / 6 + 4 * (y / 5); }
+
+static void test_extra_samples(void)
+{
+    sr_error err = {0};
+    sr_image_info info;
+    /* unspecified extra samples are data: kept, not alpha, not premultiplied */
+    static const struct { const char *file; int ch, data; } cases[] = {
+        {"ch2_u16.tif", 2, 1}, {"ch3_u16_planar.tif", 3, 2}, {"gray_alpha_u16.tif", 2, 0}};
+    for (int k = 0; k < 3; k++) {
+        uint16_t *px = read_file(tt_fixture(cases[k].file), &info, &err);
+        CHECK_MSG(px && info.channels == cases[k].ch && info.data_channels == cases[k].data &&
+                      info.dtype == SR_U16 && info.width == TW && info.height == TH,
+                  "%s: %s", cases[k].file, err.msg);
+        CHECK_MSG(!px || sr_info_has_alpha(&info) == (cases[k].data == 0), "%s alpha",
+                  cases[k].file);
+        int ok = px != NULL;
+        for (int y = 0; ok && y < TH; y++)
+            for (int x = 0; ok && x < TW; x++)
+                for (int c = 0; ok && c < info.channels; c++) {
+                    uint16_t want = cases[k].data == 0 && c == 1 ? (x < TW / 2 ? 0 : 65535)
+                                                                 : tt_ch(c, x, y);
+                    ok = px[((size_t)y * TW + x) * info.channels + c] == want;
+                }
+        CHECK_MSG(ok, "%s: samples differ", cases[k].file);
+        free(px);
+    }
+
+    /* written back: same samples, same ExtraSamples, data channels not alpha */
+    const char *path = tmp_path("data_channels.tif");
+    sr_image_info wi = make_info(TW, TH, 3, SR_I16);
+    wi.data_channels = 2;
+    int16_t v[TW * TH * 3];
+    for (int i = 0; i < TW * TH * 3; i++)
+        v[i] = (int16_t)(i * 37 - 20000);
+    sr_write_opts ow = {.overwrite = 1};
+    CHECK(write_file(path, &wi, v, &ow, &err) == 0);
+    int16_t *back = read_file(path, &info, &err);
+    CHECK_MSG(back && info.channels == 3 && info.data_channels == 2 && info.dtype == SR_I16 &&
+                  memcmp(back, v, sizeof v) == 0,
+              "int16 data channels round trip: %s", err.msg);
+    free(back);
+    TIFF *tif = TIFFOpen(path, "r");
+    uint16_t n = 0, *types = NULL, fmt = 0, photo = 0;
+    CHECK(tif && TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &n, &types) && n == 2 &&
+          types[0] == EXTRASAMPLE_UNSPECIFIED && types[1] == EXTRASAMPLE_UNSPECIFIED);
+    CHECK(tif && TIFFGetField(tif, TIFFTAG_SAMPLEFORMAT, &fmt) && fmt == SAMPLEFORMAT_INT);
+    CHECK(tif && TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo) && photo == PHOTOMETRIC_MINISBLACK);
+    if (tif)
+        TIFFClose(tif);
+    /* RGBA + a data channel: alpha first, then unspecified */
+    wi = make_info(5, 4, 5, SR_U8);
+    wi.data_channels = 1;
+    uint8_t b8[5 * 4 * 5];
+    fill_pattern(b8, SR_U8, sizeof b8, 3);
+    CHECK(write_file(path, &wi, b8, &ow, &err) == 0);
+    uint8_t *b8r = read_file(path, &info, &err);
+    CHECK(b8r && info.channels == 5 && info.data_channels == 1 && sr_info_has_alpha(&info) &&
+          memcmp(b8r, b8, sizeof b8) == 0);
+    free(b8r);
+    /* PNG and JPEG cannot hold data channels or signed samples: refused */
+    const char *png = tmp_path("data_channels.png");
+    wi = make_info(5, 4, 2, SR_U16);
+    wi.data_channels = 1;
+    sr_error e2 = {0};
+    sr_write_opts wo = {.overwrite = 1};
+    CHECK(sr_writer_open(png, SR_FMT_AUTO, &wi, &wo, &e2) == NULL &&
+          e2.code == SR_ERR_UNSUPPORTED);
+    check_error_line(&e2, png);
+    wi = make_info(5, 4, 1, SR_I16);
+    sr_error_clear(&e2);
+    CHECK(sr_writer_open(png, SR_FMT_AUTO, &wi, &wo, &e2) == NULL &&
+          e2.code == SR_ERR_UNSUPPORTED && strstr(e2.msg, "int16"));
+    struct stat st;
+    CHECK(stat(png, &st) != 0);
+    remove(path);
+}
+
+static void test_sample_types(void)
+{
+    sr_error err = {0};
+    sr_image_info info;
+    int ok;
+    /* signed 8 and 16-bit */
+    int8_t *i8 = read_file(tt_fixture("i8.tif"), &info, &err);
+    ok = i8 && info.dtype == SR_I8 && info.bits == 8;
+    for (int y = 0; ok && y < TH; y++)
+        for (int x = 0; ok && x < TW; x++)
+            ok = i8[y * TW + x] == (x * 11 + y * 3) % 256 - 128;
+    CHECK_MSG(ok, "int8: %s", err.msg);
+    free(i8);
+    int16_t *i16 = read_file(tt_fixture("i16.tif"), &info, &err);
+    ok = i16 && info.dtype == SR_I16;
+    for (int y = 0; ok && y < TH; y++)
+        for (int x = 0; ok && x < TW; x++)
+            ok = i16[y * TW + x] == (x * 2731 + y * 977) % 65536 - 32768;
+    CHECK_MSG(ok, "int16: %s", err.msg);
+    free(i16);
+    /* 32-bit labels, values that a float would round */
+    int32_t *l32 = read_file(tt_fixture("labels_i32.tif"), &info, &err);
+    ok = l32 && info.dtype == SR_I32;
+    for (int y = 0; ok && y < TH; y++)
+        for (int x = 0; ok && x < TW; x++) {
+            long l = tt_lab(x, y), want[4] = {l, -l - 1, l + (1 << 24) + 1, l + 2000000000};
+            ok = l32[y * TW + x] == want[l % 4];
+        }
+    CHECK_MSG(ok, "int32 labels: %s", err.msg);
+    free(l32);
+    uint32_t *u32 = read_file(tt_fixture("labels_u32.tif"), &info, &err);
+    ok = u32 && info.dtype == SR_U32;
+    for (int y = 0; ok && y < TH; y++)
+        for (int x = 0; ok && x < TW; x++) {
+            uint32_t l = (uint32_t)tt_lab(x, y);
+            uint32_t want[3] = {l, l + (1u << 24) + 1, 4294967295u - l};
+            ok = u32[y * TW + x] == want[l % 3];
+        }
+    CHECK_MSG(ok, "uint32 labels: %s", err.msg);
+    free(u32);
+    /* float16 widened to float32 (subnormal and largest half included) */
+    float *f = read_file(tt_fixture("f16.tif"), &info, &err);
+    ok = f && info.dtype == SR_F32 && info.bits == 16;
+    CHECK_MSG(ok && f[0] == 5.9604645e-8f && f[1] == 65504.0f, "float16 specials: %s", err.msg);
+    for (int y = 0; ok && y < TH; y++)
+        for (int x = 2; ok && x < TW; x++) {
+            float want = (x - 12) * 0.25f + y * 1e-3f;
+            ok = fabsf(f[y * TW + x] - want) <= fabsf(want) / 1024 + 1e-6f;
+        }
+    CHECK_MSG(ok, "float16 values");
+    free(f);
+    /* round trips of every new type through our writer */
+    const char *path = tmp_path("types.tif");
+    const sr_dtype types[] = {SR_I8, SR_I16, SR_U32, SR_I32};
+    for (int k = 0; k < 4; k++) {
+        sr_image_info wi = make_info(7, 5, 1, types[k]);
+        uint8_t buf[7 * 5 * 4];
+        fill_pattern(buf, SR_U8, sizeof buf, 17 + k);
+        sr_write_opts ow = {.overwrite = 1};
+        CHECK(write_file(path, &wi, buf, &ow, &err) == 0);
+        void *back = read_file(path, &info, &err);
+        CHECK_MSG(back && info.dtype == types[k] &&
+                      memcmp(back, buf, 7 * 5 * sr_dtype_size(types[k])) == 0,
+                  "%s round trip: %s", sr_dtype_name(types[k]), err.msg);
+        free(back);
+    }
+    remove(path);
+}
+
+/* Multi-page files whose pages differ in type and size read page by page. */
+static void test_mixed_pages(void)
+{
+    sr_error err = {0};
+    sr_reader *r = sr_reader_open(tt_fixture("mixed_u16_f32.tif"), NULL, &err);
+    CHECK_MSG(r != NULL, "%s", err.msg);
+    if (!r)
+        return;
+    const sr_image_info *i = sr_reader_info(r);
+    CHECK(i->pages == 2 && i->dtype == SR_U16 && i->width == TW);
+    uint16_t *p0 = read_page(r, &err);
+    CHECK(p0 && p0[0] == 1000);
+    free(p0);
+    CHECK(sr_reader_next_page(r, &err) == 1);
+    CHECK(i->dtype == SR_F32 && i->width == 12 && i->height == 10);
+    float *p1 = read_page(r, &err);
+    CHECK(p1 && p1[11 + 9 * 12] == (float)(20 / 40.0));
+    free(p1);
+    sr_reader_close(r);
+}
+
+/* Write w x h samples of `bps` bits (MSB first, rows byte-aligned) with libtiff. */
+static int write_packed(const char *path, int w, int h, int bps, const uint32_t *v)
+{
+    TIFF *tif = TIFFOpen(path, "w");
+    if (!tif)
+        return -1;
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)w);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)h);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bps);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, bps == 24 ? COMPRESSION_LZW : COMPRESSION_NONE);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, 3);
+    size_t rb = ((size_t)w * bps + 7) / 8;
+    uint8_t *row = malloc(rb);
+    int ok = 1;
+    for (int y = 0; y < h; y++) {
+        memset(row, 0, rb);
+        if (bps == 24) { /* libtiff swaps 24-bit samples itself: host order in */
+            for (int x = 0; x < w; x++) {
+                uint32_t s = v[y * w + x];
+                memcpy(row + 3 * x, &s, 3); /* little-endian host assumed (x86, arm) */
+            }
+        } else {
+            for (int x = 0; x < w; x++)
+                for (int b = 0; b < bps; b++)
+                    if (v[y * w + x] >> (bps - 1 - b) & 1) {
+                        size_t bit = (size_t)x * bps + b;
+                        row[bit >> 3] |= (uint8_t)(0x80 >> (bit & 7));
+                    }
+        }
+        ok &= TIFFWriteScanline(tif, row, (uint32_t)y, 0) == 1;
+    }
+    free(row);
+    TIFFClose(tif);
+    return ok ? 0 : -1;
+}
+
+static void test_bit_depths(void)
+{
+    const char *path = tmp_path("packed.tif");
+    enum { W = 13, H = 7 }; /* odd width: rows end mid-byte */
+    const int depths[] = {10, 12, 14, 24};
+    for (int k = 0; k < 4; k++) {
+        int bps = depths[k];
+        uint32_t v[W * H];
+        for (int i = 0; i < W * H; i++)
+            v[i] = (uint32_t)(i * 2654435761u) & ((1u << bps) - 1);
+        v[0] = (1u << bps) - 1, v[1] = 0;
+        CHECK(write_packed(path, W, H, bps, v) == 0);
+        sr_error err = {0};
+        sr_image_info info;
+        void *px = read_file(path, &info, &err);
+        int ok = px && info.bits == bps && info.dtype == (bps == 24 ? SR_F32 : SR_U16);
+        for (int i = 0; ok && i < W * H; i++)
+            ok = bps == 24 ? ((float *)px)[i] == (float)v[i] : ((uint16_t *)px)[i] == v[i];
+        CHECK_MSG(ok, "%d-bit samples: values not kept (%s)", bps, err.msg);
+        free(px);
+    }
+    remove(path);
+}
+
+
+/* Uncompressed YCbCr with 2x2 chroma subsampling (libtiff's TIFFRGBAImage
+ * path, as old-style JPEG): decodes to the RGB it was made from. */
+static void test_ycbcr_uncompressed(void)
+{
+    const char *path = tmp_path("ycbcr_raw.tif");
+    enum { W = 8, H = 6 };
+    static const uint8_t colors[4][3] = {{200, 30, 40}, {20, 180, 60}, {90, 90, 220}, {250, 250, 250}};
+    uint8_t rgb[W * H * 3];
+    uint8_t data[(W / 2) * (H / 2) * 6];
+    size_t o = 0;
+    for (int by = 0; by < H / 2; by++)
+        for (int bx = 0; bx < W / 2; bx++) {
+            const uint8_t *c = colors[(bx + by) % 4];
+            double Y = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+            for (int k = 0; k < 4; k++) {
+                int x = bx * 2 + k % 2, y = by * 2 + k / 2;
+                memcpy(rgb + ((size_t)y * W + x) * 3, c, 3);
+                data[o++] = (uint8_t)lround(Y);
+            }
+            data[o++] = (uint8_t)lround((c[2] - Y) / 1.772 + 128);
+            data[o++] = (uint8_t)lround((c[0] - Y) / 1.402 + 128);
+        }
+    TIFF *tif = TIFFOpen(path, "w");
+    CHECK(tif != NULL);
+    if (!tif)
+        return;
+    float refbw[6] = {0, 255, 128, 255, 128, 255};
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, W);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, H);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+    TIFFSetField(tif, TIFFTAG_YCBCRSUBSAMPLING, 2, 2);
+    TIFFSetField(tif, TIFFTAG_REFERENCEBLACKWHITE, refbw);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, 4); /* two strips, the last one short */
+    CHECK(TIFFWriteEncodedStrip(tif, 0, data, (tmsize_t)(W / 2) * 2 * 6) >= 0);
+    CHECK(TIFFWriteEncodedStrip(tif, 1, data + (W / 2) * 2 * 6, (tmsize_t)(W / 2) * 1 * 6) >= 0);
+    TIFFClose(tif);
+    sr_error err = {0};
+    sr_image_info info;
+    uint8_t *px = read_file(path, &info, &err);
+    CHECK_MSG(px && info.channels == 3 && info.dtype == SR_U8 && info.width == W &&
+                  info.height == H,
+              "uncompressed YCbCr: %s", err.msg);
+    int worst = 0;
+    for (int i = 0; px && i < W * H * 3; i++)
+        if (abs(px[i] - rgb[i]) > worst)
+            worst = abs(px[i] - rgb[i]);
+    CHECK_MSG(px && worst <= 3, "uncompressed YCbCr: off by %d", worst);
+    free(px);
+    remove(path);
+}
+
+
+/* Old-style JPEG (compression 6), decoded through libtiff's TIFFRGBAImage. */
+static void test_ojpeg(void)
+{
+    sr_error err = {0};
+    sr_image_info info;
+    uint8_t *px = read_file(tt_fixture("ojpeg_ycbcr420.tif"), &info, &err);
+    CHECK_MSG(px && info.channels == 3 && info.dtype == SR_U8 && info.width == 24 &&
+                  info.height == 16,
+              "old-style JPEG: %s", err.msg);
+    long sum = 0;
+    int worst = 0;
+    for (int y = 0; px && y < 16; y++)
+        for (int x = 0; x < 24; x++)
+            for (int c = 0; c < 3; c++) {
+                int want = c == 0 ? x * 10 : c == 1 ? y * 15 : 128;
+                int d = abs(px[(y * 24 + x) * 3 + c] - want);
+                sum += d;
+                worst = d > worst ? d : worst;
+            }
+    /* JPEG at quality 95 with 4:2:0 chroma: small errors, right orientation */
+    CHECK_MSG(px && worst <= 16 && sum <= 6 * 24 * 16 * 3, "old-style JPEG: worst %d, mean %g",
+              worst, sum / (24.0 * 16 * 3));
+    free(px);
 }
 
 /* A writer given up on leaves no file behind, and an unfinished page is an error. */
@@ -934,5 +1262,11 @@ int main(void)
     RUN(test_shared_stacks);
     RUN(test_bad_input);
     RUN(test_writer_abort);
+    RUN(test_extra_samples);
+    RUN(test_sample_types);
+    RUN(test_mixed_pages);
+    RUN(test_bit_depths);
+    RUN(test_ycbcr_uncompressed);
+    RUN(test_ojpeg);
     return testlib_summary();
 }

@@ -89,6 +89,23 @@ static void test_empty_dirs(void)
     CHECK_MSG(strstr(err.msg, "no images") && strstr(err.msg, "noimg"), "%s", err.msg);
 }
 
+/* TIFF layouts the loader does not know (signed, 32-bit labels, data
+ * channels) are refused with the file named, not read as float. */
+static void test_unsupported_types(void)
+{
+    const char *files[] = {"i16.tif", "labels_i32.tif", "ch2_u16.tif"};
+    for (int k = 0; k < 3; k++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/tests/fixtures/tifftypes/%s", TEST_SRCDIR(), files[k]);
+        sr_error err = {0};
+        int w, h;
+        float *img = sr_load_image_planar(path, 1, &w, &h, &err);
+        CHECK_MSG(img == NULL && err.code == SR_ERR_UNSUPPORTED && strstr(err.msg, files[k]),
+                  "%s: %s", files[k], err.msg);
+        free(img);
+    }
+}
+
 static void test_paired_size_error(void)
 {
     sr_error err = {0};
@@ -308,6 +325,7 @@ int main(void)
     make_data();
     RUN(test_empty_dirs);
     RUN(test_paired_size_error);
+    RUN(test_unsupported_types);
     RUN(test_lr_synthesis_exact);
     RUN(test_overfit);
     RUN(test_resume_bit_exact);
