@@ -155,14 +155,17 @@ static sr_image_info output_info(const sr_image_info *in, int ow, int oh, double
                                  char **owned_desc)
 {
     sr_image_info o = *in;
-    /* OME-XML records sizes and physical pixel sizes: keep them true. */
+    /* OME-XML, ImageJ and tifffile descriptions record sizes: keep them true. */
     free(*owned_desc);
-    *owned_desc = sr_description_rescale(in->meta.description, ow, oh, sx, sy);
+    *owned_desc = sr_description_rescale(in->meta.description, in->width, in->height, ow, oh,
+                                         sx, sy);
     if (*owned_desc)
         o.meta.description = *owned_desc;
     o.width = ow;
     o.height = oh;
-    if (o.meta.res_unit == SR_RES_INCH || o.meta.res_unit == SR_RES_CM) {
+    /* Whatever the unit: Fiji writes ResolutionUnit none with the real unit
+     * in its description (unit=micron), and an aspect ratio scales too. */
+    if (o.meta.res_unit != SR_RES_NONE) {
         o.meta.xres *= sx;
         o.meta.yres *= sy;
     }
