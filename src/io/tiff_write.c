@@ -6,6 +6,7 @@
  * Deflate with a horizontal (integers) or floating-point predictor is the
  * default. BigTIFF is chosen when the output could pass 4 GiB.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,18 @@ static int fail(tiff_writer *tw, sr_error *err, sr_status code, const char *what
 {
     sr_tiff_fail(&tw->ec, err, code, what);
     return -1;
+}
+
+/* A failed libtiff write: libtiff only says "Write error at scanline N", so
+ * when the system said why (a full disk, a quota, an I/O error) say that,
+ * as the PNG and JPEG writers do. errno was cleared before the call. */
+static int write_fail(tiff_writer *tw, sr_error *err, int e, const char *what)
+{
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO) {
+        sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", tw->path, strerror(e));
+        return -1;
+    }
+    return fail(tw, err, SR_ERR_IO, what);
 }
 
 static uint16_t compression_tag(sr_tiff_compression c)
@@ -140,8 +153,9 @@ static int end_page(tiff_writer *tw, sr_error *err)
                      tw->page + 1, (unsigned)tw->row, tw->height);
         return -1;
     }
+    errno = 0;
     if (!TIFFWriteDirectory(tw->tif))
-        return fail(tw, err, SR_ERR_IO, "cannot write the TIFF directory");
+        return write_fail(tw, err, errno, "cannot write the TIFF directory");
     return 0;
 }
 
@@ -154,8 +168,9 @@ static int tiff_write_rows(void *state, const void *buf, int n, sr_error *err)
             return -1;
         }
         memcpy(tw->scratch, (const uint8_t *)buf + (size_t)i * tw->row_bytes, tw->row_bytes);
+        errno = 0;
         if (TIFFWriteScanline(tw->tif, tw->scratch, tw->row, 0) != 1)
-            return fail(tw, err, SR_ERR_IO, "cannot write image data");
+            return write_fail(tw, err, errno, "cannot write image data");
         tw->row++;
     }
     return 0;
@@ -183,10 +198,12 @@ static int tiff_finish(void *state, sr_error *err)
 {
     tiff_writer *tw = state;
     int rc = end_page(tw, err);
+    errno = 0;
     TIFFClose(tw->tif); /* closes the fd; flushes nothing more after the directory */
+    int e = errno;
     tw->tif = NULL;
     if (rc == 0 && tw->ec.have)
-        rc = fail(tw, err, SR_ERR_IO, "error while closing");
+        rc = write_fail(tw, err, e, "error while closing");
     destroy(tw);
     return rc;
 }
