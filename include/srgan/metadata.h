@@ -21,6 +21,9 @@
 #ifndef SRGAN_METADATA_H
 #define SRGAN_METADATA_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,6 +36,17 @@ char *sr_description_rescale(const char *desc, int old_w, int old_h, int new_w, 
 
 /* 1 if desc is OME-XML, 2 an ImageJ description, 3 JSON (tifffile), 0 other. */
 int sr_description_kind(const char *desc);
+
+/* ImageJ metadata (TIFF tags IJMetadata and IJMetadataByteCounts, see
+ * sr_meta in image.h) without its ROI and overlay entries: they hold pixel
+ * coordinates of the original size and would be misplaced after a resize
+ * (everything else, Info, labels, ranges, LUTs, properties, is kept byte for
+ * byte). out has room for ij_len bytes, out_counts for n_counts values.
+ * Returns the number of entries dropped; 0 when there are none or the data
+ * is not well-formed ImageJ metadata (out untouched). *out_n == 1 means
+ * nothing but the header is left. */
+int sr_ijmeta_drop_rois(const uint8_t *ij, size_t ij_len, const uint32_t *counts, size_t n_counts,
+                        uint8_t *out, size_t *out_len, uint32_t *out_counts, size_t *out_n);
 
 #ifdef __cplusplus
 }

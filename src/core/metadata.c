@@ -410,3 +410,73 @@ char *sr_description_rescale(const char *desc, int old_w, int old_h, int new_w, 
     default: return NULL;
     }
 }
+
+/* ---- ImageJ metadata tags ---------------------------------------------------
+ * IJMetadata starts with a header: "IJIJ" (big-endian) or "JIJI" (little),
+ * then (type, count) pairs of 32-bit integers; the entries follow in that
+ * order, their byte sizes listed in IJMetadataByteCounts after the header's. */
+
+static uint32_t ij_u32(const uint8_t *p, int big)
+{
+    return big ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+               : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static int ij_is_roi(uint32_t type)
+{
+    return type == 0x726f6920u /* "roi " */ || type == 0x6f766572u /* "over" */;
+}
+
+int sr_ijmeta_drop_rois(const uint8_t *ij, size_t ij_len, const uint32_t *counts, size_t n_counts,
+                        uint8_t *out, size_t *out_len, uint32_t *out_counts, size_t *out_n)
+{
+    if (!ij || ij_len < 4 || !counts || n_counts < 1)
+        return 0;
+    int big = !memcmp(ij, "IJIJ", 4);
+    if (!big && memcmp(ij, "JIJI", 4))
+        return 0;
+    size_t hdr = counts[0];
+    if (hdr < 4 || hdr > ij_len || (hdr - 4) % 8)
+        return 0;
+    /* the entries listed must be exactly the counts given, and the counts
+     * must add up to the data */
+    uint64_t entries = 0, total = 0;
+    for (size_t t = 4; t < hdr; t += 8)
+        entries += ij_u32(ij + t + 4, big);
+    for (size_t i = 0; i < n_counts; i++)
+        total += counts[i];
+    if (entries != n_counts - 1 || total != ij_len)
+        return 0;
+
+    /* the kept entries go after the kept (type, count) pairs */
+    size_t keep_hdr = 4;
+    for (size_t t = 4; t < hdr; t += 8)
+        keep_hdr += ij_is_roi(ij_u32(ij + t, big)) ? 0 : 8;
+    int dropped = 0;
+    size_t oh = 4, oc = 1, src = hdr, dst = keep_hdr, ci = 1;
+    for (size_t t = 4; t < hdr; t += 8) {
+        uint32_t n = ij_u32(ij + t + 4, big);
+        int drop = ij_is_roi(ij_u32(ij + t, big));
+        for (uint32_t k = 0; k < n; k++, ci++) {
+            if (!drop) {
+                memcpy(out + dst, ij + src, counts[ci]);
+                dst += counts[ci];
+                out_counts[oc++] = counts[ci];
+            }
+            src += counts[ci];
+        }
+        if (drop) {
+            dropped += (int)n;
+        } else {
+            memcpy(out + oh, ij + t, 8);
+            oh += 8;
+        }
+    }
+    if (!dropped)
+        return 0;
+    memcpy(out, ij, 4);
+    out_counts[0] = (uint32_t)keep_hdr;
+    *out_len = dst;
+    *out_n = oc;
+    return dropped;
+}

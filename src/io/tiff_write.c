@@ -126,6 +126,14 @@ static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error 
                                                          : RESUNIT_INCH);
     if (ok && m->icc && m->icc_len > 0 && m->icc_len <= UINT32_MAX)
         ok = TIFFSetField(tif, TIFFTAG_ICCPROFILE, (uint32_t)m->icc_len, m->icc);
+    /* ImageJ reads its metadata in the file's byte order: carried when that
+     * is the order it was written in (the writer opens the file so) */
+    if (ok && m->ij_meta && m->ij_meta_len >= 4 && m->ij_counts && m->ij_counts_n > 0 &&
+        m->ij_meta_len <= UINT32_MAX && m->ij_counts_n <= UINT32_MAX &&
+        !memcmp(m->ij_meta, TIFFIsBigEndian(tif) ? "IJIJ" : "JIJI", 4))
+        ok = sr_tiff_register_ij(tif) &&
+             TIFFSetField(tif, SR_TIFFTAG_IJ_COUNTS, (uint32_t)m->ij_counts_n, m->ij_counts) &&
+             TIFFSetField(tif, SR_TIFFTAG_IJ_META, (uint32_t)m->ij_meta_len, m->ij_meta);
     /* pixels are written as they come, so an orientation still to be
      * applied stays recorded for viewers */
     if (ok && m->orientation >= 2 && m->orientation <= 8)
@@ -267,7 +275,17 @@ int sr_tiff_open_writer(const char *display_path, const char *tmp_path, int fd,
     uint64_t raw = (uint64_t)info->width * (uint64_t)info->height * (uint64_t)info->channels *
                    sr_dtype_size(info->dtype) * (uint64_t)tw->pages;
     int big = (opts && opts->force_bigtiff) || raw > CLASSIC_RAW_LIMIT;
-    tw->tif = sr_tiff_fdopen(fd, tmp_path, big ? "w8" : "w", &tw->ec);
+    /* ImageJ metadata holds numbers in the byte order of the file it came
+     * from (Fiji writes big-endian): write the output in that order */
+    const sr_meta *m = &info->meta;
+    char mode[4] = "w";
+    if (big)
+        strcat(mode, "8");
+    if (m->ij_meta && m->ij_meta_len >= 4 && !memcmp(m->ij_meta, "IJIJ", 4))
+        strcat(mode, "b");
+    else if (m->ij_meta && m->ij_meta_len >= 4 && !memcmp(m->ij_meta, "JIJI", 4))
+        strcat(mode, "l");
+    tw->tif = sr_tiff_fdopen(fd, tmp_path, mode, &tw->ec);
     if (!tw->tif) {
         close(fd);
         fail(tw, err, SR_ERR_IO, "cannot start writing TIFF");
