@@ -128,6 +128,45 @@ static void test_tifffile_json_shape(void)
     expect_json(deep, 40, 30, 80, 60, NULL);
 }
 
+static void test_ijmeta_drop_rois(void)
+{
+    /* big-endian: info (1 entry, 4 bytes), roi (1, 3 bytes), labl (2, 2+1 bytes) */
+    static const uint8_t ij[] = {'I', 'J', 'I', 'J', 'i', 'n', 'f', 'o', 0, 0, 0, 1,
+                                 'r', 'o', 'i', ' ', 0, 0, 0, 1, 'l', 'a', 'b', 'l', 0, 0, 0, 2,
+                                 'A', 'B', 'C', 'D', 'r', 'r', 'r', 'L', '1', 'M'};
+    static const uint32_t counts[] = {28, 4, 3, 2, 1};
+    uint8_t out[sizeof ij];
+    uint32_t oc[5];
+    size_t len = 0, n = 0;
+    CHECK(sr_ijmeta_drop_rois(ij, sizeof ij, counts, 5, out, &len, oc, &n) == 1);
+    static const uint8_t want[] = {'I', 'J', 'I', 'J', 'i', 'n', 'f', 'o', 0, 0, 0, 1,
+                                   'l', 'a', 'b', 'l', 0, 0, 0, 2, 'A', 'B', 'C', 'D', 'L', '1', 'M'};
+    CHECK(len == sizeof want && !memcmp(out, want, len));
+    CHECK(n == 4 && oc[0] == 20 && oc[1] == 4 && oc[2] == 2 && oc[3] == 1);
+    /* nothing to drop, or not well-formed: 0, out untouched */
+    static const uint32_t no_roi_counts[] = {12, 4};
+    CHECK(sr_ijmeta_drop_rois(ij, 16, no_roi_counts, 2, out, &len, oc, &n) == 0);
+    static const uint32_t bad_sum[] = {28, 4, 3, 2, 2};
+    static const uint32_t bad_hdr[] = {27, 4, 3, 2, 2};
+    static const uint32_t big_hdr[] = {4000, 4, 3, 2, 1};
+    CHECK(sr_ijmeta_drop_rois(ij, sizeof ij, bad_sum, 5, out, &len, oc, &n) == 0);
+    CHECK(sr_ijmeta_drop_rois(ij, sizeof ij, bad_hdr, 5, out, &len, oc, &n) == 0);
+    CHECK(sr_ijmeta_drop_rois(ij, sizeof ij, big_hdr, 5, out, &len, oc, &n) == 0);
+    CHECK(sr_ijmeta_drop_rois(ij, sizeof ij, counts, 4, out, &len, oc, &n) == 0);
+    CHECK(sr_ijmeta_drop_rois(ij + 1, sizeof ij - 1, counts, 5, out, &len, oc, &n) == 0);
+    CHECK(sr_ijmeta_drop_rois(NULL, 0, NULL, 0, out, &len, oc, &n) == 0);
+    /* a header claiming 2^32-1 entries does not run past the counts */
+    uint8_t huge[sizeof ij];
+    memcpy(huge, ij, sizeof ij);
+    memset(huge + 16, 0xff, 4);
+    CHECK(sr_ijmeta_drop_rois(huge, sizeof huge, counts, 5, out, &len, oc, &n) == 0);
+    /* little-endian ("JIJI"): type codes read reversed */
+    static const uint8_t le[] = {'J', 'I', 'J', 'I', ' ', 'i', 'o', 'r', 1, 0, 0, 0, 'x'};
+    static const uint32_t le_counts[] = {12, 1};
+    CHECK(sr_ijmeta_drop_rois(le, sizeof le, le_counts, 2, out, &len, oc, &n) == 1);
+    CHECK(n == 1 && oc[0] == 4 && len == 4 && !memcmp(out, "JIJI", 4));
+}
+
 int main(void)
 {
     RUN(test_ome_rescale);
@@ -136,5 +175,6 @@ int main(void)
     RUN(test_imagej_and_plain);
     RUN(test_imagej_origin);
     RUN(test_tifffile_json_shape);
+    RUN(test_ijmeta_drop_rois);
     return testlib_summary();
 }
