@@ -13,6 +13,8 @@ Needs numpy and tifffile (Debian: python3-numpy python3-tifffile).
                      IJMetadata: Info, slice Labels, display Ranges, a LUT
   imagej_roi.tif     ImageJ, little-endian, 1 page 20x14 uint8, 8 px/um;
                      IJMetadata with Info, a ROI and two overlay entries
+  imagej_f32_be.tif  ImageJ, big-endian, 2 z x 12x8 float32 (the output is
+                     written big-endian too, to keep the IJMetadata readable)
   shaped_zyx.tif     tifffile JSON description {"shape": [3, 12, 20]}, uint16
   shaped_yxs.tif     tifffile JSON description {"shape": [12, 20, 3]}, RGB8,
                      resolution 300 dpi
@@ -54,6 +56,10 @@ tifffile.imwrite(
     os.path.join(D, "imagej_roi.tif"), g8, imagej=True, byteorder="<", resolution=(8.0, 8.0),
     metadata={"unit": "micron", "Info": "with a ROI", "ROI": fake_roi(2, 3, 5, 4),
               "Overlays": [fake_roi(1, 1, 3, 3), fake_roi(10, 5, 4, 6)]})
+
+f32 = np.stack([x[:8, :12] * 0.37 - y[:8, :12] * 1.1 + k for k in range(2)]).astype(np.float32)
+tifffile.imwrite(os.path.join(D, "imagej_f32_be.tif"), f32, imagej=True, byteorder=">",
+                 metadata={"axes": "ZYX", "Info": "float planes"})
 
 z = np.stack([(x[:12, :20] * 3000 + k * 9000) % 65536 for k in range(3)]).astype(np.uint16)
 tifffile.imwrite(os.path.join(D, "shaped_zyx.tif"), z, photometric="minisblack")

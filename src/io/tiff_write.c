@@ -104,7 +104,10 @@ static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error 
         uint16_t extra = EXTRASAMPLE_UNASSALPHA;
         ok = TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, 1, &extra);
     }
-    if (ok && comp != COMPRESSION_NONE)
+    /* libtiff 4.5 garbles floats written with the floating-point predictor
+     * into a file of the other byte order (ImageJ metadata makes us write
+     * big-endian): those are compressed without a predictor */
+    if (ok && comp != COMPRESSION_NONE && !(is_float && TIFFIsByteSwapped(tif)))
         ok = TIFFSetField(tif, TIFFTAG_PREDICTOR,
                           is_float ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL);
     if (ok && tw->pages > 1)

@@ -225,6 +225,52 @@ static void test_imagej_rois_left_out(void)
     CHECK(b->ij_n == a->ij_n && !memcmp(b->ij, a->ij, a->ij_n));
 }
 
+/* Every page's samples, as libtiff decodes them, equal (strip files). */
+static int same_pixels(const char *a, const char *b)
+{
+    TIFF *ta = TIFFOpen(a, "r"), *tb = TIFFOpen(b, "r");
+    int same = ta && tb;
+    while (same) {
+        tmsize_t n = TIFFScanlineSize(ta);
+        uint32_t h = 0, hb = 0;
+        TIFFGetField(ta, TIFFTAG_IMAGELENGTH, &h);
+        TIFFGetField(tb, TIFFTAG_IMAGELENGTH, &hb);
+        uint8_t *ra = malloc((size_t)n), *rb = malloc((size_t)n);
+        same = ra && rb && n == TIFFScanlineSize(tb) && h == hb;
+        for (uint32_t y = 0; same && y < h; y++)
+            same = TIFFReadScanline(ta, ra, y, 0) == 1 && TIFFReadScanline(tb, rb, y, 0) == 1 &&
+                   !memcmp(ra, rb, (size_t)n);
+        free(ra);
+        free(rb);
+        int more_a = TIFFReadDirectory(ta), more_b = TIFFReadDirectory(tb);
+        if (more_a != more_b)
+            same = 0;
+        if (!more_a)
+            break;
+    }
+    if (ta)
+        TIFFClose(ta);
+    if (tb)
+        TIFFClose(tb);
+    return same;
+}
+
+/* Written big-endian to keep ImageJ's tags readable, floats included. */
+static void test_imagej_big_endian_float(void)
+{
+    char in[1024], out[1024];
+    fixture(in, sizeof in, "meta/imagej_f32_be.tif");
+    out_path(out, sizeof out, "ij_f32.tif");
+    static const char *const comp[] = {"deflate", "lzw", "none"};
+    for (int c = 0; c < 3; c++) {
+        const char *args[] = {"--method", "nearest", "-x", "1", "--compression", comp[c], in, out, NULL};
+        CHECK_MSG(run_up(args) == 0, "%s", run_msg);
+        int be = 0;
+        CHECK(read_tiff(out, out_pm, 2, &be) == 2 && be && out_pm[0].ij_n > 0);
+        CHECK_MSG(same_pixels(in, out), "%s: float samples changed", comp[c]);
+    }
+}
+
 static void test_tifffile_shape(void)
 {
     static const struct {
@@ -413,6 +459,7 @@ int main(int argc, char **argv)
     TIFFSetWarningHandler(quiet);
     RUN(test_imagej_calibration);
     RUN(test_imagej_rois_left_out);
+    RUN(test_imagej_big_endian_float);
     RUN(test_tifffile_shape);
     RUN(test_shared_micro);
     RUN(test_corpus);
