@@ -329,8 +329,8 @@ static void test_shared_micro(void)
 
 /* ---- the corpus ------------------------------------------------------------
  * Every TIFF under tests/fixtures/tiff goes through both paths. The output
- * keeps the input's sample format, samples and bits (below 8 bits: 8; 64-bit
- * float: 32) unless a row below says otherwise; a new fixture needs a row
+ * keeps the input's sample format and samples, bits widened to a whole type
+ * (integers 8/16/32, floats 32), unless a row below says otherwise; a new fixture needs a row
  * only when its output type differs by design, or when this build may refuse
  * it (then a refusal is reported, and an accepted file is checked for
  * pages, size and calibration). */
@@ -349,7 +349,9 @@ static const corpus_row corpus[] = {
 
 static void type_of(const page_meta *m, char *buf, size_t n)
 {
-    int bits = m->bits < 8 ? 8 : m->fmt == SAMPLEFORMAT_IEEEFP && m->bits == 64 ? 32 : m->bits;
+    /* integers widen to the next whole type (1..7 -> 8, 12 -> 16, 24 -> 32);
+     * floats of any width are written as 32-bit */
+    int bits = m->fmt == SAMPLEFORMAT_IEEEFP ? 32 : m->bits <= 8 ? 8 : m->bits <= 16 ? 16 : 32;
     char f = m->fmt == SAMPLEFORMAT_IEEEFP ? 'f' : m->fmt == SAMPLEFORMAT_INT ? 'i' : 'u';
     snprintf(buf, n, "%c%dx%u", f, bits, (unsigned)m->spp);
 }
