@@ -91,6 +91,14 @@ typedef struct sr_meta {
     int orientation;          /* EXIF orientation 1..8 as read (0 = none);
                                  readers apply it unless told not to, and
                                  then report 1 in the info they hand out    */
+    /* ImageJ's own TIFF tags, carried as they are: IJMetadata (50839: Info,
+     * slice labels, display ranges, LUTs, ROIs), in the byte order its
+     * header names ("IJIJ" big-endian, "JIJI" little), and
+     * IJMetadataByteCounts (50838: header size, then one per entry).      */
+    const uint8_t *ij_meta;
+    size_t ij_meta_len;
+    const uint32_t *ij_counts;
+    size_t ij_counts_n;
 } sr_meta;
 
 typedef struct sr_image_info {

@@ -204,20 +204,58 @@ done:
     return rc;
 }
 
+/* Metadata rewritten for the output, alive until the writer is done. */
+typedef struct owned_meta {
+    char *desc;          /* description with the new size */
+    uint8_t *ij;         /* ImageJ metadata without ROIs and overlays */
+    uint32_t *ij_counts;
+    int rois_dropped;    /* entries left out of ij, for -v */
+} owned_meta;
+
+static void owned_meta_free(owned_meta *own)
+{
+    free(own->desc);
+    free(own->ij);
+    free(own->ij_counts);
+    memset(own, 0, sizeof *own);
+}
+
 /* The output's layout and metadata: the input's, scaled. Pixel density grows
  * with the scale, so the physical size of the image stays the same. */
 static sr_image_info output_info(const sr_image_info *in, int ow, int oh, double sx, double sy,
-                                 char **owned_desc)
+                                 owned_meta *own)
 {
     sr_image_info o = *in;
-    /* OME-XML records sizes and physical pixel sizes: keep them true. */
-    free(*owned_desc);
-    *owned_desc = sr_description_rescale(in->meta.description, ow, oh, sx, sy);
-    if (*owned_desc)
-        o.meta.description = *owned_desc;
+    owned_meta_free(own);
+    /* OME-XML, ImageJ and tifffile descriptions record sizes: keep them true. */
+    own->desc = sr_description_rescale(in->meta.description, in->width, in->height, ow, oh,
+                                       sx, sy);
+    if (own->desc)
+        o.meta.description = own->desc;
+    /* ImageJ ROIs are in the old pixel grid: left out rather than misplaced
+     * (when memory is short they go too, with the rest of ImageJ's tags). */
+    const sr_meta *m = &in->meta;
+    if (m->ij_meta && (ow != in->width || oh != in->height)) {
+        own->ij = malloc(m->ij_meta_len);
+        own->ij_counts = malloc(m->ij_counts_n * sizeof *own->ij_counts);
+        size_t len = 0, n = 0;
+        int dropped = own->ij && own->ij_counts
+                          ? sr_ijmeta_drop_rois(m->ij_meta, m->ij_meta_len, m->ij_counts,
+                                                m->ij_counts_n, own->ij, &len, own->ij_counts, &n)
+                          : -1;
+        if (dropped) {
+            own->rois_dropped = dropped;
+            o.meta.ij_meta = dropped > 0 && n > 1 ? own->ij : NULL;
+            o.meta.ij_counts = dropped > 0 && n > 1 ? own->ij_counts : NULL;
+            o.meta.ij_meta_len = len;
+            o.meta.ij_counts_n = n;
+        }
+    }
     o.width = ow;
     o.height = oh;
-    if (o.meta.res_unit == SR_RES_INCH || o.meta.res_unit == SR_RES_CM) {
+    /* Whatever the unit: Fiji writes ResolutionUnit none with the real unit
+     * in its description (unit=micron), and an aspect ratio scales too. */
+    if (o.meta.res_unit != SR_RES_NONE) {
         o.meta.xres *= sx;
         o.meta.yres *= sy;
     }
@@ -350,7 +388,7 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     int rc = -1;
     page_graph pg = {0};
     norm_window nw[1 + SR_MAX_CHANNELS] = {{0}};
-    char *desc = NULL; /* rescaled OME-XML, alive until the writer is done */
+    owned_meta own = {0};
     const sr_image_info *info = sr_reader_info(r);
     int pages = info->pages;
     int per_page = plan->norm_per_page || plan->labels;
@@ -390,7 +428,11 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         sr_dtype out_dtype = plan->out_dtype >= 0 && !native ? (sr_dtype)plan->out_dtype : info->dtype;
         int ow = out_size(info->width, plan->scale), oh = out_size(info->height, plan->scale);
         sr_image_info oinfo =
-            output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height, &desc);
+            output_info(info, ow, oh, (double)ow / info->width, (double)oh / info->height, &own);
+        if (plan->verbose && own.rois_dropped > 0)
+            fprintf(stderr, "srgan-up: %s: page %d: %d ImageJ ROI/overlay entr%s left out (in the "
+                    "old pixel grid)\n", in, page + 1, own.rois_dropped,
+                    own.rois_dropped == 1 ? "y" : "ies");
         oinfo.pages = pages;
         oinfo.page = page;
         oinfo.dtype = out_dtype;
@@ -442,7 +484,7 @@ done:
     if (tmp && hooks && hooks->on_temp)
         hooks->on_temp(hooks->user, tmp, 0);
     free(tmp);
-    free(desc);
+    owned_meta_free(&own);
     sr_reader_close(r);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* metadata.c: OME-XML size and physical pixel size after a resize. */
+/* metadata.c: sizes and calibration recorded in descriptions (OME-XML,
+ * ImageJ, tifffile JSON) kept true after a resize. */
 #include "srgan/metadata.h"
 
 #include <stdio.h>
@@ -43,7 +44,8 @@ int sr_description_kind(const char *desc)
         return 2;
     if (find_start_tag(desc, "OME", NULL) && find_start_tag(desc, "Pixels", NULL))
         return 1;
-    return 0;
+    desc += strspn(desc, " \t\r\n");
+    return *desc == '{' ? 3 : 0;
 }
 
 /* A growable string. */
@@ -57,6 +59,10 @@ static void sb_add(sbuf *b, const char *p, size_t n)
 {
     if (b->failed)
         return;
+    if (n > ((size_t)-1 >> 2) - b->len) { /* cannot happen for a C string; keeps sizes sane */
+        b->failed = 1;
+        return;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = (b->cap ? b->cap * 2 : 256) + n;
         char *s = realloc(b->s, cap);
@@ -112,10 +118,8 @@ static int value_span(const char *quote, const char *end, edit *e)
     return 0;
 }
 
-char *sr_description_rescale(const char *desc, int new_w, int new_h, double sx, double sy)
+static char *ome_rescale(const char *desc, int new_w, int new_h, double sx, double sy)
 {
-    if (sr_description_kind(desc) != 1)
-        return NULL;
     sbuf b = {0};
     const char *p = desc;
     int changed = 0;
@@ -164,4 +168,315 @@ char *sr_description_rescale(const char *desc, int new_w, int new_h, double sx, 
         return NULL;
     }
     return b.s;
+}
+
+/* ---- tifffile JSON: {"shape": [..., H, W(, S)]} --------------------------
+ * A small validating scanner: the whole document must be JSON, else it is
+ * left alone. Nesting is capped so a hostile description cannot exhaust the
+ * stack. */
+
+#define JSON_MAX_DEPTH 64
+#define JSON_MAX_DIMS 32
+
+typedef struct json_scan {
+    const char *p;
+    int depth;
+    /* the top-level "shape" array of integers, when there is one */
+    int ndims;
+    const char *dim_from[JSON_MAX_DIMS], *dim_to[JSON_MAX_DIMS];
+    int shape_ok;
+} json_scan;
+
+static void json_ws(json_scan *j)
+{
+    while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+        j->p++;
+}
+
+static int json_string(json_scan *j)
+{
+    if (*j->p != '"')
+        return -1;
+    for (j->p++; *j->p != '"'; j->p++) {
+        if (!*j->p || (unsigned char)*j->p < 0x20)
+            return -1;
+        if (*j->p == '\\' && !*++j->p)
+            return -1;
+    }
+    j->p++;
+    return 0;
+}
+
+static int json_number(json_scan *j)
+{
+    const char *s = j->p;
+    if (*j->p == '-')
+        j->p++;
+    if (*j->p < '0' || *j->p > '9')
+        return -1;
+    while (*j->p >= '0' && *j->p <= '9')
+        j->p++;
+    if (*j->p == '.') {
+        j->p++;
+        if (*j->p < '0' || *j->p > '9')
+            return -1;
+        while (*j->p >= '0' && *j->p <= '9')
+            j->p++;
+    }
+    if (*j->p == 'e' || *j->p == 'E') {
+        j->p++;
+        if (*j->p == '+' || *j->p == '-')
+            j->p++;
+        if (*j->p < '0' || *j->p > '9')
+            return -1;
+        while (*j->p >= '0' && *j->p <= '9')
+            j->p++;
+    }
+    return j->p > s ? 0 : -1;
+}
+
+/* is_shape: this value is the top-level "shape"; record its integers */
+static int json_value(json_scan *j, int is_shape)
+{
+    json_ws(j);
+    if (++j->depth > JSON_MAX_DEPTH)
+        return -1;
+    int rc = 0;
+    if (*j->p == '{') {
+        j->p++;
+        json_ws(j);
+        if (*j->p == '}')
+            j->p++;
+        else
+            for (;;) {
+                json_ws(j);
+                const char *key = j->p;
+                if (json_string(j))
+                    return -1;
+                int shape = j->depth == 1 && j->p - key == 7 && !memcmp(key, "\"shape\"", 7);
+                json_ws(j);
+                if (*j->p++ != ':' || json_value(j, shape))
+                    return -1;
+                json_ws(j);
+                if (*j->p == ',') {
+                    j->p++;
+                    continue;
+                }
+                if (*j->p++ != '}')
+                    return -1;
+                break;
+            }
+    } else if (*j->p == '[') {
+        j->p++;
+        json_ws(j);
+        int n = 0, all_ints = 1;
+        if (*j->p == ']')
+            j->p++;
+        else
+            for (;;) {
+                json_ws(j);
+                const char *s = j->p;
+                if (json_value(j, 0))
+                    return -1;
+                const char *e = j->p;
+                while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+                    e--;
+                int is_int = e > s;
+                for (const char *q = s; q < e; q++)
+                    is_int &= *q >= '0' && *q <= '9';
+                if (is_shape && is_int && n < JSON_MAX_DIMS) {
+                    j->dim_from[n] = s;
+                    j->dim_to[n] = e;
+                }
+                all_ints &= is_int;
+                n++;
+                json_ws(j);
+                if (*j->p == ',') {
+                    j->p++;
+                    continue;
+                }
+                if (*j->p++ != ']')
+                    return -1;
+                break;
+            }
+        if (is_shape) {
+            j->shape_ok = all_ints && n >= 2 && n <= JSON_MAX_DIMS;
+            j->ndims = n;
+        }
+    } else if (*j->p == '"') {
+        rc = json_string(j);
+    } else if (!strncmp(j->p, "true", 4) || !strncmp(j->p, "null", 4)) {
+        j->p += 4;
+    } else if (!strncmp(j->p, "false", 5)) {
+        j->p += 5;
+    } else {
+        rc = json_number(j);
+    }
+    j->depth--;
+    return rc;
+}
+
+/* Whether dims [i, i+1] of the shape are (h, w). */
+static int dims_are(const json_scan *j, int i, int h, int w)
+{
+    if (i < 0 || i + 1 >= j->ndims)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        const char *s = j->dim_from[i + k];
+        if (j->dim_to[i + k] - s > 10)
+            return 0;
+        long v = strtol(s, NULL, 10);
+        if (v != (k ? w : h))
+            return 0;
+    }
+    return 1;
+}
+
+/* tifffile writes the series shape as [..., H, W] or, for interleaved
+ * samples, [..., H, W, S]; planar samples come before H. The trailing pair
+ * is tried first; a shape that names neither is left alone. */
+static char *json_shape_rescale(const char *desc, int old_w, int old_h, int new_w, int new_h)
+{
+    json_scan j = {.p = desc};
+    if (json_value(&j, 0))
+        return NULL;
+    json_ws(&j);
+    if (*j.p || !j.shape_ok)
+        return NULL;
+    int at = dims_are(&j, j.ndims - 2, old_h, old_w)   ? j.ndims - 2
+             : dims_are(&j, j.ndims - 3, old_h, old_w) ? j.ndims - 3
+                                                       : -1;
+    if (at < 0 || (old_w == new_w && old_h == new_h))
+        return NULL;
+    char hv[16], wv[16];
+    snprintf(hv, sizeof hv, "%d", new_h);
+    snprintf(wv, sizeof wv, "%d", new_w);
+    sbuf b = {0};
+    sb_add(&b, desc, (size_t)(j.dim_from[at] - desc));
+    sb_add(&b, hv, strlen(hv));
+    sb_add(&b, j.dim_to[at], (size_t)(j.dim_from[at + 1] - j.dim_to[at]));
+    sb_add(&b, wv, strlen(wv));
+    sb_add(&b, j.dim_to[at + 1], strlen(j.dim_to[at + 1]));
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+/* ---- ImageJ: xorigin/yorigin are in pixels --------------------------------
+ * ImageJ maps pixel x to (x - xorigin) * pixelWidth; with pixels sx times
+ * smaller, the same physical origin is sx times further in pixels. Every
+ * other key (unit, spacing along Z, finterval, ranges) is unaffected by an
+ * XY resize. */
+static char *imagej_rescale(const char *desc, double sx, double sy)
+{
+    sbuf b = {0};
+    const char *p = desc;
+    int changed = 0;
+    for (const char *line = desc; *line;) {
+        const char *eol = strchr(line, '\n');
+        const char *next = eol ? eol + 1 : line + strlen(line);
+        int x = !strncmp(line, "xorigin=", 8), y = !strncmp(line, "yorigin=", 8);
+        if (x || y) {
+            char *end;
+            double v = strtod(line + 8, &end);
+            if (end > line + 8) {
+                char val[64];
+                snprintf(val, sizeof val, "%.10g", v * (x ? sx : sy));
+                sb_add(&b, p, (size_t)(line + 8 - p));
+                sb_add(&b, val, strlen(val));
+                p = end;
+                changed = 1;
+            }
+        }
+        line = next;
+    }
+    sb_add(&b, p, strlen(p));
+    if (b.failed || !changed) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+char *sr_description_rescale(const char *desc, int old_w, int old_h, int new_w, int new_h,
+                             double sx, double sy)
+{
+    switch (sr_description_kind(desc)) {
+    case 1: return ome_rescale(desc, new_w, new_h, sx, sy);
+    case 2: return imagej_rescale(desc, sx, sy);
+    case 3: return json_shape_rescale(desc, old_w, old_h, new_w, new_h);
+    default: return NULL;
+    }
+}
+
+/* ---- ImageJ metadata tags ---------------------------------------------------
+ * IJMetadata starts with a header: "IJIJ" (big-endian) or "JIJI" (little),
+ * then (type, count) pairs of 32-bit integers; the entries follow in that
+ * order, their byte sizes listed in IJMetadataByteCounts after the header's. */
+
+static uint32_t ij_u32(const uint8_t *p, int big)
+{
+    return big ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+               : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static int ij_is_roi(uint32_t type)
+{
+    return type == 0x726f6920u /* "roi " */ || type == 0x6f766572u /* "over" */;
+}
+
+int sr_ijmeta_drop_rois(const uint8_t *ij, size_t ij_len, const uint32_t *counts, size_t n_counts,
+                        uint8_t *out, size_t *out_len, uint32_t *out_counts, size_t *out_n)
+{
+    if (!ij || ij_len < 4 || !counts || n_counts < 1)
+        return 0;
+    int big = !memcmp(ij, "IJIJ", 4);
+    if (!big && memcmp(ij, "JIJI", 4))
+        return 0;
+    size_t hdr = counts[0];
+    if (hdr < 4 || hdr > ij_len || (hdr - 4) % 8)
+        return 0;
+    /* the entries listed must be exactly the counts given, and the counts
+     * must add up to the data */
+    uint64_t entries = 0, total = 0;
+    for (size_t t = 4; t < hdr; t += 8)
+        entries += ij_u32(ij + t + 4, big);
+    for (size_t i = 0; i < n_counts; i++)
+        total += counts[i];
+    if (entries != n_counts - 1 || total != ij_len)
+        return 0;
+
+    /* the kept entries go after the kept (type, count) pairs */
+    size_t keep_hdr = 4;
+    for (size_t t = 4; t < hdr; t += 8)
+        keep_hdr += ij_is_roi(ij_u32(ij + t, big)) ? 0 : 8;
+    int dropped = 0;
+    size_t oh = 4, oc = 1, src = hdr, dst = keep_hdr, ci = 1;
+    for (size_t t = 4; t < hdr; t += 8) {
+        uint32_t n = ij_u32(ij + t + 4, big);
+        int drop = ij_is_roi(ij_u32(ij + t, big));
+        for (uint32_t k = 0; k < n; k++, ci++) {
+            if (!drop) {
+                memcpy(out + dst, ij + src, counts[ci]);
+                dst += counts[ci];
+                out_counts[oc++] = counts[ci];
+            }
+            src += counts[ci];
+        }
+        if (drop) {
+            dropped += (int)n;
+        } else {
+            memcpy(out + oh, ij + t, 8);
+            oh += 8;
+        }
+    }
+    if (!dropped)
+        return 0;
+    memcpy(out, ij, 4);
+    out_counts[0] = (uint32_t)keep_hdr;
+    *out_len = dst;
+    *out_n = oc;
+    return dropped;
 }

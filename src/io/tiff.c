@@ -78,6 +78,44 @@ static int sniff_tiff(const uint8_t *b, size_t n)
 
 static const char *const exts_tiff[] = {".tif", ".tiff", NULL};
 
+int sr_tiff_register_ij(TIFF *tif)
+{
+    static const TIFFFieldInfo ij[] = {
+        {SR_TIFFTAG_IJ_COUNTS, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_LONG, FIELD_CUSTOM, 1, 1,
+         "IJMetadataByteCounts"},
+        {SR_TIFFTAG_IJ_META, TIFF_VARIABLE2, TIFF_VARIABLE2, TIFF_BYTE, FIELD_CUSTOM, 1, 1,
+         "IJMetadata"},
+    };
+    if (TIFFFindField(tif, SR_TIFFTAG_IJ_META, TIFF_ANY))
+        return 1;
+    return TIFFMergeFieldInfo(tif, ij, 2) == 0;
+}
+
+int sr_tiff_get_array(TIFF *tif, uint32_t tag, TIFFDataType t1, TIFFDataType t2,
+                      uint32_t *count, const void **data)
+{
+    const TIFFField *f = TIFFFindField(tif, tag, TIFF_ANY);
+    if (!f || !TIFFFieldPassCount(f))
+        return 0;
+    TIFFDataType t = TIFFFieldDataType(f);
+    if (t != t1 && t != t2)
+        return 0;
+    void *v = NULL;
+    if (TIFFFieldReadCount(f) == TIFF_VARIABLE2) {
+        uint32_t n = 0;
+        if (!TIFFGetField(tif, tag, &n, &v))
+            return 0;
+        *count = n;
+    } else {
+        uint16_t n = 0;
+        if (!TIFFGetField(tif, tag, &n, &v))
+            return 0;
+        *count = n;
+    }
+    *data = v;
+    return v && *count > 0;
+}
+
 const sr_codec sr_codec_tiff = {
     .format = SR_FMT_TIFF,
     .name = "tiff",

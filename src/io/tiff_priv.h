@@ -31,6 +31,18 @@ TIFF *sr_tiff_fdopen(int fd, const char *path, const char *mode, sr_tiff_errctx 
 /* Fill err with "PATH: WHAT" plus libtiff's own message when it gave one. */
 void sr_tiff_fail(sr_tiff_errctx *ctx, sr_error *err, sr_status code, const char *what);
 
+/* ImageJ's private tags, unknown to libtiff. A reader sees them as
+ * anonymous fields; a writer must register them on its handle (again after
+ * each TIFFWriteDirectory, which resets the field list) before setting. */
+#define SR_TIFFTAG_IJ_COUNTS 50838 /* LONG array  */
+#define SR_TIFFTAG_IJ_META 50839   /* BYTE array  */
+int sr_tiff_register_ij(TIFF *tif);
+
+/* An array-valued tag as read, if present with type t1 or t2: 1 and
+ * count/data (owned by libtiff until the directory changes), else 0. */
+int sr_tiff_get_array(TIFF *tif, uint32_t tag, TIFFDataType t1, TIFFDataType t2,
+                      uint32_t *count, const void **data);
+
 int sr_tiff_open_reader(const char *path, int fd, const sr_read_opts *opts,
                         sr_image_info *info, sr_codec_reader *out, sr_error *err);
 int sr_tiff_open_writer(const char *display_path, const char *tmp_path, int fd,

@@ -435,6 +435,18 @@ static int setup_meta(tiff_reader *rd, sr_meta *m, sr_error *err)
         m->icc_len = icc_len;
     }
 
+    /* ImageJ's metadata, only when both tags are there (ImageJ needs both) */
+    uint32_t ij_n = 0, ijc_n = 0;
+    const void *ij = NULL, *ijc = NULL;
+    if (sr_tiff_get_array(tif, SR_TIFFTAG_IJ_META, TIFF_BYTE, TIFF_UNDEFINED, &ij_n, &ij) &&
+        sr_tiff_get_array(tif, SR_TIFFTAG_IJ_COUNTS, TIFF_LONG, TIFF_LONG, &ijc_n, &ijc)) {
+        if (!(m->ij_meta = keep(rd, ij, ij_n, 0)) ||
+            !(m->ij_counts = keep(rd, ijc, (size_t)ijc_n * sizeof(uint32_t), 0)))
+            goto nomem;
+        m->ij_meta_len = ij_n;
+        m->ij_counts_n = ijc_n;
+    }
+
     uint16_t orient = 0;
     if (TIFFGetField(tif, TIFFTAG_ORIENTATION, &orient) && orient >= 1 && orient <= 8)
         m->orientation = orient; /* reported, not applied: pixels stay as stored */

@@ -6,6 +6,7 @@
  * Deflate with a horizontal (integers) or floating-point predictor is the
  * default. BigTIFF is chosen when the output could pass 4 GiB.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,18 @@ static int fail(tiff_writer *tw, sr_error *err, sr_status code, const char *what
 {
     sr_tiff_fail(&tw->ec, err, code, what);
     return -1;
+}
+
+/* A failed libtiff write: libtiff only says "Write error at scanline N", so
+ * when the system said why (a full disk, a quota, an I/O error) say that,
+ * as the PNG and JPEG writers do. errno was cleared before the call. */
+static int write_fail(tiff_writer *tw, sr_error *err, int e, const char *what)
+{
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO) {
+        sr_error_set(err, SR_ERR_IO, "%s: write failed: %s", tw->path, strerror(e));
+        return -1;
+    }
+    return fail(tw, err, SR_ERR_IO, what);
 }
 
 static uint16_t compression_tag(sr_tiff_compression c)
@@ -102,7 +115,10 @@ static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error 
                                                          : EXTRASAMPLE_UNSPECIFIED;
         ok = TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)n, extra);
     }
-    if (ok && comp != COMPRESSION_NONE)
+    /* libtiff 4.5 garbles floats written with the floating-point predictor
+     * into a file of the other byte order (ImageJ metadata makes us write
+     * big-endian): those are compressed without a predictor */
+    if (ok && comp != COMPRESSION_NONE && !(is_float && TIFFIsByteSwapped(tif)))
         ok = TIFFSetField(tif, TIFFTAG_PREDICTOR,
                           is_float ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL);
     if (ok && tw->pages > 1)
@@ -124,6 +140,14 @@ static int set_page_fields(tiff_writer *tw, const sr_image_info *info, sr_error 
                                                          : RESUNIT_INCH);
     if (ok && m->icc && m->icc_len > 0 && m->icc_len <= UINT32_MAX)
         ok = TIFFSetField(tif, TIFFTAG_ICCPROFILE, (uint32_t)m->icc_len, m->icc);
+    /* ImageJ reads its metadata in the file's byte order: carried when that
+     * is the order it was written in (the writer opens the file so) */
+    if (ok && m->ij_meta && m->ij_meta_len >= 4 && m->ij_counts && m->ij_counts_n > 0 &&
+        m->ij_meta_len <= UINT32_MAX && m->ij_counts_n <= UINT32_MAX &&
+        !memcmp(m->ij_meta, TIFFIsBigEndian(tif) ? "IJIJ" : "JIJI", 4))
+        ok = sr_tiff_register_ij(tif) &&
+             TIFFSetField(tif, SR_TIFFTAG_IJ_COUNTS, (uint32_t)m->ij_counts_n, m->ij_counts) &&
+             TIFFSetField(tif, SR_TIFFTAG_IJ_META, (uint32_t)m->ij_meta_len, m->ij_meta);
     /* pixels are written as they come, so an orientation still to be
      * applied stays recorded for viewers */
     if (ok && m->orientation >= 2 && m->orientation <= 8)
@@ -151,8 +175,9 @@ static int end_page(tiff_writer *tw, sr_error *err)
                      tw->page + 1, (unsigned)tw->row, tw->height);
         return -1;
     }
+    errno = 0;
     if (!TIFFWriteDirectory(tw->tif))
-        return fail(tw, err, SR_ERR_IO, "cannot write the TIFF directory");
+        return write_fail(tw, err, errno, "cannot write the TIFF directory");
     return 0;
 }
 
@@ -165,8 +190,9 @@ static int tiff_write_rows(void *state, const void *buf, int n, sr_error *err)
             return -1;
         }
         memcpy(tw->scratch, (const uint8_t *)buf + (size_t)i * tw->row_bytes, tw->row_bytes);
+        errno = 0;
         if (TIFFWriteScanline(tw->tif, tw->scratch, tw->row, 0) != 1)
-            return fail(tw, err, SR_ERR_IO, "cannot write image data");
+            return write_fail(tw, err, errno, "cannot write image data");
         tw->row++;
     }
     return 0;
@@ -194,10 +220,12 @@ static int tiff_finish(void *state, sr_error *err)
 {
     tiff_writer *tw = state;
     int rc = end_page(tw, err);
+    errno = 0;
     TIFFClose(tw->tif); /* closes the fd; flushes nothing more after the directory */
+    int e = errno;
     tw->tif = NULL;
     if (rc == 0 && tw->ec.have)
-        rc = fail(tw, err, SR_ERR_IO, "error while closing");
+        rc = write_fail(tw, err, e, "error while closing");
     destroy(tw);
     return rc;
 }
@@ -261,7 +289,17 @@ int sr_tiff_open_writer(const char *display_path, const char *tmp_path, int fd,
     uint64_t raw = (uint64_t)info->width * (uint64_t)info->height * (uint64_t)info->channels *
                    sr_dtype_size(info->dtype) * (uint64_t)tw->pages;
     int big = (opts && opts->force_bigtiff) || raw > CLASSIC_RAW_LIMIT;
-    tw->tif = sr_tiff_fdopen(fd, tmp_path, big ? "w8" : "w", &tw->ec);
+    /* ImageJ metadata holds numbers in the byte order of the file it came
+     * from (Fiji writes big-endian): write the output in that order */
+    const sr_meta *m = &info->meta;
+    char mode[4] = "w";
+    if (big)
+        strcat(mode, "8");
+    if (m->ij_meta && m->ij_meta_len >= 4 && !memcmp(m->ij_meta, "IJIJ", 4))
+        strcat(mode, "b");
+    else if (m->ij_meta && m->ij_meta_len >= 4 && !memcmp(m->ij_meta, "JIJI", 4))
+        strcat(mode, "l");
+    tw->tif = sr_tiff_fdopen(fd, tmp_path, mode, &tw->ec);
     if (!tw->tif) {
         close(fd);
         fail(tw, err, SR_ERR_IO, "cannot start writing TIFF");

@@ -162,8 +162,14 @@ if mount -t tmpfs -o size=64k tmpfs full 2>/dev/null; then
     run "$UP" --method bicubic -x 4 fill.png "full/out.$ext"
     check "full disk ($ext): exit 1" [ $rc -eq 1 ]
     check "full disk ($ext): one line naming the output" one_line_naming "full/out.$ext"
+    check "full disk ($ext): says the disk is full" grep -qi 'space' out.txt
     check "full disk ($ext): nothing left behind" [ -z "$(ls -A full)" ]
   done
+  # a stack fills the disk at a page boundary too (directory writes)
+  "$IMG" make fillstack.tif 64 64 1 u16 40 || exit 2
+  run "$UP" --method nearest -x 1 --compression none fillstack.tif full/stack.tif
+  check "full disk (stack): says the disk is full" grep -qi 'space' out.txt
+  check "full disk (stack): nothing left behind" [ -z "$(ls -A full)" ]
   umount full
 else
   echo "skip: cannot mount a small tmpfs for the full-disk case"
