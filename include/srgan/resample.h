@@ -44,6 +44,14 @@ sr_stage *sr_resample_stage_new(sr_stage *src, int out_w, int out_h, sr_filter f
 int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
                 sr_error *err);
 
+/* The same with antialiasing chosen: 0 keeps the kernel's width when
+ * shrinking (as PyTorch's F.interpolate, which Real-ESRGAN's degradations
+ * use), 1 stretches it as MATLAB does. SR_FILTER_NEAREST antialiased is the
+ * box average over each output pixel's footprint (PyTorch's "area" for
+ * integer factors). sr_imresize(f) = sr_imresize_aa(f, f != NEAREST). */
+int sr_imresize_aa(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
+                   int antialias, sr_error *err);
+
 /* The same on 8-bit images with MATLAB's uint8 semantics: after EACH of the
  * two 1-D passes values are rounded half away from zero and saturated to
  * 0..255 (MATLAB's intermediate image is uint8 too). Bit-exact with
