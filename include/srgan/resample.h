@@ -70,6 +70,14 @@ int sr_imresize_u8(const uint8_t *in, int w, int h, int c, uint8_t *out, int ow,
 double sr_psnr_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int shave);
 double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int shave);
 
+/* Period-4 fixed-pattern ("mesh") strength of an x4 output, exactly as
+ * ../shared/peers/mesh4.py: the standard deviation, in Y levels, of the
+ * 16 per-phase means (y mod 4, x mod 4) of Y minus its 4x4 box mean, 8-px
+ * border dropped. Natural photos score about 0.1-0.2; a generator that
+ * prints a 4-px grid scores far more. Same image layouts as sr_psnr_y; NaN
+ * below 20x20 pixels. */
+double sr_mesh4(const uint8_t *img, int w, int h, int c);
+
 #ifdef __cplusplus
 }
 #endif
