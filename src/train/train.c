@@ -680,11 +680,17 @@ static int export_model(loop *L, const char *path, sr_error *err)
     else
         snprintf(losses, sizeof losses, "%s", c->pixel_mse ? "mse" : "l1");
     iso_date(date, sizeof date);
+    /* how the validation LR was made (val_set stays the bare directory:
+     * srgan-up --list-models shows its last component) */
+    char vlr[1024];
+    snprintf(vlr, sizeof vlr, "%s%s", c->val_lr_dir ? "" : c->val_degrade ? "--val-degrade " : "",
+             c->val_lr_dir ? c->val_lr_dir : c->val_degrade ? c->val_degrade : "bicubic");
     const char *meta[] = {"trainer", "srgan-train " SRGAN_VERSION,
                           "phase", c->phase == SR_PHASE_GAN ? "gan" : "psnr",
                           "training_data", data,
                           "iterations", it,
                           "val_set", c->val_dir ? c->val_dir : "",
+                          "val_lr", vlr,
                           "val_psnr_y", psnr,
                           "val_ssim_y", ssim,
                           "date", date,
