@@ -112,6 +112,11 @@ int sr_degrade_filter(const float *in, int w, int h, int c, const double *kern, 
  * pixel shared by the channels. No clipping. */
 void sr_degrade_gaussian_noise(float *img, size_t npix, int c, double sigma, int gray,
                                sr_rng *r);
+/* Real-ESRGAN's Poisson noise (generate_poisson_noise_pt): values rounded
+ * to 8 bits, vals = 2^ceil(log2(number of distinct values)), noise =
+ * Poisson(v * vals) / vals - v, times scale; gray: made on the luma and
+ * shared by the channels. No clipping. */
+void sr_degrade_poisson_noise(float *img, size_t npix, int c, double scale, int gray, sr_rng *r);
 /* A Poisson variate of mean lambda (Knuth below 10, PTRS above). */
 long sr_rng_poisson(sr_rng *r, double lambda);
 /* JPEG round trip through libjpeg-turbo in memory at quality q (1..100):

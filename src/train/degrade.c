@@ -533,7 +533,7 @@ static double round8(double v)
 /* generate_poisson_noise_pt: values rounded to 8 bits, vals = 2^ceil(log2(
  * distinct values)), noise = Poisson(img * vals) / vals - img, times scale;
  * gray: computed on the luma and shared by the channels. */
-static void poisson_noise(float *img, size_t npix, int c, double scale, int gray, sr_rng *r)
+void sr_degrade_poisson_noise(float *img, size_t npix, int c, double scale, int gray, sr_rng *r)
 {
     int cc = gray && c == 3 ? 1 : c;
     unsigned char seen[256] = {0};
@@ -629,7 +629,7 @@ static void add_noise(buf *b, int c, double gprob, const double *sigma, const do
     } else {
         double s = uni(r, pscale);
         int gray = sr_rng_uniform(r) < grayprob;
-        poisson_noise(b->p, np, c, s, gray, r);
+        sr_degrade_poisson_noise(b->p, np, c, s, gray, r);
     }
     clip01(b->p, np * c);
 }

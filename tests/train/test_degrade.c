@@ -129,6 +129,27 @@ static void test_noise_moments(void)
         free(k);
     }
     CHECK(sr_rng_poisson(&r, 0) == 0);
+    /* Real-ESRGAN's Poisson noise: an image of the two values 64/255 and
+     * 192/255 has vals = 2, so v = 192/255 gets Poisson(2 v) / 2 - v: mean
+     * 0, variance v / 2 (times scale^2); gray noise is shared by channels */
+    float *im = malloc(N * 3 * sizeof(float));
+    for (int gray = 0; gray < 2; gray++) {
+        for (int i = 0; i < N; i++)
+            for (int c = 0; c < 3; c++) im[3 * i + c] = (i % 2 ? 192 : 64) / 255.0f;
+        sr_degrade_poisson_noise(im, N, 3, 0.5, gray, &r);
+        double m = 0, v = 0, vv = 192 / 255.0;
+        int same = 0;
+        for (int i = 1; i < N; i += 2) m += im[3 * i] - vv;
+        m /= N / 2;
+        for (int i = 1; i < N; i += 2) v += (im[3 * i] - vv - m) * (im[3 * i] - vv - m);
+        v /= N / 2 - 1;
+        for (int i = 0; i < N; i++) same += im[3 * i] == im[3 * i + 1];
+        double want = 0.25 * vv / 2;
+        CHECK_MSG(fabs(m) < 5 * sqrt(want / (N / 2)), "gray %d: mean %g", gray, m);
+        CHECK_MSG(fabs(v - want) < 0.03 * want, "gray %d: var %g, want %g", gray, v, want);
+        CHECK(gray ? same == N : same < N / 2);
+    }
+    free(im);
 }
 
 /* libjpeg's own round trip, the way any program would write it */
