@@ -44,6 +44,14 @@ sr_stage *sr_resample_stage_new(sr_stage *src, int out_w, int out_h, sr_filter f
 int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
                 sr_error *err);
 
+/* The same with antialiasing chosen: 0 keeps the kernel's width when
+ * shrinking (as PyTorch's F.interpolate, which Real-ESRGAN's degradations
+ * use), 1 stretches it as MATLAB does. SR_FILTER_NEAREST antialiased is the
+ * box average over each output pixel's footprint (PyTorch's "area" for
+ * integer factors). sr_imresize(f) = sr_imresize_aa(f, f != NEAREST). */
+int sr_imresize_aa(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
+                   int antialias, sr_error *err);
+
 /* The same on 8-bit images with MATLAB's uint8 semantics: after EACH of the
  * two 1-D passes values are rounded half away from zero and saturated to
  * 0..255 (MATLAB's intermediate image is uint8 too). Bit-exact with
@@ -61,6 +69,14 @@ int sr_imresize_u8(const uint8_t *in, int w, int h, int c, uint8_t *out, int ow,
  * (SSIM: when less than 11 x 11 is left); PSNR is +inf for equal images. */
 double sr_psnr_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int shave);
 double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int shave);
+
+/* Period-4 fixed-pattern ("mesh") strength of an x4 output, exactly as
+ * ../shared/peers/mesh4.py: the standard deviation, in Y levels, of the
+ * 16 per-phase means (y mod 4, x mod 4) of Y minus its 4x4 box mean, 8-px
+ * border dropped. Natural photos score about 0.1-0.2; a generator that
+ * prints a 4-px grid scores far more. Same image layouts as sr_psnr_y; NaN
+ * below 20x20 pixels. */
+double sr_mesh4(const uint8_t *img, int w, int h, int c);
 
 #ifdef __cplusplus
 }

@@ -305,6 +305,10 @@ typedef enum sr_phase { SR_PHASE_PSNR = 0, SR_PHASE_GAN } sr_phase;
 typedef struct sr_train_config {
     sr_phase phase;
     const char *hr_dir, *lr_dir, *val_dir, *out_dir;
+    const char *degrade;     /* LR of HR-only data: bicubic (NULL), real,
+                                microscopy or a parameter file (degrade.h) */
+    const char *val_lr_dir;  /* paired validation LR (NULL: made from HR)  */
+    const char *val_degrade; /* validation LR made once by this pipeline   */
     const char *init;        /* generator (or checkpoint) to start from   */
     const char *resume;      /* checkpoint to resume, NULL: fresh         */
     const char *export_path; /* exported EMA generator at the end          */

@@ -27,6 +27,7 @@
 
 #include "io/codec.h"
 #include "io/exif.h"
+#include "srgan/degrade.h"
 
 /* ------------------------------------------------------------------ */
 /* error handling                                                      */
@@ -655,3 +656,78 @@ const sr_codec sr_codec_jpeg = {
     .open_reader = srjpg_open_reader,
     .open_writer = srjpg_open_writer,
 };
+
+/* ------------------------------------------------------------------ */
+/* in-memory round trip (training degradations)                        */
+/* ------------------------------------------------------------------ */
+
+/* Encode at `quality` with libjpeg's defaults (4:2:0 for colour, as
+ * OpenCV's imencode and Real-ESRGAN's DiffJPEG) and decode again, all in
+ * memory. The encoder and decoder state live in one struct so the longjmp
+ * target sees them intact. */
+typedef struct srjpg_rt {
+    struct jpeg_compress_struct c;
+    struct jpeg_decompress_struct d;
+    srjpg_err e;
+    unsigned char *buf;
+    unsigned long len;
+    int have_c, have_d;
+} srjpg_rt;
+
+static void srjpg_rt_free(srjpg_rt *s)
+{
+    if (s->have_c) jpeg_destroy_compress(&s->c);
+    if (s->have_d) jpeg_destroy_decompress(&s->d);
+    free(s->buf);
+}
+
+int sr_jpeg_roundtrip(uint8_t *img, int w, int h, int c, int quality, sr_error *err)
+{
+    if (!img || w < 1 || h < 1 || (c != 1 && c != 3)) {
+        sr_error_set(err, SR_ERR_ARG, "jpeg round trip: invalid image %dx%dx%d", w, h, c);
+        return -1;
+    }
+    srjpg_rt *s = calloc(1, sizeof *s);
+    if (!s) {
+        sr_error_set(err, SR_ERR_NOMEM, "jpeg round trip: out of memory");
+        return -1;
+    }
+    srjpg_err_init(&s->e);
+    if (setjmp(s->e.jb)) {
+        srjpg_fail("jpeg round trip", &s->e, err);
+        srjpg_rt_free(s);
+        free(s);
+        return -1;
+    }
+    s->c.err = &s->e.pub;
+    jpeg_create_compress(&s->c);
+    s->have_c = 1;
+    jpeg_mem_dest(&s->c, &s->buf, &s->len);
+    s->c.image_width = (JDIMENSION)w;
+    s->c.image_height = (JDIMENSION)h;
+    s->c.input_components = c;
+    s->c.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&s->c);
+    jpeg_set_quality(&s->c, quality < 1 ? 1 : quality > 100 ? 100 : quality, TRUE);
+    jpeg_start_compress(&s->c, TRUE);
+    while (s->c.next_scanline < s->c.image_height) {
+        JSAMPROW row = img + (size_t)s->c.next_scanline * w * c;
+        jpeg_write_scanlines(&s->c, &row, 1);
+    }
+    jpeg_finish_compress(&s->c);
+    s->d.err = &s->e.pub;
+    jpeg_create_decompress(&s->d);
+    s->have_d = 1;
+    jpeg_mem_src(&s->d, s->buf, s->len);
+    jpeg_read_header(&s->d, TRUE);
+    s->d.out_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_start_decompress(&s->d);
+    while (s->d.output_scanline < s->d.output_height) {
+        JSAMPROW row = img + (size_t)s->d.output_scanline * w * c;
+        jpeg_read_scanlines(&s->d, &row, 1);
+    }
+    jpeg_finish_decompress(&s->d);
+    srjpg_rt_free(s);
+    free(s);
+    return 0;
+}

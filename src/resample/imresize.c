@@ -63,12 +63,12 @@ static void resize_cols(const double *in, int w, int h, int c, const sr_contrib_
 
 /* One 1-D pass along axis (0 = rows, 1 = columns). */
 static int resize_axis(const double *in, int w, int h, int c, int axis, int out_len,
-                       sr_filter f, int rnd, double *out, sr_error *err)
+                       sr_filter f, int aa, int rnd, double *out, sr_error *err)
 {
     int in_len = axis == 0 ? h : w;
     double scale = (double)out_len / (double)in_len;
     sr_contrib_raw cr;
-    if (sr_contrib_raw_make(&cr, in_len, out_len, scale, f, f != SR_FILTER_NEAREST, err))
+    if (sr_contrib_raw_make(&cr, in_len, out_len, scale, f, aa, err))
         return -1;
     /* Mirror the taps in place ('symmetric' border). */
     size_t nt = (size_t)cr.out_len * cr.taps;
@@ -89,7 +89,7 @@ static int resize_axis(const double *in, int w, int h, int c, int axis, int out_
 
 /* in: w x h x c doubles; out: ow x oh x c doubles. rnd: uint8 semantics. */
 static int imresize_core(const double *in, int w, int h, int c, double *out, int ow, int oh,
-                         sr_filter f, int rnd, sr_error *err)
+                         sr_filter f, int aa, int rnd, sr_error *err)
 {
     if (!in || !out || w < 1 || h < 1 || c < 1 || ow < 1 || oh < 1) {
         sr_error_set(err, SR_ERR_ARG, "imresize: invalid size %dx%dx%d -> %dx%d", w, h, c, ow, oh);
@@ -105,9 +105,9 @@ static int imresize_core(const double *in, int w, int h, int c, double *out, int
         sr_error_set(err, SR_ERR_NOMEM, "imresize: out of memory for %dx%d pixels", mw, mh);
         return -1;
     }
-    int rc = resize_axis(in, w, h, c, first, first == 0 ? oh : ow, f, rnd, mid, err);
+    int rc = resize_axis(in, w, h, c, first, first == 0 ? oh : ow, f, aa, rnd, mid, err);
     if (!rc)
-        rc = resize_axis(mid, mw, mh, c, 1 - first, first == 0 ? ow : oh, f, rnd, out, err);
+        rc = resize_axis(mid, mw, mh, c, 1 - first, first == 0 ? ow : oh, f, aa, rnd, out, err);
     free(mid);
     return rc;
 }
@@ -127,7 +127,7 @@ static double *alloc_doubles(int w, int h, int c, sr_error *err)
 /* Both entry points: samples in and out as float or uint8 (u8 also rounds
  * and saturates as MATLAB's uint8 path does, inside imresize_core). */
 static int imresize_typed(const void *in, void *out, int is_u8, int w, int h, int c, int ow, int oh,
-                          sr_filter f, sr_error *err)
+                          sr_filter f, int aa, sr_error *err)
 {
     double *din = alloc_doubles(w, h, c, err);
     double *dout = din ? alloc_doubles(ow, oh, c, err) : NULL;
@@ -136,7 +136,7 @@ static int imresize_typed(const void *in, void *out, int is_u8, int w, int h, in
         size_t n = (size_t)w * h * c;
         for (size_t i = 0; i < n; i++)
             din[i] = is_u8 ? ((const uint8_t *)in)[i] : ((const float *)in)[i];
-        rc = imresize_core(din, w, h, c, dout, ow, oh, f, is_u8, err);
+        rc = imresize_core(din, w, h, c, dout, ow, oh, f, aa, is_u8, err);
         if (!rc) {
             size_t m = (size_t)ow * oh * c;
             for (size_t i = 0; i < m; i++) {
@@ -157,11 +157,17 @@ static int imresize_typed(const void *in, void *out, int is_u8, int w, int h, in
 int sr_imresize(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
                 sr_error *err)
 {
-    return imresize_typed(in, out, 0, w, h, c, ow, oh, f, err);
+    return imresize_typed(in, out, 0, w, h, c, ow, oh, f, f != SR_FILTER_NEAREST, err);
+}
+
+int sr_imresize_aa(const float *in, int w, int h, int c, float *out, int ow, int oh, sr_filter f,
+                   int antialias, sr_error *err)
+{
+    return imresize_typed(in, out, 0, w, h, c, ow, oh, f, antialias != 0, err);
 }
 
 int sr_imresize_u8(const uint8_t *in, int w, int h, int c, uint8_t *out, int ow, int oh,
                    sr_filter f, sr_error *err)
 {
-    return imresize_typed(in, out, 1, w, h, c, ow, oh, f, err);
+    return imresize_typed(in, out, 1, w, h, c, ow, oh, f, f != SR_FILTER_NEAREST, err);
 }

@@ -2,6 +2,7 @@
  * evaluation protocol exactly as ../shared/peers/sr_eval.py computes it
  * (same formulas, same order of operations, double precision). */
 #include "srgan/resample.h"
+#include "contrib.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -150,5 +151,46 @@ double sr_ssim_y(const uint8_t *a, const uint8_t *b, int w, int h, int c, int sh
         result = ssim_mean(ya, yb, yw, yh);
     free(ya);
     free(yb);
+    return result;
+}
+
+/* Period-4 mesh strength, as ../shared/peers/mesh4.py: Y minus its 4x4 box
+ * mean (scipy uniform_filter, size 4, 'reflect' = edge-repeating mirror,
+ * window i-2..i+1), 8-pixel border dropped, cropped to a multiple of 4, the
+ * residual averaged per phase (y mod 4, x mod 4); the population standard
+ * deviation of the 16 phase means. A 4-pixel box cancels period-4 content,
+ * so a printed x4 grid stays whole in the residual. */
+double sr_mesh4(const uint8_t *img, int w, int h, int c)
+{
+    int yw = 0, yh = 0;
+    double *y = y_channel(img, w, h, c, 0, &yw, &yh);
+    int cw = (w - 16) - (w - 16) % 4, ch = (h - 16) - (h - 16) % 4;
+    double *t = malloc((size_t)w * h * sizeof *t);
+    double result = NAN;
+    if (y && t && cw >= 4 && ch >= 4) {
+        /* along rows (axis 0) first, then columns, as uniform_filter */
+        for (int j = 0; j < h; j++)
+            for (int i = 0; i < w; i++) {
+                double s = 0;
+                for (int k = -2; k <= 1; k++)
+                    s += y[(size_t)sr_index_symmetric(j + k, h) * w + i];
+                t[(size_t)j * w + i] = s / 4;
+            }
+        double ph[16] = {0};
+        for (int j = 8; j < 8 + ch; j++)
+            for (int i = 8; i < 8 + cw; i++) {
+                double s = 0;
+                for (int k = -2; k <= 1; k++)
+                    s += t[(size_t)j * w + sr_index_symmetric(i + k, w)];
+                ph[((j - 8) % 4) * 4 + (i - 8) % 4] += y[(size_t)j * w + i] - s / 4;
+            }
+        double n = (double)(cw / 4) * (ch / 4), mean = 0, var = 0;
+        for (int k = 0; k < 16; k++) mean += (ph[k] /= n);
+        mean /= 16;
+        for (int k = 0; k < 16; k++) var += (ph[k] - mean) * (ph[k] - mean);
+        result = sqrt(var / 16);
+    }
+    free(y);
+    free(t);
     return result;
 }

@@ -14,7 +14,14 @@
  * HR-only data: LR = MATLAB imresize(modcrop(HR), 1/s), computed on a
  * window around the crop, 4 LR pixels wider on each side (clamped to the
  * image): the bicubic taps reach 2 LR pixels, so the patch equals the crop of
- * a whole-image downscale exactly, at a fraction of the cost. */
+ * a whole-image downscale exactly, at a fraction of the cost.
+ *
+ * With another degradation (--degrade real|microscopy|FILE) the LR is made by
+ * degrade.c from a window around the crop, DEG_MARGIN LR pixels wider on
+ * each side plus a random 0..7 on the left and top, so blur borders stay
+ * outside the patch and JPEG's 8x8 grid does not sit at a fixed place in
+ * it. Its random draws come from a stream of their own per sample, so the
+ * crops and flips are those of the bicubic run with the same seed. */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,11 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "srgan/degrade.h"
 #include "srgan/image.h"
 #include "srgan/resample.h"
 #include "srgan/train.h"
 
 #define LR_MARGIN 4
+#define DEG_MARGIN 2
+#define DEG_STREAM 0xde9a000000000000ULL
 
 typedef struct image_ref {
     char *hr, *lr;      /* paths (lr NULL: made from hr)                */
@@ -53,6 +63,7 @@ struct sr_dataset {
     int ncache, capcache;
     size_t cache_bytes, cache_limit;
     uint64_t clock;
+    sr_degrade_params deg; /* kind bicubic: synth_lr's exact window path */
 };
 
 /* ---- listing ------------------------------------------------------------ */
@@ -508,6 +519,51 @@ done:
     return rc;
 }
 
+/* one level of the file's samples in normalised units (0: float, none) */
+static double quant_step(const cache_entry *e)
+{
+    return e->dtype == SR_U8 ? e->gain / 255.0 : e->dtype == SR_U16 ? e->gain / 65535.0 : 0;
+}
+
+/* LR patch by the dataset's degradation of a window around the crop. */
+static int synth_degraded(const sr_dataset *ds, const cache_entry *e, int lx, int ly, int lp,
+                          sr_rng *r, float *out, sr_error *err)
+{
+    int s = ds->scale, C = ds->channels;
+    int lw = e->w / s, lh = e->h / s;
+    int jx = (int)sr_rng_below(r, 8), jy = (int)sr_rng_below(r, 8);
+    int x0 = lx - DEG_MARGIN - jx < 0 ? 0 : lx - DEG_MARGIN - jx;
+    int y0 = ly - DEG_MARGIN - jy < 0 ? 0 : ly - DEG_MARGIN - jy;
+    int x1 = lx + lp + DEG_MARGIN > lw ? lw : lx + lp + DEG_MARGIN;
+    int y1 = ly + lp + DEG_MARGIN > lh ? lh : ly + lp + DEG_MARGIN;
+    int rw = (x1 - x0) * s, rh = (y1 - y0) * s;
+    float *in = malloc((size_t)rw * rh * C * sizeof(float));
+    float *small = malloc((size_t)(x1 - x0) * (y1 - y0) * C * sizeof(float));
+    int rc = -1;
+    if (!in || !small) {
+        sr_error_set(err, SR_ERR_NOMEM, "data: out of memory");
+        goto done;
+    }
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++)
+            for (int k = 0; k < C; k++)
+                in[((size_t)y * rw + x) * C + k] = sample_at(e, x0 * s + x, y0 * s + y, k, C);
+    double q = quant_step(e);
+    if (sr_degrade_apply(&ds->deg, r, in, rw, rh, C, small, x1 - x0, y1 - y0, q, err)) goto done;
+    for (int k = 0; k < C; k++)
+        for (int y = 0; y < lp; y++)
+            for (int x = 0; x < lp; x++)
+                out[((size_t)k * lp + y) * lp + x] =
+                    small[((size_t)(ly - y0 + y) * (x1 - x0) + (lx - x0 + x)) * C + k];
+    rc = 0;
+done:
+    free(in);
+    free(small);
+    return rc;
+}
+
+void sr_dataset_set_degrade(sr_dataset *ds, const sr_degrade_params *p) { ds->deg = *p; }
+
 /* image index of global item g: epoch-wise Fisher-Yates shuffle */
 static int item_image(const sr_dataset *ds, uint64_t seed, int64_t g, int *perm)
 {
@@ -574,6 +630,10 @@ int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int pa
                 crop_planar(le, lx, ly, lp, lp, C, lo);
                 cache_release(ds, le);
             }
+        } else if (ds->deg.kind != SR_DEGRADE_BICUBIC) {
+            sr_rng dr;
+            sr_rng_seed(&dr, seed, DEG_STREAM + (uint64_t)g);
+            rc = synth_degraded(ds, e, lx, ly, lp, &dr, lo, err);
         } else {
             rc = synth_lr(ds, e, lx, ly, lp, lo, err);
         }
@@ -722,8 +782,15 @@ void sr_loader_free(sr_loader *l)
 
 float *sr_load_image_planar(const char *path, int channels, int *w, int *h, sr_error *err)
 {
+    return sr_load_image_planar_q(path, channels, w, h, NULL, err);
+}
+
+float *sr_load_image_planar_q(const char *path, int channels, int *w, int *h, double *quant,
+                              sr_error *err)
+{
     cache_entry *e = decode(path, err);
     if (!e) return NULL;
+    if (quant) *quant = quant_step(e);
     float *out = malloc((size_t)e->w * e->h * channels * sizeof(float));
     if (!out) {
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "srgan/degrade.h"
 #include "srgan/weights.h"
 #include "srgan_config.h"
 #include "train_internal.h"
@@ -556,8 +557,21 @@ static int setup(loop *L, sr_error *err)
     if (init_models(L, g, NULL, err) || init_sched(L, err)) return -1;
     if (c->resume && ckpt_load(s, c, c->resume, err)) return -1;
     if (init_vgg(L, NULL, err)) return -1;
+    sr_degrade_params deg, vdeg;
+    if (c->degrade && c->lr_dir) {
+        sr_error_set(err, SR_ERR_ARG, "--degrade makes LR from HR; it cannot be used with --lr");
+        return -1;
+    }
+    if (c->val_degrade && c->val_lr_dir) {
+        sr_error_set(err, SR_ERR_ARG, "--val-degrade and --val-lr exclude each other");
+        return -1;
+    }
+    if ((c->degrade && sr_degrade_parse(c->degrade, &deg, err)) ||
+        (c->val_degrade && sr_degrade_parse(c->val_degrade, &vdeg, err)))
+        return -1;
     if (!(L->ds = sr_dataset_open(c->hr_dir, c->lr_dir, L->scale, L->C, c->cache_bytes, err)))
         return -1;
+    if (c->degrade) sr_dataset_set_degrade(L->ds, &deg);
     char first[512];
     int dropped = sr_dataset_filter(L->ds, c->patch, first, sizeof first);
     if (dropped && !c->quiet)
@@ -568,7 +582,10 @@ static int setup(loop *L, sr_error *err)
                      c->hr_dir, c->patch);
         return -1;
     }
-    if (c->val_dir && !(L->val = sr_valset_open(c->val_dir, L->scale, L->C, err))) return -1;
+    if (c->val_dir &&
+        !(L->val = sr_valset_open_ex(c->val_dir, c->val_lr_dir, c->val_degrade ? &vdeg : NULL,
+                                     L->scale, L->C, err)))
+        return -1;
     if (init_workers(L, err)) return -1;
     L->loader = sr_loader_new(L->ds, c->seed, s->iter, L->B, L->P, c->augment, c->queue, err);
     return L->loader ? 0 : -1;
@@ -657,8 +674,11 @@ static int export_model(loop *L, const char *path, sr_error *err)
     snprintf(ssim, sizeof ssim, "%.5f", L->s.val_ssim);
     snprintf(secs, sizeof secs, "%.0f", L->s.seconds);
     snprintf(bp, sizeof bp, "%dx%d", c->batch, c->patch);
-    snprintf(data, sizeof data, "hr=%s%s%s", c->hr_dir, c->lr_dir ? " lr=" : " (LR: MATLAB bicubic)",
-             c->lr_dir ? c->lr_dir : "");
+    if (c->degrade && strcmp(c->degrade, "bicubic"))
+        snprintf(data, sizeof data, "hr=%s (LR: --degrade %s)", c->hr_dir, c->degrade);
+    else
+        snprintf(data, sizeof data, "hr=%s%s%s", c->hr_dir,
+                 c->lr_dir ? " lr=" : " (LR: MATLAB bicubic)", c->lr_dir ? c->lr_dir : "");
     if (c->phase == SR_PHASE_GAN)
         snprintf(losses, sizeof losses, "%s %g + perceptual(%s) %g + %s %g",
                  c->pixel_mse ? "mse" : "l1", c->w_pixel, c->vgg_layers, c->w_percep,
@@ -666,11 +686,17 @@ static int export_model(loop *L, const char *path, sr_error *err)
     else
         snprintf(losses, sizeof losses, "%s", c->pixel_mse ? "mse" : "l1");
     iso_date(date, sizeof date);
+    /* how the validation LR was made (val_set stays the bare directory:
+     * srgan-up --list-models shows its last component) */
+    char vlr[1024];
+    snprintf(vlr, sizeof vlr, "%s%s", c->val_lr_dir ? "" : c->val_degrade ? "--val-degrade " : "",
+             c->val_lr_dir ? c->val_lr_dir : c->val_degrade ? c->val_degrade : "bicubic");
     const char *meta[] = {"trainer", "srgan-train " SRGAN_VERSION,
                           "phase", c->phase == SR_PHASE_GAN ? "gan" : "psnr",
                           "training_data", data,
                           "iterations", it,
                           "val_set", c->val_dir ? c->val_dir : "",
+                          "val_lr", vlr,
                           "val_psnr_y", psnr,
                           "val_ssim_y", ssim,
                           "date", date,

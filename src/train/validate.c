@@ -1,5 +1,6 @@
 /* validate.c: validation on HR images (LR made by MATLAB bicubic of the whole
- * modcropped image), PSNR/SSIM on Y with border = scale through resample.h,
+ * modcropped image, read from a paired directory, or made once by a
+ * degradation pipeline with a fixed seed), PSNR/SSIM on Y with border = scale through resample.h,
  * exactly the protocol of ../shared/peers/sr_eval.py, plus sample PNGs. */
 #include <dirent.h>
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "srgan/degrade.h"
 #include "srgan/image.h"
 #include "srgan/resample.h"
 #include "srgan/train.h"
@@ -39,12 +41,49 @@ static void to_planar(const float *o, int c, int w, int h, float *p)
         for (size_t i = 0; i < (size_t)w * h; i++) p[(size_t)k * w * h + i] = o[i * c + k];
 }
 
+/* The file in dir whose name has the stem of `name` (NULL: none). */
+static char *find_stem(const char *dir, const char *name)
+{
+    size_t sl = strrchr(name, '.') ? (size_t)(strrchr(name, '.') - name) : strlen(name);
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    char *found = NULL;
+    struct dirent *e;
+    while (!found && (e = readdir(d)))
+        if (e->d_name[0] != '.' && sr_is_image_name(e->d_name) && !strncmp(e->d_name, name, sl) &&
+            e->d_name[sl] == '.' && strchr(e->d_name + sl + 1, '.') == NULL) {
+            size_t n = strlen(dir) + strlen(e->d_name) + 2;
+            if ((found = malloc(n))) snprintf(found, n, "%s/%s", dir, e->d_name);
+        }
+    closedir(d);
+    return found;
+}
+
+/* A fixed seed for degraded validation sets: the same inputs in every run,
+ * whatever --seed the training uses. */
+#define VAL_SEED 0x7a11da7eULL
+
 sr_valset *sr_valset_open(const char *dir, int scale, int channels, sr_error *err)
+{
+    return sr_valset_open_ex(dir, NULL, NULL, scale, channels, err);
+}
+
+sr_valset *sr_valset_open_ex(const char *dir, const char *lr_dir, const sr_degrade_params *deg,
+                             int scale, int channels, sr_error *err)
 {
     DIR *d = opendir(dir);
     if (!d) {
         sr_error_set(err, SR_ERR_IO, "%s: cannot open validation directory", dir);
         return NULL;
+    }
+    if (lr_dir) {
+        DIR *ld = opendir(lr_dir);
+        if (!ld) {
+            closedir(d);
+            sr_error_set(err, SR_ERR_IO, "%s: cannot open validation LR directory", lr_dir);
+            return NULL;
+        }
+        closedir(ld);
     }
     char **names = NULL;
     int nn = 0;
@@ -71,7 +110,8 @@ sr_valset *sr_valset_open(const char *dir, int scale, int channels, sr_error *er
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         int w, h;
-        float *full = sr_load_image_planar(path, channels, &w, &h, err);
+        double quant = 0;
+        float *full = sr_load_image_planar_q(path, channels, &w, &h, &quant, err);
         if (!full) goto fail;
         val_image *im = &v->img[v->n++];
         snprintf(im->name, sizeof im->name, "%.*s", (int)(strrchr(names[i], '.') - names[i]),
@@ -84,20 +124,48 @@ sr_valset *sr_valset_open(const char *dir, int scale, int channels, sr_error *er
             goto fail;
         }
         im->hr = malloc((size_t)im->w * im->h * channels * sizeof(float));
-        im->lr = malloc((size_t)lw * lh * channels * sizeof(float));
         float *il = malloc((size_t)im->w * im->h * channels * sizeof(float));
         float *sl = malloc((size_t)lw * lh * channels * sizeof(float));
-        int ok = im->hr && im->lr && il && sl;
+        int ok = im->hr && il && sl;
         if (ok) {
             for (int k = 0; k < channels; k++)
                 for (int y = 0; y < im->h; y++)
                     memcpy(im->hr + ((size_t)k * im->h + y) * im->w,
                            full + ((size_t)k * h + y) * w, (size_t)im->w * sizeof(float));
-            to_interleaved(im->hr, channels, im->w, im->h, il);
-            ok = !sr_imresize(il, im->w, im->h, channels, sl, lw, lh, SR_FILTER_BICUBIC, err);
-            if (ok) to_planar(sl, channels, lw, lh, im->lr);
         } else {
             sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+        }
+        if (ok && lr_dir) {
+            char *lp = find_stem(lr_dir, names[i]);
+            int pw = 0, ph = 0;
+            if (!lp) {
+                sr_error_set(err, SR_ERR_ARG, "%s: no LR image with the same name in %s", path,
+                             lr_dir);
+                ok = 0;
+            } else if (!(im->lr = sr_load_image_planar(lp, channels, &pw, &ph, err))) {
+                ok = 0;
+            } else if (pw != lw || ph != lh) {
+                sr_error_set(err, SR_ERR_ARG, "%s is %dx%d, not 1/%d of %s (%dx%d after modcrop)",
+                             lp, pw, ph, scale, path, im->w, im->h);
+                ok = 0;
+            }
+            free(lp);
+        } else if (ok) {
+            to_interleaved(im->hr, channels, im->w, im->h, il);
+            if (deg) {
+                sr_rng r;
+                sr_rng_seed(&r, VAL_SEED, (uint64_t)i);
+                ok = !sr_degrade_apply(deg, &r, il, im->w, im->h, channels, sl, lw, lh, quant,
+                                       err);
+            } else {
+                ok = !sr_imresize(il, im->w, im->h, channels, sl, lw, lh, SR_FILTER_BICUBIC,
+                                  err);
+            }
+            if (ok && !(im->lr = malloc((size_t)lw * lh * channels * sizeof(float)))) {
+                sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
+                ok = 0;
+            }
+            if (ok) to_planar(sl, channels, lw, lh, im->lr);
         }
         free(il);
         free(sl);

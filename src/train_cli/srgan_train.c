@@ -32,7 +32,12 @@ static void usage(FILE *f)
 "  --hr DIR            HR training images (subdirectories included)\n"
 "  --lr DIR            matching LR images (same names); default: made from HR\n"
 "                      with MATLAB-compatible bicubic\n"
+"  --degrade D         how LR is made from HR: bicubic (default), real\n"
+"                      (Real-ESRGAN's second-order blur/resize/noise/JPEG),\n"
+"                      microscopy (PSF, shot and read noise), or a parameter file\n"
 "  --val DIR           validation HR images (PSNR/SSIM on Y, border = scale)\n"
+"  --val-lr DIR        their LR images (same names); default: made from HR by\n"
+"                      bicubic, or once by --val-degrade D (fixed seed)\n"
 "  --patch N           HR crop size (128)          --batch N   batch size (16)\n"
 "  --no-augment        no random flips/rotations   --cache-mb N  image cache (1024)\n"
 "model:\n"
@@ -156,6 +161,9 @@ int main(int argc, char **argv)
         STR("--hr", c.hr_dir)
         STR("--lr", c.lr_dir)
         STR("--val", c.val_dir)
+        STR("--degrade", c.degrade)
+        STR("--val-lr", c.val_lr_dir)
+        STR("--val-degrade", c.val_degrade)
         STR("--out", c.out_dir)
         STR("--init", c.init)
         STR("--export", c.export_path)

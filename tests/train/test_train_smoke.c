@@ -320,6 +320,43 @@ static void test_bad_checkpoints(void)
     CHECK_MSG(strstr(err.msg, "phase 'psnr'"), "%s", err.msg);
 }
 
+/* --degrade real: exact resume too (each sample's degradation has its own
+ * stream), and a malformed parameter file or --degrade with --lr fails
+ * with one line naming the problem */
+static void test_degrade_resume_and_errors(void)
+{
+    char a[4400], b[4400], pa[4600], pb[4600], bad[4600];
+    snprintf(a, sizeof a, "%s/deg_full", root);
+    snprintf(b, sizeof b, "%s/deg_halves", root);
+    sr_train_config c;
+    sr_error err = {0};
+    base_config(&c, a, 8);
+    c.lr_dir = NULL, c.degrade = "real";
+    CHECK_MSG(sr_train_run(&c, NULL, &err) == 0, "%s", err.msg);
+    base_config(&c, b, 4);
+    c.lr_dir = NULL, c.degrade = "real";
+    CHECK_MSG(sr_train_run(&c, NULL, &err) == 0, "%s", err.msg);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
+    base_config(&c, b, 8);
+    c.lr_dir = NULL, c.degrade = "real", c.resume = pb;
+    CHECK_MSG(sr_train_run(&c, NULL, &err) == 0, "%s", err.msg);
+    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
+    CHECK(same_file_tensors(pa, pb));
+    snprintf(bad, sizeof bad, "%s/bad_degrade.ini", root);
+    FILE *f = fopen(bad, "w");
+    if (f) fputs("pipeline = microscopy\nphotons = 100, 10\n", f), fclose(f);
+    base_config(&c, a, 8);
+    c.lr_dir = NULL, c.degrade = bad;
+    CHECK(sr_train_run(&c, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "bad_degrade.ini:2: photons") && !strchr(err.msg, '\n'), "%s",
+              err.msg);
+    sr_error_clear(&err);
+    base_config(&c, a, 8);
+    c.degrade = "real"; /* with paired LR */
+    CHECK(sr_train_run(&c, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "--lr"), "%s", err.msg);
+}
+
 int main(void)
 {
     make_data();
@@ -330,5 +367,6 @@ int main(void)
     RUN(test_overfit);
     RUN(test_resume_bit_exact);
     RUN(test_bad_checkpoints);
+    RUN(test_degrade_resume_and_errors);
     return testlib_summary();
 }
