@@ -2,6 +2,7 @@
  * parallel execution, summary and CSV report. */
 #include <stdio.h>
 #include "batch.h"
+#include "pipes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -316,6 +317,9 @@ static void on_temp(void *user, const char *tmp, int active)
         ctx->on_temp(ctx->temp_user, tmp, active);
 }
 
+#define JOB_IN(j) ((j)->in_name ? (j)->in_name : (j)->in)
+#define JOB_OUT(j) ((j)->out_name ? (j)->out_name : (j)->out)
+
 static void run_one(job *j, const batch_ctx *ctx)
 {
     const cli_args *a = ctx->args;
@@ -324,14 +328,14 @@ static void run_one(job *j, const batch_ctx *ctx)
     struct stat st;
     int slot = -1;
     if (j->status == JOB_FAILED) { /* refused when the list was built */
-        progress_end_file(ctx->prog, slot, j->in, j->out, "failed", 0, j->error);
+        progress_end_file(ctx->prog, slot, JOB_IN(j), JOB_OUT(j), "failed", 0, j->error);
         return;
     }
     if (same_file(j->in, j->out)) {
         sr_error_set(&err, SR_ERR_ARG, "%s: output is the input file; refusing to overwrite an input", j->out);
     } else if (a->skip_existing && stat(j->out, &st) == 0) {
         j->status = JOB_SKIPPED;
-        progress_end_file(ctx->prog, slot, j->in, j->out, "skipped", 0, NULL);
+        progress_end_file(ctx->prog, slot, JOB_IN(j), JOB_OUT(j), "skipped", 0, NULL);
         return;
     } else if (!a->overwrite && stat(j->out, &st) == 0) {
         /* Refused before any work (the writer checks again when it commits). */
@@ -339,7 +343,7 @@ static void run_one(job *j, const batch_ctx *ctx)
     } else if (!a->out_dir || make_parent_dirs(j->out, &err) == 0) {
         /* Only batch mode creates directories (OUTDIR and its mirrored
          * tree); a single OUT in a missing directory is an error. */
-        slot = progress_start_file(ctx->prog, j->in);
+        slot = progress_start_file(ctx->prog, JOB_IN(j));
         hooks_user hu = {ctx, slot};
         upscale_hooks hooks = {on_rows, on_temp, &hu};
         upscale_file(j->in, j->out, ctx->plan, &hooks, &err);
@@ -351,10 +355,14 @@ static void run_one(job *j, const batch_ctx *ctx)
          * CLI's to say (also when the output appeared while we worked). */
         snprintf(j->error, sizeof j->error, "%s%s", err.msg,
                  err.code == SR_ERR_EXISTS ? " (use --overwrite to replace it, or --skip-existing)" : "");
-        progress_end_file(ctx->prog, slot, j->in, j->out, "failed", j->seconds, j->error);
+        if (j->in_name)
+            pipe_rename_in_msg(j->error, sizeof j->error, j->in, j->in_name);
+        if (j->out_name)
+            pipe_rename_in_msg(j->error, sizeof j->error, j->out, j->out_name);
+        progress_end_file(ctx->prog, slot, JOB_IN(j), JOB_OUT(j), "failed", j->seconds, j->error);
     } else {
         j->status = JOB_WRITTEN;
-        progress_end_file(ctx->prog, slot, j->in, j->out, "written", j->seconds, NULL);
+        progress_end_file(ctx->prog, slot, JOB_IN(j), JOB_OUT(j), "written", j->seconds, NULL);
     }
 }
 
@@ -422,9 +430,9 @@ static void report_job(batch_report *r, const job *j)
         pthread_mutex_unlock(&r->lock);
         return;
     }
-    csv_field(f, j->in);
+    csv_field(f, JOB_IN(j));
     fputc(',', f);
-    csv_field(f, j->out);
+    csv_field(f, JOB_OUT(j));
     fprintf(f, ",%s,%.3f,", names[j->status], j->seconds);
     csv_field(f, j->error);
     fputc('\n', f);

@@ -13,6 +13,9 @@ typedef enum job_status { JOB_PENDING = 0, JOB_WRITTEN, JOB_SKIPPED, JOB_FAILED 
 
 typedef struct job {
     char *in, *out;
+    /* What messages and the report call in/out when they are temporaries
+     * standing for standard input or output ("-"); NULL = in/out. */
+    const char *in_name, *out_name;
     job_status status;
     double seconds;
     char error[SR_ERROR_MSG_MAX + 128]; /* the library message plus a CLI hint */

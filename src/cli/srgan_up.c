@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "pipes.h"
 #include "shard.h"
 #include "cli_args.h"
 #include "models.h"
@@ -238,6 +239,42 @@ int main(int argc, char **argv)
         sr_generator_free(g);
         return 2;
     }
+    /* "-": standard input / output (single-file mode) */
+    pipe_files pf = {0};
+    int to_stdout = a.single_out && !strcmp(a.single_out, "-");
+    if (a.single_out && (to_stdout || !strcmp(a.inputs[0], "-"))) {
+        sr_error perr = {0};
+        job *j = &jobs.v[0];
+        if (to_stdout && a.format == SR_FMT_AUTO) {
+            char list[64];
+            sr_format_list(list, sizeof list);
+            fprintf(stderr, "srgan-up: writing to standard output (-) needs --format (%s)\n", list);
+            jobs_free(&jobs);
+            sr_generator_free(g);
+            return 2;
+        }
+        if ((!strcmp(a.inputs[0], "-") && pipe_stdin(&pf, &perr)) ||
+            (to_stdout && pipe_stdout_path(&pf, sr_format_name(a.format), &perr))) {
+            fprintf(stderr, "srgan-up: %s\n", perr.msg);
+            pipe_cleanup(&pf);
+            jobs_free(&jobs);
+            sr_generator_free(g);
+            return 1;
+        }
+        if (pf.in[0]) {
+            free(j->in);
+            j->in = strdup(pf.in);
+            j->in_name = "-";
+            if (pf.in_spooled)
+                on_temp(NULL, pf.in, 1);
+        }
+        if (pf.out[0]) {
+            free(j->out);
+            j->out = strdup(pf.out);
+            j->out_name = "-";
+            on_temp(NULL, pf.out, 1);
+        }
+    }
     char part_report[PATH_MAX], hint[256];
     if (a.shard) {
         keep_shard(&jobs, a.shard_k, a.shard_n, a.verbose);
@@ -267,6 +304,14 @@ int main(int argc, char **argv)
     batch_run(&jobs, &ctx);
     progress_finish(&prog);
     int failed = batch_summary(&jobs, a.quiet);
+    if (pf.out[0] && jobs.v[0].status == JOB_WRITTEN) {
+        sr_error perr = {0};
+        if (pipe_copy_out(&pf, &perr)) {
+            fprintf(stderr, "srgan-up: %s\n", perr.msg);
+            failed++;
+        }
+    }
+    pipe_cleanup(&pf);
     if (a.report && batch_report_close(&report))
         failed++;
     jobs_free(&jobs);

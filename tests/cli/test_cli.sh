@@ -499,6 +499,20 @@ run "$UP" -v --model gan rgb.png ship_gan.png
 check "shipped: --model gan is x4-gan" grep -q 'model x4-gan' out.txt
 check "shipped: gan and psnr outputs differ" [ "$("$IMG" diff ship_gan.png ship_default.png)" != "0" ]
 
+# --- pipes: "-" is standard input / output
+"$UP" -q --method bicubic -x 2 rgb.png pipe_ref.png
+cat rgb.png | "$UP" --method bicubic -x 2 - - --format png > piped.png 2>pipe_err.txt
+check "stdin to stdout" [ $? -eq 0 ] && check "piped output is the file's result" [ "$("$IMG" diff piped.png pipe_ref.png)" = 0 ]
+"$UP" --method bicubic -x 2 - - --format tif < gray16.tif > piped.tif 2>/dev/null
+check "a redirected TIFF on stdin (seekable) keeps 16-bit" [ "$("$IMG" info piped.tif)" = "38 26 1 u16 1" ]
+cat stack.tif | "$UP" --method bicubic -x 2 - pipedstack.tif 2>/dev/null
+check "a piped multi-page TIFF keeps its pages" [ "$("$IMG" info pipedstack.tif)" = "18 14 1 u16 3" ]
+"$UP" --method bicubic -x 2 rgb.png - > nofmt.out 2>out.txt; rc=$?
+check "stdout without --format: usage error" [ $rc -eq 2 ] && grep -q -- '--format' out.txt && [ ! -s nofmt.out ]
+echo "not an image" | "$UP" --method bicubic -x 2 - - --format png > bad.out 2>out.txt; rc=$?
+check "bad stdin: exit 1, one line naming -, nothing on stdout" [ $rc -eq 1 ] && one_line_naming '^srgan-up: -: ' && [ ! -s bad.out ]
+check "pipes leave no temporaries" sh -c "! ls \"\${TMPDIR:-/tmp}\"/.srgan-up-std* 2>/dev/null | grep -q ."
+
 # --- sharded batches (--shard K/N): every file in exactly one part
 mkdir -p shin shout && for n in 1 2 3 4 5; do cp rgb.png shin/f$n.png; done && cp photo.jpg shin/big.jpg
 run "$UP" --method bicubic -x 2 -i shin -o shout --shard 1/2 --report sh_%K.csv
