@@ -30,8 +30,8 @@ void jobs_free(job_list *jobs);
 
 /* The --report CSV, written as files finish: a line per file, each with one
  * write(), so an interrupted batch (Ctrl-C, SIGTERM; SIGKILL too, short of a
- * kill landing inside one small write) leaves a
- * valid CSV of what finished, for the retry workflow. */
+ * kill landing inside one small write) leaves a valid CSV of what finished,
+ * for the retry workflow. */
 typedef struct batch_report {
     const char *path;
     int fd;
