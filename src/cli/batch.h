@@ -32,8 +32,9 @@ int jobs_build(const cli_args *a, job_list *jobs);
 void jobs_free(job_list *jobs);
 
 /* The --report CSV, written as files finish: a line per file, each with one
- * write(), so an interrupted batch (Ctrl-C, SIGTERM, even SIGKILL) leaves a
- * valid CSV of what finished, for the retry workflow. */
+ * write(), so an interrupted batch (Ctrl-C, SIGTERM; SIGKILL too, short of a
+ * kill landing inside one small write) leaves a valid CSV of what finished,
+ * for the retry workflow. */
 typedef struct batch_report {
     const char *path;
     int fd;

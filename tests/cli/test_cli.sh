@@ -192,6 +192,9 @@ check "recursive: tree mirrored" [ -f tree/sub/d_x2.tif ] && check "recursive: t
 check "report header" [ "$(head -1 report.csv)" = "input,output,status,seconds,error" ]
 check "report has the failure" grep -q '^in/b.png,tree/b_x2.png,failed,' report.csv
 check "report has 4 rows" [ "$(wc -l < report.csv)" -eq 5 ]
+run "$UP" --method bicubic -x 2 -i in -o tree_norep --report nodir/r.csv
+check "unwritable report: refused before any work (2)" [ $rc -eq 2 ] && check "names it" grep -q 'nodir/r.csv' out.txt
+check "unwritable report: nothing processed" [ ! -e tree_norep ]
 run "$UP" --method bicubic -x 2 -i in -o tree -r --suffix _x2 --skip-existing
 check "skip-existing skips written files" grep -q '0 written, 3 skipped, 1 failed' out.txt
 run "$UP" --method bicubic -x 2 -i in -o tree2
