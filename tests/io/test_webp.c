@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "srgan/image.h"
+#include "srgan/train.h"
 #include "testlib.h"
 #include "io_testutil.h"
 
@@ -286,8 +287,36 @@ static void test_too_large_output(void)
     sr_writer_abort(w);
 }
 
+/* srgan-train takes WebP too: its data set and validation set list them. */
+static void test_training_data(void)
+{
+    char dir[1024], p1[1100], p2[1100];
+    snprintf(dir, sizeof dir, "%s/webp_train", TEST_TMPDIR());
+    mkdir(TEST_TMPDIR(), 0777);
+    mkdir(dir, 0777);
+    snprintf(p1, sizeof p1, "%s/a.webp", dir);
+    snprintf(p2, sizeof p2, "%s/b.png", dir);
+    sr_image_info info = mkinfo(40, 40, 3, SR_U8);
+    uint8_t *px = malloc(40 * 40 * 3);
+    for (int i = 0; i < 40 * 40 * 3; i++) px[i] = (uint8_t)p8(i % 40, i / 120, i % 3);
+    sr_write_opts o = {0};
+    o.lossless = 1;
+    sr_error err = {0};
+    CHECK(write_all(p1, &info, px, &o, &err) == 0 && write_all(p2, &info, px, NULL, &err) == 0);
+    sr_dataset *ds = sr_dataset_open(dir, NULL, 2, 3, 1 << 20, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    CHECK(ds && sr_dataset_count(ds) == 2);
+    sr_dataset_free(ds);
+    sr_valset *v = sr_valset_open(dir, 2, 3, &err);
+    CHECK_MSG(v != NULL, "%s", err.msg);
+    CHECK(v && sr_valset_count(v) == 2);
+    sr_valset_free(v);
+    free(px);
+}
+
 int main(void)
 {
+    RUN(test_training_data);
     RUN(test_fixtures);
     RUN(test_animation_refused);
     RUN(test_lossless_roundtrip);
