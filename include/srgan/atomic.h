@@ -33,6 +33,13 @@ enum {
  * this host (a run killed with SIGKILL). Without SR_ATOMIC_OVERWRITE an
  * existing target is refused here (SR_ERR_EXISTS) and again at commit. */
 sr_atomic_file *sr_atomic_open(const char *path, int flags, sr_error *err);
+/* Told a temporary file's name before it is created (active = 1) and after
+ * it is gone (0): a signal handler that removes the names it was told about
+ * then never misses one, not even between the create and the caller's
+ * bookkeeping. */
+typedef void (*sr_temp_hook)(void *user, const char *tmp_path, int active);
+sr_atomic_file *sr_atomic_open_hooked(const char *path, int flags, sr_temp_hook hook, void *user,
+                                      sr_error *err);
 /* The temporary file's descriptor (owned by f), or a stdio stream on it. */
 int sr_atomic_fd(sr_atomic_file *f);
 FILE *sr_atomic_stream(sr_atomic_file *f);

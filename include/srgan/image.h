@@ -195,6 +195,10 @@ typedef struct sr_write_opts {
     const char *software;            /* Software tag / tEXt (NULL = none)   */
     int verbose;                     /* report decisions (e.g. a stale
                                         temporary file removed) on stderr   */
+    /* Told each temporary file's name before it is created and after it is
+     * gone (see sr_atomic_open_hooked), for signal-time cleanup. */
+    void (*on_temp)(void *user, const char *tmp_path, int active);
+    void *on_temp_user;
 } sr_write_opts;
 
 typedef struct sr_writer sr_writer;

@@ -384,7 +384,6 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     if (!r)
         return -1;
     sr_writer *w = NULL;
-    char *tmp = NULL;
     int rc = -1;
     page_graph pg = {0};
     norm_window nw[1 + SR_MAX_CHANNELS] = {{0}};
@@ -447,12 +446,16 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         if (!native && build_page(r, in, page, plan, &tiles, ow, oh, nw, out_dtype, &pg, err))
             goto done;
         if (page == 0) {
-            w = sr_writer_open(out, plan->out_format, &oinfo, &plan->wopts, err);
+            /* the library tells the signal handler the temporary's name
+             * before creating it, and again when it is gone */
+            sr_write_opts wo = plan->wopts;
+            if (hooks) {
+                wo.on_temp = hooks->on_temp;
+                wo.on_temp_user = hooks->user;
+            }
+            w = sr_writer_open(out, plan->out_format, &oinfo, &wo, err);
             if (!w)
                 goto done;
-            tmp = strdup(sr_writer_temp_path(w));
-            if (hooks && hooks->on_temp && tmp)
-                hooks->on_temp(hooks->user, tmp, 1);
         } else if (sr_writer_next_page(w, &oinfo, err)) {
             goto done;
         }
@@ -481,9 +484,6 @@ done:
     free_page(&pg);
     if (w)
         sr_writer_abort(w);
-    if (tmp && hooks && hooks->on_temp)
-        hooks->on_temp(hooks->user, tmp, 0);
-    free(tmp);
     owned_meta_free(&own);
     sr_reader_close(r);
     return rc;

@@ -1,5 +1,6 @@
 /* metadata.c: sizes and calibration recorded in descriptions (OME-XML,
  * ImageJ, tifffile JSON) kept true after a resize. */
+#include "core/json.h"
 #include "srgan/metadata.h"
 
 #include <stdio.h>
@@ -171,165 +172,19 @@ static char *ome_rescale(const char *desc, int new_w, int new_h, double sx, doub
 }
 
 /* ---- tifffile JSON: {"shape": [..., H, W(, S)]} --------------------------
- * A small validating scanner: the whole document must be JSON, else it is
- * left alone. Nesting is capped so a hostile description cannot exhaust the
- * stack. */
+ * Parsed by the library's one JSON parser (core/json.h): a description that
+ * is not a complete JSON document is left alone; nesting is capped so a
+ * hostile description cannot exhaust the stack. Only the two numbers are
+ * rewritten, from their byte spans, so the rest stays byte for byte. */
 
 #define JSON_MAX_DEPTH 64
-#define JSON_MAX_DIMS 32
-
-typedef struct json_scan {
-    const char *p;
-    int depth;
-    /* the top-level "shape" array of integers, when there is one */
-    int ndims;
-    const char *dim_from[JSON_MAX_DIMS], *dim_to[JSON_MAX_DIMS];
-    int shape_ok;
-} json_scan;
-
-static void json_ws(json_scan *j)
-{
-    while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
-        j->p++;
-}
-
-static int json_string(json_scan *j)
-{
-    if (*j->p != '"')
-        return -1;
-    for (j->p++; *j->p != '"'; j->p++) {
-        if (!*j->p || (unsigned char)*j->p < 0x20)
-            return -1;
-        if (*j->p == '\\' && !*++j->p)
-            return -1;
-    }
-    j->p++;
-    return 0;
-}
-
-static int json_number(json_scan *j)
-{
-    const char *s = j->p;
-    if (*j->p == '-')
-        j->p++;
-    if (*j->p < '0' || *j->p > '9')
-        return -1;
-    while (*j->p >= '0' && *j->p <= '9')
-        j->p++;
-    if (*j->p == '.') {
-        j->p++;
-        if (*j->p < '0' || *j->p > '9')
-            return -1;
-        while (*j->p >= '0' && *j->p <= '9')
-            j->p++;
-    }
-    if (*j->p == 'e' || *j->p == 'E') {
-        j->p++;
-        if (*j->p == '+' || *j->p == '-')
-            j->p++;
-        if (*j->p < '0' || *j->p > '9')
-            return -1;
-        while (*j->p >= '0' && *j->p <= '9')
-            j->p++;
-    }
-    return j->p > s ? 0 : -1;
-}
-
-/* is_shape: this value is the top-level "shape"; record its integers */
-static int json_value(json_scan *j, int is_shape)
-{
-    json_ws(j);
-    if (++j->depth > JSON_MAX_DEPTH)
-        return -1;
-    int rc = 0;
-    if (*j->p == '{') {
-        j->p++;
-        json_ws(j);
-        if (*j->p == '}')
-            j->p++;
-        else
-            for (;;) {
-                json_ws(j);
-                const char *key = j->p;
-                if (json_string(j))
-                    return -1;
-                int shape = j->depth == 1 && j->p - key == 7 && !memcmp(key, "\"shape\"", 7);
-                json_ws(j);
-                if (*j->p++ != ':' || json_value(j, shape))
-                    return -1;
-                json_ws(j);
-                if (*j->p == ',') {
-                    j->p++;
-                    continue;
-                }
-                if (*j->p++ != '}')
-                    return -1;
-                break;
-            }
-    } else if (*j->p == '[') {
-        j->p++;
-        json_ws(j);
-        int n = 0, all_ints = 1;
-        if (*j->p == ']')
-            j->p++;
-        else
-            for (;;) {
-                json_ws(j);
-                const char *s = j->p;
-                if (json_value(j, 0))
-                    return -1;
-                const char *e = j->p;
-                while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-                    e--;
-                int is_int = e > s;
-                for (const char *q = s; q < e; q++)
-                    is_int &= *q >= '0' && *q <= '9';
-                if (is_shape && is_int && n < JSON_MAX_DIMS) {
-                    j->dim_from[n] = s;
-                    j->dim_to[n] = e;
-                }
-                all_ints &= is_int;
-                n++;
-                json_ws(j);
-                if (*j->p == ',') {
-                    j->p++;
-                    continue;
-                }
-                if (*j->p++ != ']')
-                    return -1;
-                break;
-            }
-        if (is_shape) {
-            j->shape_ok = all_ints && n >= 2 && n <= JSON_MAX_DIMS;
-            j->ndims = n;
-        }
-    } else if (*j->p == '"') {
-        rc = json_string(j);
-    } else if (!strncmp(j->p, "true", 4) || !strncmp(j->p, "null", 4)) {
-        j->p += 4;
-    } else if (!strncmp(j->p, "false", 5)) {
-        j->p += 5;
-    } else {
-        rc = json_number(j);
-    }
-    j->depth--;
-    return rc;
-}
 
 /* Whether dims [i, i+1] of the shape are (h, w). */
-static int dims_are(const json_scan *j, int i, int h, int w)
+static int dims_are(const json_val *shape, int i, int h, int w)
 {
-    if (i < 0 || i + 1 >= j->ndims)
+    if (i < 0 || (size_t)i + 1 >= shape->len)
         return 0;
-    for (int k = 0; k < 2; k++) {
-        const char *s = j->dim_from[i + k];
-        if (j->dim_to[i + k] - s > 10)
-            return 0;
-        long v = strtol(s, NULL, 10);
-        if (v != (k ? w : h))
-            return 0;
-    }
-    return 1;
+    return shape->items[i].u == (uint64_t)h && shape->items[i + 1].u == (uint64_t)w;
 }
 
 /* tifffile writes the series shape as [..., H, W] or, for interleaved
@@ -337,31 +192,40 @@ static int dims_are(const json_scan *j, int i, int h, int w)
  * is tried first; a shape that names neither is left alone. */
 static char *json_shape_rescale(const char *desc, int old_w, int old_h, int new_w, int new_h)
 {
-    json_scan j = {.p = desc};
-    if (json_value(&j, 0))
+    json_val root;
+    char msg[200];
+    if (old_w == new_w && old_h == new_h)
         return NULL;
-    json_ws(&j);
-    if (*j.p || !j.shape_ok)
+    if (json_parse(desc, strlen(desc), JSON_MAX_DEPTH, &root, msg, sizeof msg))
         return NULL;
-    int at = dims_are(&j, j.ndims - 2, old_h, old_w)   ? j.ndims - 2
-             : dims_are(&j, j.ndims - 3, old_h, old_w) ? j.ndims - 3
-                                                       : -1;
-    if (at < 0 || (old_w == new_w && old_h == new_h))
-        return NULL;
-    char hv[16], wv[16];
-    snprintf(hv, sizeof hv, "%d", new_h);
-    snprintf(wv, sizeof wv, "%d", new_w);
-    sbuf b = {0};
-    sb_add(&b, desc, (size_t)(j.dim_from[at] - desc));
-    sb_add(&b, hv, strlen(hv));
-    sb_add(&b, j.dim_to[at], (size_t)(j.dim_from[at + 1] - j.dim_to[at]));
-    sb_add(&b, wv, strlen(wv));
-    sb_add(&b, j.dim_to[at + 1], strlen(j.dim_to[at + 1]));
-    if (b.failed) {
-        free(b.s);
-        return NULL;
+    char *out = NULL;
+    const json_val *shape = root.type == JV_OBJ ? jv_get(&root, "shape") : NULL;
+    int ok = shape && shape->type == JV_ARR && shape->len >= 2;
+    for (size_t i = 0; ok && i < shape->len; i++)
+        ok = shape->items[i].type == JV_NUM && shape->items[i].is_uint;
+    int n = ok ? (int)shape->len : 0;
+    int at = !ok                                ? -1
+             : dims_are(shape, n - 2, old_h, old_w) ? n - 2
+             : dims_are(shape, n - 3, old_h, old_w) ? n - 3
+                                                    : -1;
+    if (at >= 0) {
+        const json_val *h = &shape->items[at], *w = &shape->items[at + 1];
+        char hv[16], wv[16];
+        snprintf(hv, sizeof hv, "%d", new_h);
+        snprintf(wv, sizeof wv, "%d", new_w);
+        sbuf b = {0};
+        sb_add(&b, desc, h->start);
+        sb_add(&b, hv, strlen(hv));
+        sb_add(&b, desc + h->end, w->start - h->end);
+        sb_add(&b, wv, strlen(wv));
+        sb_add(&b, desc + w->end, strlen(desc + w->end));
+        if (b.failed)
+            free(b.s);
+        else
+            out = b.s;
     }
-    return b.s;
+    jv_free(&root);
+    return out;
 }
 
 /* ---- ImageJ: xorigin/yorigin are in pixels --------------------------------

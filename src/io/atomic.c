@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 struct sr_atomic_file {
+    sr_temp_hook hook;
+    void *hook_user;
     char *path;     /* target */
     char *tmp_path; /* what is being written */
     int fd;         /* -1 once released or closed */
@@ -123,7 +125,7 @@ static void remove_stale_temps(const char *path, int verbose)
 
 /* A new file next to the target, named as above. O_EXCL, not mkstemp, so
  * the final file gets the user's umask like any other new file. */
-static int create_temp(const char *path, char **tmp_out, sr_error *err)
+static int create_temp(const char *path, char **tmp_out, sr_temp_hook hook, void *user, sr_error *err)
 {
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
@@ -142,12 +144,16 @@ static int create_temp(const char *path, char **tmp_out, sr_error *err)
             snprintf(tmp, cap, "%.*s%s%s.%ld-%d.part", (int)dirlen, path, prefix, host, pid, attempt);
         else
             snprintf(tmp, cap, "%.*s%s%s.%ld.part", (int)dirlen, path, prefix, host, pid);
+        if (hook)
+            hook(user, tmp, 1); /* before it exists: no window for a signal */
         /* Read access too: libtiff reads back directories it wrote. */
         int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
         if (fd >= 0) {
             *tmp_out = tmp;
             return fd;
         }
+        if (hook)
+            hook(user, tmp, 0);
         if (errno != EEXIST) {
             int e = errno;
             if (dirlen) {
@@ -219,6 +225,12 @@ static int commit_file(const char *tmp_path, const char *path, int overwrite, sr
 
 sr_atomic_file *sr_atomic_open(const char *path, int flags, sr_error *err)
 {
+    return sr_atomic_open_hooked(path, flags, NULL, NULL, err);
+}
+
+sr_atomic_file *sr_atomic_open_hooked(const char *path, int flags, sr_temp_hook hook, void *user,
+                                      sr_error *err)
+{
     int overwrite = (flags & SR_ATOMIC_OVERWRITE) != 0;
     remove_stale_temps(path, (flags & SR_ATOMIC_VERBOSE) != 0);
     if (!overwrite && access(path, F_OK) == 0) {
@@ -231,7 +243,9 @@ sr_atomic_file *sr_atomic_open(const char *path, int flags, sr_error *err)
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    f->fd = create_temp(path, &f->tmp_path, err);
+    f->hook = hook;
+    f->hook_user = user;
+    f->fd = create_temp(path, &f->tmp_path, hook, user, err);
     if (f->fd < 0) {
         free(f->path);
         free(f);
@@ -272,6 +286,8 @@ const char *sr_atomic_target(const sr_atomic_file *f)
 
 static void atomic_free(sr_atomic_file *f)
 {
+    if (f->hook)
+        f->hook(f->hook_user, f->tmp_path, 0); /* renamed or removed by now */
     free(f->tmp_path);
     free(f->path);
     free(f);

@@ -353,8 +353,9 @@ sr_writer *sr_writer_open(const char *path, sr_format fmt, const sr_image_info *
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    if (!(w->file = sr_atomic_open(path, (opts->overwrite ? SR_ATOMIC_OVERWRITE : 0) |
-                                             (opts->verbose ? SR_ATOMIC_VERBOSE : 0), err))) {
+    if (!(w->file = sr_atomic_open_hooked(path, (opts->overwrite ? SR_ATOMIC_OVERWRITE : 0) |
+                                                    (opts->verbose ? SR_ATOMIC_VERBOSE : 0),
+                                          opts->on_temp, opts->on_temp_user, err))) {
         free(w->path);
         free(w);
         return NULL;
