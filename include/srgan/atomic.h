@@ -1,7 +1,8 @@
 /* srgan/atomic.h: a file that appears under its name only when complete.
  *
- * Everything srgan-up and srgan-train write (images, weights, checkpoints,
- * reports) goes through this: the bytes go to a temporary file next to the
+ * Everything srgan-up and srgan-train write whole (images, weights,
+ * checkpoints, merged reports; not the --report CSV, which is streamed a line
+ * per finished file) goes through this: the bytes go to a temporary file next to the
  * target, which is flushed to disk and then renamed (or, without overwrite,
  * hard-linked, so an existing file is never replaced) onto the target. An
  * interrupted or failed write leaves the target as it was.

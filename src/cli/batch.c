@@ -251,7 +251,7 @@ int jobs_build(const cli_args *a, job_list *jobs)
         drop_previous_outputs(a, jobs);
         mark_collisions(jobs);
         if (jobs->n == 0)
-            fprintf(stderr, "srgan-up: %s: no PNG, JPEG or TIFF files found%s\n", a->in_dir,
+            fprintf(stderr, "srgan-up: %s: no PNG, JPEG, TIFF or WebP files found%s\n", a->in_dir,
                     a->recursive ? "" : " (use -r for subdirectories)");
         return 0;
     }

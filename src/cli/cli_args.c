@@ -19,7 +19,7 @@ void cli_usage(FILE *f)
         "       srgan-up [options] -o OUTDIR IN...\n"
         "       srgan-up [options] -i INDIR -o OUTDIR [-r]\n"
         "\n"
-        "Upscale PNG, JPEG and TIFF images with a trained super-resolution network\n"
+        "Upscale PNG, JPEG, TIFF and WebP images with a trained super-resolution network\n"
         "(or a classic resampler), tile by tile in bounded memory.\n"
         "\n"
         "  -x, -s, --scale N      scale factor > 0, up to 16, fractional allowed (default 4):\n"
@@ -367,6 +367,11 @@ int cli_parse(int argc, char **argv, cli_args *a)
                         "and --method\n");
         return 2;
     }
+    if (a->labels && (a->ensemble || a->normalize != NORM_AUTO)) {
+        fprintf(stderr, "srgan-up: --labels copies values with nearest neighbour; drop %s\n",
+                a->ensemble ? "--ensemble" : "--normalize");
+        return 2;
+    }
     if (a->labels && a->out_dtype >= 0) {
         fprintf(stderr, "srgan-up: --labels keeps the sample type; drop --dtype\n");
         return 2;
@@ -393,8 +398,12 @@ int cli_parse(int argc, char **argv, cli_args *a)
     if (a->in_dir && a->out_dir && !a->ninputs && stat(a->in_dir, &st) == 0 &&
         !S_ISDIR(st.st_mode)) {
         size_t n = strlen(a->out_dir);
+        /* Real-ESRGAN's -o is a folder: a name without any extension is
+         * one too (created), so `-i a.png -o results` works */
+        const char *base = strrchr(a->out_dir, '/');
+        base = base ? base + 1 : a->out_dir;
         int out_is_dir = (stat(a->out_dir, &st) == 0 && S_ISDIR(st.st_mode)) ||
-                         (n && a->out_dir[n - 1] == '/');
+                         (n && a->out_dir[n - 1] == '/') || !strchr(base, '.');
         a->in_file[0] = (char *)a->in_dir;
         a->inputs = a->in_file;
         a->ninputs = 1;
@@ -429,6 +438,20 @@ int cli_parse(int argc, char **argv, cli_args *a)
     }
     if (a->recursive && !a->in_dir) {
         fprintf(stderr, "srgan-up: -r works with -i INDIR\n");
+        return 2;
+    }
+    if (a->shard && a->single_out) {
+        fprintf(stderr, "srgan-up: --shard splits a batch (-o OUTDIR IN... or -i INDIR -o OUTDIR), "
+                        "not one file\n");
+        return 2;
+    }
+    for (int i = 0; i < a->ninputs && !a->single_out; i++)
+        if (!strcmp(a->inputs[i], "-")) {
+            fprintf(stderr, "srgan-up: '-' (standard input) works in the IN OUT form only\n");
+            return 2;
+        }
+    if (a->in_dir && !strcmp(a->in_dir, "-")) {
+        fprintf(stderr, "srgan-up: '-' (standard input) works in the IN OUT form only\n");
         return 2;
     }
     return 0;

@@ -37,7 +37,7 @@ static int copy_fd(int from, int to)
     }
 }
 
-int pipe_stdin(pipe_files *p, sr_error *err)
+int pipe_stdin(pipe_files *p, void (*on_temp)(void *, const char *, int), sr_error *err)
 {
     struct stat st;
     if (isatty(STDIN_FILENO)) {
@@ -57,6 +57,8 @@ int pipe_stdin(pipe_files *p, sr_error *err)
         return -1;
     }
     p->in_spooled = 1;
+    if (on_temp)
+        on_temp(NULL, p->in, 1);
     int rc = copy_fd(STDIN_FILENO, fd);
     if (close(fd) != 0 && !rc)
         rc = -2;

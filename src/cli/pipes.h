@@ -21,8 +21,9 @@ typedef struct pipe_files {
 } pipe_files;
 
 /* Copy standard input to a temporary file (or use it in place when it is a
- * regular file). 0, or -1 with err. */
-int pipe_stdin(pipe_files *p, sr_error *err);
+ * regular file). on_temp (may be NULL) is told the temporary's name as soon
+ * as it exists, for signal-time cleanup. 0, or -1 with err. */
+int pipe_stdin(pipe_files *p, void (*on_temp)(void *, const char *, int), sr_error *err);
 /* A temporary output path whose extension names the format ("png"...). */
 int pipe_stdout_path(pipe_files *p, const char *ext, sr_error *err);
 /* Copy the finished output to standard output. 0, or -1 with err. */

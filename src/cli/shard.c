@@ -147,9 +147,9 @@ int shard_report_path(const char *pattern, int k, int n, char *out, size_t cap)
     if (dot && slash && dot < slash) dot = NULL;
     if (dot == out || (slash && dot == slash + 1)) dot = NULL; /* ".csv" alone is a name */
     size_t at = dot ? (size_t)(dot - out) : o;
-    char tail[16];
+    char tail[32];
     int t = snprintf(tail, sizeof tail, ".%d-of-%d", k, n);
-    if (o + (size_t)t >= cap) return -1;
+    if (t < 0 || (size_t)t >= sizeof tail || o + (size_t)t >= cap) return -1;
     memmove(out + at + t, out + at, o - at + 1);
     memcpy(out + at, tail, (size_t)t);
     return 0;
@@ -194,14 +194,19 @@ static int by_input(const void *pa, const void *pb)
     return c ? c : a->order - b->order;
 }
 
-/* Read one line of any length; NULL at EOF. */
-static char *read_line(FILE *f)
+/* Read one CSV record of any length (a quoted field may hold newlines, as
+ * csv_field writes names and messages that contain them); NULL at EOF.
+ * *fields gets the number of fields. */
+static char *read_record(FILE *f, int *fields)
 {
     size_t cap = 256, n = 0;
     char *s = malloc(cap);
-    int c;
+    int c, quoted = 0;
+    *fields = 1;
     if (!s) return NULL;
-    while ((c = fgetc(f)) != EOF && c != '\n') {
+    while ((c = fgetc(f)) != EOF && (quoted || c != '\n')) {
+        if (c == '"') quoted = !quoted;
+        if (c == ',' && !quoted) (*fields)++;
         if (n + 1 >= cap) {
             char *t = realloc(s, cap *= 2);
             if (!t) { free(s); return NULL; }
@@ -225,7 +230,8 @@ int shard_merge_reports(const char *out_path, char *const *in, int n_in, FILE *m
             fprintf(msg, "srgan-up: %s: %s\n", in[i], strerror(errno));
             goto done;
         }
-        char *h = read_line(f);
+        int nf;
+        char *h = read_record(f, &nf);
         if (!h || strcmp(h, HEADER)) {
             fprintf(msg, "srgan-up: %s: not a srgan-up report (first line is not '%s')\n", in[i], HEADER);
             free(h);
@@ -234,8 +240,17 @@ int shard_merge_reports(const char *out_path, char *const *in, int n_in, FILE *m
         }
         free(h);
         char *line;
-        while ((line = read_line(f))) {
+        long lineno = 1;
+        while ((line = read_record(f, &nf))) {
+            lineno++;
             if (!*line) { free(line); continue; }
+            if (nf != 5) {
+                fprintf(msg, "srgan-up: %s: record %ld has %d fields, not 5 (%s)\n", in[i], lineno, nf,
+                        HEADER);
+                free(line);
+                fclose(f);
+                goto done;
+            }
             if (nrows == cap) {
                 row *t = realloc(rows, sizeof *t * (size_t)(cap = cap ? 2 * cap : 64));
                 if (!t) { free(line); fclose(f); fprintf(msg, "srgan-up: out of memory\n"); goto done; }

@@ -82,6 +82,9 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* a reader that goes away (`| head`) is a write error with a message
+     * and cleanup, not a silent death that leaves temporaries behind */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 static sr_filter classic_filter(cli_method m)
@@ -253,7 +256,8 @@ int main(int argc, char **argv)
             sr_generator_free(g);
             return 2;
         }
-        if ((!strcmp(a.inputs[0], "-") && pipe_stdin(&pf, &perr)) ||
+        install_signals(); /* before the spool exists: it is registered as it is made */
+        if ((!strcmp(a.inputs[0], "-") && pipe_stdin(&pf, on_temp, &perr)) ||
             (to_stdout && pipe_stdout_path(&pf, sr_format_name(a.format), &perr))) {
             fprintf(stderr, "srgan-up: %s\n", perr.msg);
             pipe_cleanup(&pf);
@@ -265,8 +269,6 @@ int main(int argc, char **argv)
             free(j->in);
             j->in = strdup(pf.in);
             j->in_name = "-";
-            if (pf.in_spooled)
-                on_temp(NULL, pf.in, 1);
         }
         if (pf.out[0]) {
             free(j->out);
@@ -280,7 +282,9 @@ int main(int argc, char **argv)
         keep_shard(&jobs, a.shard_k, a.shard_n, a.verbose);
         if (a.report) {
             if (shard_report_path(a.report, a.shard_k, a.shard_n, part_report, sizeof part_report)) {
-                fprintf(stderr, "srgan-up: --report: name too long\n");
+                fprintf(stderr, "srgan-up: --report %s: name too long for part %d of %d\n", a.report,
+                        a.shard_k, a.shard_n);
+                pipe_cleanup(&pf);
                 jobs_free(&jobs);
                 sr_generator_free(g);
                 return 2;
@@ -292,6 +296,7 @@ int main(int argc, char **argv)
     }
     batch_report report;
     if (a.report && batch_report_open(&report, a.report)) {
+        pipe_cleanup(&pf);
         jobs_free(&jobs);
         sr_generator_free(g);
         return 2;

@@ -423,6 +423,16 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         int native = page_mode(in, page, plan, info, err);
         if (native < 0)
             goto done;
+        if (native) {
+            /* nearest neighbour keeps every value: a lossy or 8-bit-only
+             * format would change them after all */
+            sr_format f = plan->out_format ? plan->out_format : sr_format_from_ext(out);
+            if (f == SR_FMT_JPEG || f == SR_FMT_WEBP) {
+                sr_error_set(err, SR_ERR_ARG, "%s: label images need a format that keeps their "
+                             "values: write .tif (or .png for 8/16-bit)", out);
+                goto done;
+            }
+        }
         /* every page keeps its own type unless --dtype says otherwise */
         sr_dtype out_dtype = plan->out_dtype >= 0 && !native ? (sr_dtype)plan->out_dtype : info->dtype;
         int ow = out_size(info->width, plan->scale), oh = out_size(info->height, plan->scale);

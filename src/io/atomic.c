@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -89,6 +90,54 @@ static long temp_owner(const char *rest, const char *host)
 }
 
 /* Remove stale temporary files of `path` left by dead processes. */
+/* Candidates per directory: every name there that looks like one of our
+ * temporaries ("...srgan-up.*.part"), listed once per process. A batch of n
+ * outputs into one folder then reads the folder once, not n times (O(n^2)
+ * on a big folder, worse on NFS); a stale temporary exists only if a
+ * process died before this one started, so one listing finds them all. */
+typedef struct dir_temps {
+    struct dir_temps *next;
+    char *dir;
+    char **names;
+    size_t n;
+} dir_temps;
+static dir_temps *listed;
+static pthread_mutex_t listed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static dir_temps *list_dir(const char *dir)
+{
+    for (dir_temps *t = listed; t; t = t->next)
+        if (!strcmp(t->dir, dir))
+            return t;
+    dir_temps *t = calloc(1, sizeof *t);
+    if (!t || !(t->dir = strdup(dir))) {
+        free(t);
+        return NULL;
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] != '.' || l < 15 || strcmp(e->d_name + l - 5, ".part") ||
+            !strstr(e->d_name, ".srgan-up."))
+            continue;
+        if (t->n == cap) {
+            char **nn = realloc(t->names, sizeof *nn * (cap = cap ? 2 * cap : 8));
+            if (!nn)
+                break;
+            t->names = nn;
+        }
+        if ((t->names[t->n] = strdup(e->d_name)))
+            t->n++;
+    }
+    if (d)
+        closedir(d);
+    t->next = listed;
+    listed = t;
+    return t;
+}
+
 static void remove_stale_temps(const char *path, int verbose)
 {
     const char *slash = strrchr(path, '/');
@@ -98,28 +147,32 @@ static void remove_stale_temps(const char *path, int verbose)
     host_tag(host, sizeof host);
     size_t pl = strlen(prefix);
     char *dir = dirlen ? strndup(path, dirlen) : strdup(".");
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, pl))
+    if (!dir)
+        return;
+    pthread_mutex_lock(&listed_lock);
+    dir_temps *t = list_dir(dir);
+    for (size_t i = 0; t && i < t->n; i++) {
+        const char *name = t->names[i];
+        if (!name || strncmp(name, prefix, pl))
             continue;
-        long pid = temp_owner(e->d_name + pl, host);
+        long pid = temp_owner(name + pl, host);
         /* ESRCH: no such process. EPERM means alive (another user's). */
         if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
-        size_t n = dirlen + strlen(e->d_name) + 1;
+        size_t n = dirlen + strlen(name) + 1;
         char *stale = malloc(n);
         if (!stale)
             break;
-        snprintf(stale, n, "%.*s%s", (int)dirlen, path, e->d_name);
+        snprintf(stale, n, "%.*s%s", (int)dirlen, path, name);
         struct stat st;
         if (lstat(stale, &st) == 0 && S_ISREG(st.st_mode) && unlink(stale) == 0 && verbose)
             fprintf(stderr, "%s: removed %s, left by an interrupted run (process %ld is gone)\n",
                     path, stale, pid);
         free(stale);
+        free(t->names[i]);
+        t->names[i] = NULL; /* handled */
     }
-    if (d)
-        closedir(d);
+    pthread_mutex_unlock(&listed_lock);
     free(dir);
 }
 

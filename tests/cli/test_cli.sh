@@ -516,6 +516,23 @@ echo "not an image" | "$UP" --method bicubic -x 2 - - --format png > bad.out 2>o
 check "bad stdin: exit 1, one line naming -, nothing on stdout" [ $rc -eq 1 ] && one_line_naming '^srgan-up: -: ' && [ ! -s bad.out ]
 check "pipes leave no temporaries" sh -c "! ls \"\${TMPDIR:-/tmp}\"/.srgan-up-std* 2>/dev/null | grep -q ."
 
+# --- review fixes: option combinations that would lose data or do nothing
+"$IMG" make lab16.tif 20 10 1 u16
+run "$UP" -x 2 --labels lab16.tif lab.webp
+check "--labels to WebP refused" [ $rc -ne 0 ] && one_line_naming lab.webp && [ ! -e lab.webp ]
+run "$UP" -x 2 --labels lab16.tif lab.jpg
+check "--labels to JPEG refused" [ $rc -ne 0 ] && [ ! -e lab.jpg ]
+run "$UP" -x 2 --labels --ensemble lab16.tif lab_e.tif
+check "--labels --ensemble is a usage error" [ $rc -eq 2 ]
+run "$UP" --method bicubic -x 2 rgb.png shard_single.png --shard 2/2
+check "--shard with one file is a usage error" [ $rc -eq 2 ] && grep -q 'batch' out.txt
+run "$UP" --method bicubic -x 2 -o pipedir -
+check "'-' in batch form is a usage error" [ $rc -eq 2 ] && grep -q 'IN OUT form' out.txt
+run "$UP" --method bicubic -x 2 -i rgb.png -o results_dir
+check "-i FILE -o NAME-without-extension writes into that folder" [ -f results_dir/rgb.png ]
+"$UP" --method bicubic -x 12 --compression none rgb.png - --format tif 2>/dev/null | (sleep 1; head -c 10 >/dev/null)
+check "a closed stdout leaves no temporaries" sh -c "! ls \"\${TMPDIR:-/tmp}\"/.srgan-up-std* 2>/dev/null | grep -q ."
+
 # --- sharded batches (--shard K/N): every file in exactly one part
 mkdir -p shin shout && for n in 1 2 3 4 5; do cp rgb.png shin/f$n.png; done && cp photo.jpg shin/big.jpg
 run "$UP" --method bicubic -x 2 -i shin -o shout --shard 1/2 --report sh_%K.csv

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../src/cli/shard.h"
 #include "testlib.h"
@@ -117,9 +118,10 @@ static void test_merge(void)
     put(a, "input,output,status,seconds,error\n"
            "in/z.png,out/z.png,written,1.0,\n"
            "\"in/a,b.png\",\"out/a,b.png\",failed,0.1,\"in/a,b.png: truncated\"\n");
-    put(b, "input,output,status,seconds,error\n"
-           "in/m.png,out/m.png,written,2.0,\n"
-           "\"in/a,b.png\",\"out/a,b.png\",written,0.5,\n");
+    put(b, "input,output,status,seconds,error\r\n"
+           "in/m.png,out/m.png,written,2.0,\r\n"
+           "\"in/a,b.png\",\"out/a,b.png\",written,0.5,\r\n"
+           "in/q.png,out/q.png,failed,0.1,\"in/q.png: bad\nsecond line\"\r\n");
     char *in[] = {a, b};
     FILE *msg = tmpfile();
     CHECK(shard_merge_reports(o, in, 2, msg) == 0);
@@ -131,9 +133,10 @@ static void test_merge(void)
     CHECK_MSG(!strcmp(got, "input,output,status,seconds,error\n"
                            "\"in/a,b.png\",\"out/a,b.png\",written,0.5,\n"
                            "in/m.png,out/m.png,written,2.0,\n"
+                           "in/q.png,out/q.png,failed,0.1,\"in/q.png: bad\nsecond line\"\n"
                            "in/z.png,out/z.png,written,1.0,\n"),
               "merged:\n%s", got);
-    put(bad, "something else\n");
+    put(bad, "input,output,status,seconds,error\nx.png,y.png,written\n");
     char *in2[] = {a, bad};
     unlink(o);
     CHECK(shard_merge_reports(o, in2, 2, msg) != 0);

@@ -98,11 +98,23 @@ static const char *temp_of(const char *base, const char *host, const char *pid)
     return p;
 }
 
+/* A fresh folder: a process lists a folder's temporaries once (the first
+ * time it writes there), so stale files a test plants must come first. */
+static void fresh_dir(const char *name)
+{
+    size_t n = strlen(g_dir);
+    snprintf(g_dir + n, sizeof g_dir - n, "/%s", name);
+    mkdir(g_dir, 0777);
+}
+
 static void test_stale_removed(void)
 {
     CHECK_MSG(g_host[0], "no host tag in the temporary name");
     if (!g_host[0])
         return;
+    char saved[sizeof g_dir];
+    snprintf(saved, sizeof saved, "%s", g_dir);
+    fresh_dir("stale1");
     char dead[32], dead3[32], live[32], deadx[32];
     long d = dead_pid();
     snprintf(dead, sizeof dead, "%ld", d);
@@ -136,6 +148,8 @@ static void test_stale_removed(void)
     char base[250];
     memset(base, 'n', 240);
     snprintf(base + 240, 10, ".png");
+    snprintf(g_dir, sizeof g_dir, "%s", saved);
+    fresh_dir("stale2_names"); /* learn the temporary name here... */
     sr_writer *w = sr_writer_open(in_dir(base), SR_FMT_AUTO, &info, NULL, &err);
     CHECK_MSG(w != NULL, "%s", err.msg);
     if (!w)
@@ -151,9 +165,16 @@ static void test_stale_removed(void)
     while (dot > stale && dot[-1] != '.')
         dot--;
     snprintf(dot, sizeof stale - (size_t)(dot - stale), "%s.part", dead);
-    touch(stale);
+    /* ...and plant the stale one in a folder this process has not listed */
+    const char *leaf = strrchr(stale, '/');
+    snprintf(g_dir, sizeof g_dir, "%s", saved);
+    fresh_dir("stale3");
+    char planted[1400];
+    snprintf(planted, sizeof planted, "%s%s", g_dir, leaf);
+    touch(planted);
     CHECK(write_all(in_dir(base), &info, px, NULL, &err) == 0);
-    CHECK_MSG(!exists(stale), "stale %s not removed", stale);
+    CHECK_MSG(!exists(planted), "stale %s not removed", planted);
+    snprintf(g_dir, sizeof g_dir, "%s", saved);
 }
 
 static void test_exists_message(void)
