@@ -151,6 +151,13 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     cli_model chosen;
     sr_error err = {0};
     int rc = models_pick(&models, a->model, a->scale, &chosen, &err);
+    cli_model micro;
+    sr_error merr = {0};
+    /* the default for 1-channel 16-bit/float input: a "fluo" model of this
+     * scale (not a smaller one finished by Lanczos) */
+    int have_micro = rc == 0 && !a->model && models_pick(&models, "fluo", a->scale, &micro, &merr) == 0 &&
+                     micro.in_channels == 1 && micro.scale + 1e-9 >= a->scale &&
+                     micro.scale <= chosen.scale;
     models_free(&models);
     if (rc < 0) {
         fprintf(stderr, "srgan-up: %s\n", err.msg);
@@ -175,6 +182,20 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     snprintf(model_name, name_cap, "%s", chosen.name);
     plan->g = *g;
     plan->model_name = model_name;
+    if (have_micro) {
+        static char micro_name[128];
+        sr_generator *gm = sr_generator_load(micro.path, &merr);
+        if (gm) {
+            snprintf(micro_name, sizeof micro_name, "%s", micro.name);
+            plan->g_micro = gm;
+            plan->micro_name = micro_name;
+            if (a->verbose)
+                fprintf(stderr, "srgan-up: model %s (x%d, 1 channel) for 1-channel 16-bit and float "
+                                "input (--model psnr forces the photo model)\n", micro.name, micro.scale);
+        } else if (a->verbose) {
+            fprintf(stderr, "srgan-up: %s (microscopy model not used)\n", merr.msg);
+        }
+    }
     if (a->verbose)
         fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
                 chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");
@@ -217,6 +238,13 @@ static void keep_shard(job_list *jobs, int k, int n, int verbose)
     free(part);
 }
 
+static void free_models(sr_generator *g, upscale_plan *plan)
+{
+    sr_generator_free(g);
+    sr_generator_free((sr_generator *)plan->g_micro);
+    plan->g_micro = NULL;
+}
+
 int main(int argc, char **argv)
 {
     cli_args a;
@@ -239,7 +267,7 @@ int main(int argc, char **argv)
         return a.model || a.ensemble || a.method == METHOD_SRGAN ? 2 : 1;
     job_list jobs;
     if (jobs_build(&a, &jobs)) {
-        sr_generator_free(g);
+        free_models(g, &plan);
         return 2;
     }
     /* "-": standard input / output (single-file mode) */
@@ -253,7 +281,7 @@ int main(int argc, char **argv)
             sr_format_list(list, sizeof list);
             fprintf(stderr, "srgan-up: writing to standard output (-) needs --format (%s)\n", list);
             jobs_free(&jobs);
-            sr_generator_free(g);
+            free_models(g, &plan);
             return 2;
         }
         install_signals(); /* before the spool exists: it is registered as it is made */
@@ -262,7 +290,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "srgan-up: %s\n", perr.msg);
             pipe_cleanup(&pf);
             jobs_free(&jobs);
-            sr_generator_free(g);
+            free_models(g, &plan);
             return 1;
         }
         if (pf.in[0]) {
@@ -286,7 +314,7 @@ int main(int argc, char **argv)
                         a.shard_k, a.shard_n);
                 pipe_cleanup(&pf);
                 jobs_free(&jobs);
-                sr_generator_free(g);
+                free_models(g, &plan);
                 return 2;
             }
             a.report = part_report;
@@ -298,7 +326,7 @@ int main(int argc, char **argv)
     if (a.report && batch_report_open(&report, a.report)) {
         pipe_cleanup(&pf);
         jobs_free(&jobs);
-        sr_generator_free(g);
+        free_models(g, &plan);
         return 2;
     }
     report_path = a.report;
@@ -320,6 +348,6 @@ int main(int argc, char **argv)
     if (a.report && batch_report_close(&report))
         failed++;
     jobs_free(&jobs);
-    sr_generator_free(g);
+    free_models(g, &plan);
     return failed ? 1 : 0;
 }

@@ -390,6 +390,16 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     owned_meta own = {0};
     const sr_image_info *info = sr_reader_info(r);
     int pages = info->pages;
+    /* 1-channel 16-bit or float is a microscope's: its model, when the user
+     * did not name one (a photo model draws texture into camera noise) */
+    upscale_plan micro;
+    if (plan->g && plan->g_micro && info->channels == 1 && info->data_channels == 0 &&
+        (info->dtype == SR_U16 || info->dtype == SR_F32)) {
+        micro = *plan;
+        micro.g = plan->g_micro;
+        micro.model_name = plan->micro_name;
+        plan = &micro;
+    }
     int per_page = plan->norm_per_page || plan->labels;
     int int_out = 0; /* some page is written as integers: out-of-range values clip */
     if (page_mode(in, 0, plan, info, err) < 0)

@@ -10,6 +10,10 @@ typedef struct upscale_plan {
     double scale;
     const sr_generator *g;   /* the network, or NULL for a classic resampler */
     const char *model_name;  /* for messages */
+    /* Without --model: the microscopy model for this scale, used instead of
+     * g for 1-channel 16-bit and float input (NULL = none). */
+    const sr_generator *g_micro;
+    const char *micro_name;
     sr_filter filter;        /* classic method; also used for the alpha channel */
     sr_tile_opts tile;
     sr_read_opts ropts;

@@ -501,6 +501,13 @@ check "shipped: the default for x4 is x4-psnr" grep -q 'model x4-psnr' out.txt
 run "$UP" -v --model gan rgb.png ship_gan.png
 check "shipped: --model gan is x4-gan" grep -q 'model x4-gan' out.txt
 check "shipped: gan and psnr outputs differ" [ "$("$IMG" diff ship_gan.png ship_default.png)" != "0" ]
+run "$UP" -v -x 2 gray16.tif ship_fluo.tif
+check "shipped: 1-channel 16-bit input gets the microscopy model" grep -q 'gray16.tif: .*fluo-x2 x2' out.txt
+run "$UP" -v -x 2 --model psnr gray16.tif ship_psnr16.tif
+check "shipped: --model psnr forces the photo model" grep -q 'gray16.tif: .*x2-psnr x2' out.txt
+run "$UP" -v -x 2 rgb.png ship_rgb2.png
+check "shipped: RGB input keeps the photo model" grep -q 'rgb.png: .*x2-psnr x2' out.txt
+check "shipped: fluo and photo outputs differ" [ "$("$IMG" diff ship_fluo.tif ship_psnr16.tif)" != "0" ]
 
 # --- pipes: "-" is standard input / output
 "$UP" -q --method bicubic -x 2 rgb.png pipe_ref.png
