@@ -119,6 +119,11 @@ sr_param *sr_generator_param(sr_generator *g, int i);
 sr_param *sr_generator_param_by_name(sr_generator *g, const char *name);
 /* "msrresnet" / "srresnet". */
 const char *sr_arch_name(sr_arch arch);
+/* The architecture named `name` (any case, as in the weights' "arch"
+ * metadata or srgan-train --arch); 0, or -1 when it names none. */
+int sr_arch_parse(const char *name, sr_arch *arch);
+/* "msrresnet, srresnet": the names sr_arch_parse accepts, for messages. */
+const char *sr_arch_list(void);
 /* Check a configuration (scale 2/3/4/8, channels, blocks...); 0 or -1. */
 int sr_generator_config_check(const sr_generator_config *cfg, sr_error *err);
 

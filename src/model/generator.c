@@ -47,9 +47,33 @@ static double pcg_normal(pcg32 *r)
 
 /* ---- configuration -------------------------------------------------------- */
 
+/* The one table of architecture names: metadata, --arch, messages. */
+static const struct {
+    sr_arch arch;
+    const char *name;
+} ARCHS[] = {{SR_ARCH_MSRRESNET, "msrresnet"}, {SR_ARCH_SRRESNET, "srresnet"}};
+
 const char *sr_arch_name(sr_arch arch)
 {
-    return arch == SR_ARCH_SRRESNET ? "srresnet" : "msrresnet";
+    for (size_t i = 0; i < sizeof ARCHS / sizeof *ARCHS; i++)
+        if (ARCHS[i].arch == arch)
+            return ARCHS[i].name;
+    return "unknown";
+}
+
+int sr_arch_parse(const char *name, sr_arch *arch)
+{
+    for (size_t i = 0; name && i < sizeof ARCHS / sizeof *ARCHS; i++)
+        if (!strcasecmp(name, ARCHS[i].name)) {
+            *arch = ARCHS[i].arch;
+            return 0;
+        }
+    return -1;
+}
+
+const char *sr_arch_list(void)
+{
+    return "msrresnet, srresnet";
 }
 
 int sr_generator_config_check(const sr_generator_config *c, sr_error *err)
@@ -499,14 +523,9 @@ static int read_config(const sr_safetensors *st, sr_generator_config *c, sr_erro
     memset(c, 0, sizeof *c);
     const char *arch = sr_safetensors_meta(st, "arch");
     if (arch) {
-        if (!strcasecmp(arch, "msrresnet"))
-            c->arch = SR_ARCH_MSRRESNET;
-        else if (!strcasecmp(arch, "srresnet"))
-            c->arch = SR_ARCH_SRRESNET;
-        else {
-            sr_error_set(err, SR_ERR_UNSUPPORTED,
-                         "%s: architecture '%.40s' not supported (msrresnet, srresnet)", path,
-                         arch);
+        if (sr_arch_parse(arch, &c->arch)) {
+            sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: architecture '%.40s' not supported (%s)", path,
+                         arch, sr_arch_list());
             return -1;
         }
     } else {

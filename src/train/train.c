@@ -100,7 +100,13 @@ static int is_checkpoint(const char *path, sr_generator_config *gc, sr_error *er
         const char *arch = sr_safetensors_meta(st, "arch");
         const char *k[] = {"scale", "blocks", "channels", "in_channels", "out_channels"};
         int *v[] = {&gc->scale, &gc->blocks, &gc->channels, &gc->in_channels, &gc->out_channels};
-        gc->arch = arch && !strcmp(arch, "srresnet") ? SR_ARCH_SRRESNET : SR_ARCH_MSRRESNET;
+        gc->arch = SR_ARCH_MSRRESNET;
+        if (arch && sr_arch_parse(arch, &gc->arch)) {
+            sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: architecture '%.40s' not supported (%s)", path,
+                         arch, sr_arch_list());
+            sr_safetensors_close(st);
+            return -1;
+        }
         for (int i = 0; i < 5; i++) {
             const char *s = sr_safetensors_meta(st, k[i]);
             *v[i] = s ? atoi(s) : 0;

@@ -223,10 +223,8 @@ int main(int argc, char **argv)
             continue;
         }
         if (!strcmp(a, "--arch") && v) {
-            if (!strcmp(v, "msrresnet")) c.gen.arch = SR_ARCH_MSRRESNET;
-            else if (!strcmp(v, "srresnet")) c.gen.arch = SR_ARCH_SRRESNET;
-            else {
-                fprintf(stderr, "srgan-train: --arch must be msrresnet or srresnet\n");
+            if (sr_arch_parse(v, &c.gen.arch)) {
+                fprintf(stderr, "srgan-train: --arch '%s' is not one of %s\n", v, sr_arch_list());
                 return 2;
             }
             i++;
