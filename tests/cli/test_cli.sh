@@ -328,6 +328,29 @@ else
   echo "skip: $MICRO absent"
 fi
 
+# --- uncompressed ImageJ stacks and shaped series: Fiji and tifffile read
+# them as one block of pixel data from page 1's first strip, so every page
+# read that way must equal the page read through its own IFD (fixtures made
+# by tools/make_tiff_meta_fixtures.py with tifffile, imagej=True)
+MX=${SRGAN_SRCDIR:-}/tests/fixtures/tiff/meta
+if /usr/bin/python3 -c 'import tifffile, numpy' 2>/dev/null; then
+  for f in imagej_calib imagej_f32_be shaped_zyx; do
+    run "$UP" --method bicubic -x 2 --compression none "$MX/$f.tif" "u_$f.tif"
+    check "uncompressed $f: written" [ $rc -eq 0 ]
+    run /usr/bin/python3 -c '
+import sys, numpy, tifffile
+with tifffile.TiffFile(sys.argv[1]) as t:
+    kind = t.series[0].kind
+    s = t.series[0].asarray()
+    p = numpy.stack([q.asarray() for q in t.pages])
+ok = kind in ("imagej", "shaped") and len(t.pages) > 1 and s.size == p.size
+sys.exit(0 if ok and numpy.array_equal(s.reshape(p.shape), p) else 1)' "u_$f.tif"
+    check "uncompressed $f: tifffile reads every page right" [ $rc -eq 0 ]
+  done
+else
+  echo "skip: /usr/bin/python3 has no tifffile"
+fi
+
 # --- sample types and extra samples (issue 13); fixtures made by
 # tools/make_tiff_type_fixtures.py
 FX=${SRGAN_SRCDIR:-}/tests/fixtures/tifftypes
