@@ -198,6 +198,18 @@ run "$UP" --method bicubic -x 2 -i in -o tree2
 check "non-recursive ignores subdirs" [ ! -e tree2/sub ]
 run "$UP" --method bicubic -i nowhere -o x
 check "missing input dir: exit 2" [ $rc -eq 2 ]
+# -o with a trailing slash: names in messages and the report read
+# "slash/a.png", never "slash//a.png"
+run "$UP" --method bicubic -x 2 -o slash/ in/a.png --report slash.csv
+check "-o DIR/: written" [ -f slash/a.png ]
+check "-o DIR/: message names DIR/a.png" grep -q -- '-> slash/a.png ' out.txt
+check "-o DIR/: no double slash in messages" not_grep '//' out.txt
+check "-o DIR/: report names DIR/a.png" grep -q '^in/a.png,slash/a.png,written,' slash.csv
+run "$UP" --method bicubic -x 2 -i in// -o slash2// --report slash2.csv
+check "-i DIR// -o DIR//: no double slash" not_grep '//' out.txt
+check "-i DIR// -o DIR//: report" grep -q '^in/a.png,slash2/a.png,written,' slash2.csv
+run "$UP" --method bicubic -x 2 -i in/a.png -o slash3/
+check "-i FILE -o DIR/: no double slash" grep -q -- '-> slash3/a.png ' out.txt
 
 # --- the network path, with small random weights made for the test
 "$IMG" model m4.safetensors 4 2 8 || exit 2
