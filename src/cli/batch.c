@@ -15,12 +15,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Length of a directory name without its trailing slashes ("out/" and
+ * "out//" name the same folder as "out"; "/" stays "/"), so that names
+ * built on it read "out/a.png", not "out//a.png", in messages and the CSV. */
+static size_t dir_len(const char *d)
+{
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        n--;
+    return n;
+}
+
+/* "A/B" (A's trailing slashes dropped; B alone when A is empty). */
 static char *join(const char *a, const char *b)
 {
-    size_t n = strlen(a) + strlen(b) + 2;
+    size_t la = dir_len(a);
+    size_t n = la + strlen(b) + 2;
     char *s = malloc(n);
     if (s)
-        snprintf(s, n, "%s%s%s", a, (*a && a[strlen(a) - 1] != '/') ? "/" : "", b);
+        snprintf(s, n, "%.*s%s%s", (int)la, a, (la && a[la - 1] != '/') ? "/" : "", b);
     return s;
 }
 
@@ -32,10 +45,12 @@ static char *output_name(const cli_args *a, const char *out_dir, const char *rel
     const char *dot = strrchr(base, '.');
     size_t stem_len = dot ? (size_t)(dot - rel_in) : strlen(rel_in);
     const char *ext = a->format ? sr_format_name(a->format) : (dot ? dot + 1 : "png");
-    size_t n = strlen(out_dir) + stem_len + strlen(a->suffix) + strlen(ext) + 4;
+    const size_t dl = dir_len(out_dir);
+    size_t n = dl + stem_len + strlen(a->suffix) + strlen(ext) + 4;
     char *s = malloc(n);
     if (s)
-        snprintf(s, n, "%s/%.*s%s.%s", out_dir, (int)stem_len, rel_in, a->suffix, ext);
+        snprintf(s, n, "%.*s%s%.*s%s.%s", (int)dl, out_dir, (dl == 0 || out_dir[dl - 1] == '/') ? "" : "/",
+                 (int)stem_len, rel_in, a->suffix, ext);
     return s;
 }
 

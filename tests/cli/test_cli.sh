@@ -201,6 +201,18 @@ run "$UP" --method bicubic -x 2 -i in -o tree2
 check "non-recursive ignores subdirs" [ ! -e tree2/sub ]
 run "$UP" --method bicubic -i nowhere -o x
 check "missing input dir: exit 2" [ $rc -eq 2 ]
+# -o with a trailing slash: names in messages and the report read
+# "slash/a.png", never "slash//a.png"
+run "$UP" --method bicubic -x 2 -o slash/ in/a.png --report slash.csv
+check "-o DIR/: written" [ -f slash/a.png ]
+check "-o DIR/: message names DIR/a.png" grep -q -- '-> slash/a.png ' out.txt
+check "-o DIR/: no double slash in messages" not_grep '//' out.txt
+check "-o DIR/: report names DIR/a.png" grep -q '^in/a.png,slash/a.png,written,' slash.csv
+run "$UP" --method bicubic -x 2 -i in// -o slash2// --report slash2.csv
+check "-i DIR// -o DIR//: no double slash" not_grep '//' out.txt
+check "-i DIR// -o DIR//: report" grep -q '^in/a.png,slash2/a.png,written,' slash2.csv
+run "$UP" --method bicubic -x 2 -i in/a.png -o slash3/
+check "-i FILE -o DIR/: no double slash" grep -q -- '-> slash3/a.png ' out.txt
 
 # --- the network path, with small random weights made for the test
 "$IMG" model m4.safetensors 4 2 8 || exit 2
@@ -329,6 +341,33 @@ if [ -d "$MICRO/u16" ]; then
   check "float32 output keeps the 16-bit intensity scale" within_one "$("$IMG" minmax net_f32.tif)" "$("$IMG" minmax bil_bbbc007_1.tif)"
 else
   echo "skip: $MICRO absent"
+fi
+
+# --- uncompressed ImageJ stacks and shaped series: Fiji and tifffile read
+# them as one block of pixel data from page 1's first strip, so every page
+# read that way must equal the page read through its own IFD (fixtures made
+# by tools/make_tiff_meta_fixtures.py with tifffile, imagej=True)
+MX=${SRGAN_SRCDIR:-}/tests/fixtures/tiff/meta
+if /usr/bin/python3 -c 'import tifffile, numpy' 2>/dev/null; then
+  # tiny pages: tifffile takes a shaped series as one block when page 1's
+  # IFD and the series' bytes end before page 2's IFD
+  IMGTOOL_DESC='{"shape": [3, 3, 2]}' "$IMG" make shaped_tiny.tif 2 3 1 u8 3 || exit 2
+  for f in "$MX/imagej_calib" "$MX/imagej_f32_be" "$MX/shaped_zyx" shaped_tiny; do
+    run "$UP" --method nearest -x 2 --compression none "$f.tif" "u_${f##*/}.tif"
+    f=${f##*/}
+    check "uncompressed $f: written" [ $rc -eq 0 ]
+    run /usr/bin/python3 -c '
+import sys, numpy, tifffile
+with tifffile.TiffFile(sys.argv[1]) as t:
+    kind = t.series[0].kind
+    s = t.series[0].asarray()
+    p = numpy.stack([q.asarray() for q in t.pages])
+ok = kind in ("imagej", "shaped") and len(t.pages) > 1 and s.size == p.size
+sys.exit(0 if ok and numpy.array_equal(s.reshape(p.shape), p) else 1)' "u_$f.tif"
+    check "uncompressed $f: tifffile reads every page right" [ $rc -eq 0 ]
+  done
+else
+  echo "skip: /usr/bin/python3 has no tifffile"
 fi
 
 # --- sample types and extra samples (issue 13); fixtures made by

@@ -316,6 +316,153 @@ static void test_multipage_u16(void)
     }
 }
 
+/* Uncompressed multi-page output must hold all pages' pixel data as one
+ * contiguous block in page order: Fiji and tifffile read an uncompressed
+ * ImageJ stack (tifffile also a "shaped" series) as pages x page bytes from
+ * page 1's first strip, ignoring the later IFDs. Read the file that way and
+ * compare with what was written; also page by page through libtiff. */
+static void check_contiguous(const char *path, const void *const *px, int pages, size_t page_bytes,
+                             int sample_size, int want_be, int want_big)
+{
+    TIFF *tif = TIFFOpen(path, "r");
+    CHECK(tif != NULL);
+    if (!tif)
+        return;
+    CHECK(TIFFIsBigEndian(tif) == want_be);
+    CHECK(TIFFIsBigTIFF(tif) == want_big);
+    uint64_t start = TIFFGetStrileOffset(tif, 0), cursor = start;
+    int ndirs = 0, strips_ok = 1;
+    uint64_t first_ifd = UINT64_MAX;
+    do {
+        uint64_t ifd = TIFFCurrentDirOffset(tif);
+        if (ifd < first_ifd)
+            first_ifd = ifd;
+        uint16_t comp = 0;
+        TIFFGetField(tif, TIFFTAG_COMPRESSION, &comp);
+        CHECK(comp == COMPRESSION_NONE);
+        /* every strip follows the previous page's last strip */
+        for (uint32_t s = 0; s < TIFFNumberOfStrips(tif); s++) {
+            if (TIFFGetStrileOffset(tif, s) != cursor)
+                strips_ok = 0;
+            cursor += TIFFGetStrileByteCount(tif, s);
+        }
+        /* and libtiff reads each page right */
+        if (ndirs < pages) {
+            uint8_t *back = malloc(page_bytes);
+            tmsize_t got = 0, ss = TIFFStripSize(tif);
+            for (uint32_t s = 0; back && s < TIFFNumberOfStrips(tif); s++) {
+                tmsize_t n = TIFFReadEncodedStrip(tif, s, back + got, ss);
+                got += n > 0 ? n : 0;
+            }
+            CHECK_MSG(back && (size_t)got == page_bytes && !memcmp(back, px[ndirs], page_bytes),
+                      "%s: page %d through libtiff", path, ndirs + 1);
+            free(back);
+        }
+        ndirs++;
+    } while (TIFFReadDirectory(tif));
+    TIFFClose(tif);
+    CHECK(ndirs == pages);
+    CHECK_MSG(strips_ok, "%s: strips are not one block in page order", path);
+    CHECK_MSG(cursor == start + (uint64_t)pages * page_bytes && first_ifd >= cursor,
+              "%s: an IFD lies inside the pixel data", path);
+
+    /* what Fiji and tifffile do */
+    FILE *f = fopen(path, "rb");
+    uint8_t *blob = malloc((size_t)pages * page_bytes);
+    int read_ok = f && blob && fseek(f, (long)start, SEEK_SET) == 0 &&
+                  fread(blob, 1, (size_t)pages * page_bytes, f) == (size_t)pages * page_bytes;
+    if (f)
+        fclose(f);
+    CHECK(read_ok);
+    int host_be = 0;
+    {
+        const uint16_t one = 1;
+        host_be = *(const uint8_t *)&one == 0;
+    }
+    for (int p = 0; read_ok && p < pages; p++) {
+        uint8_t *pg = blob + (size_t)p * page_bytes;
+        if (want_be != host_be) {
+            if (sample_size == 2)
+                TIFFSwabArrayOfShort((uint16_t *)(void *)pg, (tmsize_t)(page_bytes / 2));
+            else if (sample_size == 4)
+                TIFFSwabArrayOfLong((uint32_t *)(void *)pg, (tmsize_t)(page_bytes / 4));
+        }
+        CHECK_MSG(!memcmp(pg, px[p], page_bytes), "%s: page %d read as one block", path, p + 1);
+    }
+    free(blob);
+}
+
+static void test_uncompressed_contiguous(void)
+{
+    /* IJMetadata holding one Info string ("ok"), big-endian as Fiji writes
+     * it: the writer then writes the whole file big-endian */
+    static const uint8_t ij_be[] = {'I', 'J', 'I', 'J', 'i', 'n', 'f', 'o', 0, 0, 0, 1,
+                                    0,   'o', 0,   'k'};
+    static const uint32_t ij_counts[] = {12, 4};
+    static const struct {
+        const char *name;
+        int w, h, pages;
+        sr_dtype t;
+        int be, big;
+        const char *desc;
+    } cases[] = {
+        /* several strips per page (2000-byte rows, 256 KiB strips) */
+        {"contig_ij_u16.tif", 1000, 300, 3, SR_U16, 0, 0, "ImageJ=1.11a\nimages=3\nslices=3\n"},
+        {"contig_ij_f32_be.tif", 37, 23, 4, SR_F32, 1, 0, "ImageJ=1.11a\nimages=4\nslices=4\n"},
+        {"contig_shaped_u8.tif", 19, 5, 3, SR_U8, 0, 0, "{\"shape\": [3, 5, 19]}"},
+        {"contig_big_u16.tif", 50, 40, 2, SR_U16, 0, 1, "ImageJ=1.11a\nimages=2\nslices=2\n"},
+        {"contig_single_u16.tif", 30, 20, 1, SR_U16, 0, 0, NULL},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *path = tmp_path(cases[c].name);
+        sr_error err = {0};
+        sr_image_info info = make_info(cases[c].w, cases[c].h, 1, cases[c].t);
+        info.pages = cases[c].pages;
+        info.meta.description = cases[c].desc;
+        if (cases[c].be) {
+            info.meta.ij_meta = ij_be, info.meta.ij_meta_len = sizeof ij_be;
+            info.meta.ij_counts = ij_counts, info.meta.ij_counts_n = 2;
+        }
+        sr_write_opts wo = {.overwrite = 1, .compression = SR_TIFF_NONE,
+                            .force_bigtiff = cases[c].big};
+        const size_t ss = sr_dtype_size(cases[c].t);
+        const size_t page_bytes = (size_t)cases[c].w * cases[c].h * ss;
+        void *px[4] = {0};
+        sr_writer *w = sr_writer_open(path, SR_FMT_TIFF, &info, &wo, &err);
+        CHECK_MSG(w != NULL, "%s", err.msg);
+        if (!w)
+            continue;
+        for (int p = 0; p < cases[c].pages; p++) {
+            px[p] = malloc(page_bytes);
+            fill_pattern(px[p], cases[c].t, page_bytes / ss, (uint32_t)(7 + 13 * p + c));
+            info.page = p;
+            if (p > 0)
+                CHECK_MSG(sr_writer_next_page(w, &info, &err) == 0, "%s", err.msg);
+            CHECK_MSG(sr_writer_write_rows(w, px[p], cases[c].h, &err) == 0, "%s", err.msg);
+        }
+        CHECK_MSG(sr_writer_finish(w, &err) == 0, "%s", err.msg);
+        check_contiguous(path, (const void *const *)px, cases[c].pages, page_bytes, (int)ss,
+                         cases[c].be, cases[c].big);
+        /* the tags still arrive: description on every page, IJMetadata */
+        TIFF *tif = TIFFOpen(path, "r");
+        if (tif) {
+            const char *d = NULL;
+            TIFFGetField(tif, TIFFTAG_IMAGEDESCRIPTION, &d);
+            CHECK(!cases[c].desc || (d && !strcmp(d, cases[c].desc)));
+            if (cases[c].pages > 1) {
+                uint16_t pg = 9, total = 9;
+                TIFFSetDirectory(tif, (tdir_t)(cases[c].pages - 1));
+                TIFFGetField(tif, TIFFTAG_PAGENUMBER, &pg, &total);
+                CHECK(pg == cases[c].pages - 1 && total == cases[c].pages);
+            }
+            TIFFClose(tif);
+        }
+        for (int p = 0; p < 4; p++)
+            free(px[p]);
+        remove(path);
+    }
+}
+
 static void test_bigtiff(void)
 {
     const char *path = tmp_path("big.tif");
@@ -1254,6 +1401,7 @@ int main(void)
     RUN(test_roundtrip_all);
     RUN(test_roundtrip_multistrip);
     RUN(test_multipage_u16);
+    RUN(test_uncompressed_contiguous);
     RUN(test_bigtiff);
     RUN(test_metadata);
     RUN(test_other_tools);

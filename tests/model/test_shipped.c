@@ -98,41 +98,6 @@ static double detail(const uint8_t *rgb, int w, int h, int shave)
     return n ? sum / n : 0;
 }
 
-/* Strength of a pattern repeating every `s` pixels (the LR grid) in luma:
- * high-pass each pixel (minus the mean of its (2s+1)^2 neighbourhood), then
- * average the high-pass over all pixels of the same phase (y mod s, x mod s);
- * the RMS over the s*s phases is near zero for natural images and PSNR
- * models, and grows with the checkerboard GAN training can leave behind. */
-static double periodic_grid(const uint8_t *rgb, int w, int h, int s)
-{
-    double *y = malloc((size_t)w * h * sizeof *y), phase[8][8] = {{0}};
-    long count[8][8] = {{0}};
-    if (!y || s > 8) {
-        free(y);
-        return 1e9;
-    }
-    for (size_t i = 0; i < (size_t)w * h; i++)
-        y[i] = 0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2];
-    const int m = 3 * s; /* away from the border and its shave */
-    for (int py = m; py < h - m; py++)
-        for (int px = m; px < w - m; px++) {
-            double sum = 0;
-            for (int dy = -s; dy <= s; dy++)
-                for (int dx = -s; dx <= s; dx++)
-                    sum += y[(size_t)(py + dy) * w + px + dx];
-            phase[py % s][px % s] += y[(size_t)py * w + px] - sum / ((2 * s + 1) * (2 * s + 1));
-            count[py % s][px % s]++;
-        }
-    free(y);
-    double rms = 0;
-    for (int i = 0; i < s; i++)
-        for (int j = 0; j < s; j++) {
-            double mean = count[i][j] ? phase[i][j] / count[i][j] : 0;
-            rms += mean * mean;
-        }
-    return sqrt(rms / (s * s));
-}
-
 static int model_path(const char *file, char *out, size_t n)
 {
     snprintf(out, n, "%s/weights/%s", TEST_SRCDIR(), file);
@@ -143,11 +108,15 @@ static int model_path(const char *file, char *out, size_t n)
     return f ? 0 : -1;
 }
 
-/* Limit on the grid, in 8-bit levels, averaged over the two images: HR
- * butterfly and bird measure 0.32 and 0.05, x4-psnr 0.15 and 0.08. The GAN
- * fine-tune after 250 iterations, whose mesh is plain to see on smooth
- * areas, measured 0.86 and 1.08 (mean 0.97); it faded as training went on. */
-#define GRID_MAX 0.8
+/* Limit on the mesh (sr_mesh4, the project's one period-4 measure, in Y
+ * levels), averaged over the two images. Measured: HR butterfly and bird
+ * 0.32 and 0.04, x4-psnr 0.17 and 0.04, the shipped x4-gan 1.01 and 0.25
+ * (mean 0.63, about 3.4x HR's 0.18). The GAN fine-tune after 250
+ * iterations, whose mesh is plain to see on smooth areas, measured 0.97
+ * with the test's earlier measure of the same thing (high-pass phase means;
+ * it reads within 4% of sr_mesh4 on the shipped models: 0.65 for x4-gan),
+ * so it stays above this limit; the mesh faded as training went on. */
+#define MESH_MAX 0.8
 
 static const char *const images[] = {"butterfly", "bird"};
 
@@ -179,13 +148,13 @@ static void check_psnr_model(const char *file, double min_gain)
 /* The GAN model against the PSNR model it was tuned from: still above
  * bicubic in PSNR, and more fine detail than the PSNR model, yet not more
  * than the HR image has by a wide margin (which would be noise, not texture),
- * and no strong LR-periodic grid. */
+ * and no strong LR-periodic mesh. */
 static void check_gan_model(const char *file, const char *psnr_file)
 {
     char gan[1024], psnr[1024], image[1024];
     if (model_path(file, gan, sizeof gan) || model_path(psnr_file, psnr, sizeof psnr))
         return;
-    double grid = 0;
+    double mesh = 0;
     for (int i = 0; i < 2; i++) {
         set5_path(i, image, sizeof image);
         scored a, b;
@@ -199,22 +168,23 @@ static void check_gan_model(const char *file, const char *psnr_file)
         double pg = sr_psnr_y(a.sr, a.hr, a.w, a.h, 3, s), pb = sr_psnr_y(a.bicubic, a.hr, a.w, a.h, 3, s);
         double dg = detail(a.sr, a.w, a.h, s), dp = detail(b.sr, b.w, b.h, s);
         double dh = detail(a.hr, a.w, a.h, s), db = detail(a.bicubic, a.w, a.h, s);
-        double gg = periodic_grid(a.sr, a.w, a.h, s), gp = periodic_grid(b.sr, b.w, b.h, s);
-        double gh = periodic_grid(a.hr, a.w, a.h, s);
+        CHECK_MSG(s == 4, "%s: sr_mesh4 measures an x4 model's mesh; this one is x%d", file, s);
+        double mg = sr_mesh4(a.sr, a.w, a.h, 3), mp = sr_mesh4(b.sr, b.w, b.h, 3);
+        double mh = sr_mesh4(a.hr, a.w, a.h, 3);
         printf("%s on %s: %.2f dB (bicubic %.2f); detail gan %.2f, psnr %.2f, bicubic %.2f, HR %.2f; "
-               "grid gan %.3f, psnr %.3f, HR %.3f\n",
-               file, images[i], pg, pb, dg, dp, db, dh, gg, gp, gh);
+               "mesh gan %.3f, psnr %.3f, HR %.3f\n",
+               file, images[i], pg, pb, dg, dp, db, dh, mg, mp, mh);
         CHECK_MSG(pg > pb, "%s on %s: %.2f dB is below bicubic %.2f", file, images[i], pg, pb);
         CHECK_MSG(dg > dp * 1.05, "%s on %s: detail %.2f is not above the PSNR model's %.2f", file,
                   images[i], dg, dp);
         CHECK_MSG(dg < dh * 1.5, "%s on %s: detail %.2f is far above HR's %.2f (noise)", file,
                   images[i], dg, dh);
-        grid += gg / 2;
+        mesh += mg / 2;
         scored_free(&a);
         scored_free(&b);
     }
-    CHECK_MSG(grid < GRID_MAX, "%s: an LR-periodic grid of %.3f levels on average (limit %.1f)", file,
-              grid, GRID_MAX);
+    CHECK_MSG(mesh < MESH_MAX, "%s: a period-4 mesh of %.3f levels on average (limit %.1f)", file,
+              mesh, MESH_MAX);
 }
 
 static void test_x4_psnr(void) { check_psnr_model("x4-psnr.safetensors", 1.0); }
