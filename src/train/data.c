@@ -485,58 +485,29 @@ static void augment(float *p, int c, int s, int hflip, int vflip, int transpose)
     }
 }
 
-/* LR patch of an HR-only image by imresize of a window around the crop. */
-static int synth_lr(const sr_dataset *ds, const cache_entry *e, int lx, int ly, int lp,
-                    float *out, sr_error *err)
-{
-    int s = ds->scale, C = ds->channels;
-    int lw = e->w / s, lh = e->h / s; /* modcrop */
-    int x0 = lx - LR_MARGIN < 0 ? 0 : lx - LR_MARGIN;
-    int y0 = ly - LR_MARGIN < 0 ? 0 : ly - LR_MARGIN;
-    int x1 = lx + lp + LR_MARGIN > lw ? lw : lx + lp + LR_MARGIN;
-    int y1 = ly + lp + LR_MARGIN > lh ? lh : ly + lp + LR_MARGIN;
-    int rw = (x1 - x0) * s, rh = (y1 - y0) * s;
-    float *in = malloc((size_t)rw * rh * C * sizeof(float));
-    float *small = malloc((size_t)(x1 - x0) * (y1 - y0) * C * sizeof(float));
-    int rc = -1;
-    if (!in || !small) {
-        sr_error_set(err, SR_ERR_NOMEM, "data: out of memory");
-        goto done;
-    }
-    for (int y = 0; y < rh; y++)
-        for (int x = 0; x < rw; x++)
-            for (int k = 0; k < C; k++)
-                in[((size_t)y * rw + x) * C + k] = sample_at(e, x0 * s + x, y0 * s + y, k, C);
-    if (sr_imresize(in, rw, rh, C, small, x1 - x0, y1 - y0, SR_FILTER_BICUBIC, err)) goto done;
-    for (int k = 0; k < C; k++)
-        for (int y = 0; y < lp; y++)
-            for (int x = 0; x < lp; x++)
-                out[((size_t)k * lp + y) * lp + x] =
-                    small[((size_t)(ly - y0 + y) * (x1 - x0) + (lx - x0 + x)) * C + k];
-    rc = 0;
-done:
-    free(in);
-    free(small);
-    return rc;
-}
-
 /* one level of the file's samples in normalised units (0: float, none) */
 static double quant_step(const cache_entry *e)
 {
     return e->dtype == SR_U8 ? e->gain / 255.0 : e->dtype == SR_U16 ? e->gain / 65535.0 : 0;
 }
 
-/* LR patch by the dataset's degradation of a window around the crop. */
-static int synth_degraded(const sr_dataset *ds, const cache_entry *e, int lx, int ly, int lp,
-                          sr_rng *r, float *out, sr_error *err)
+/* LR patch of an HR-only image from a window around the crop: bicubic
+ * (MATLAB imresize; the window is LR_MARGIN LR pixels wider on each side,
+ * enough for the bicubic taps, so the patch equals the crop of a whole-image
+ * downscale exactly) or, with r, the dataset's degradation (a DEG_MARGIN
+ * margin plus a random 0..7 shift on the left and top, so blur borders stay
+ * outside the patch and JPEG's 8x8 grid falls anywhere). */
+static int synth_lr(const sr_dataset *ds, const cache_entry *e, int lx, int ly, int lp, sr_rng *r,
+                    float *out, sr_error *err)
 {
     int s = ds->scale, C = ds->channels;
-    int lw = e->w / s, lh = e->h / s;
-    int jx = (int)sr_rng_below(r, 8), jy = (int)sr_rng_below(r, 8);
-    int x0 = lx - DEG_MARGIN - jx < 0 ? 0 : lx - DEG_MARGIN - jx;
-    int y0 = ly - DEG_MARGIN - jy < 0 ? 0 : ly - DEG_MARGIN - jy;
-    int x1 = lx + lp + DEG_MARGIN > lw ? lw : lx + lp + DEG_MARGIN;
-    int y1 = ly + lp + DEG_MARGIN > lh ? lh : ly + lp + DEG_MARGIN;
+    int lw = e->w / s, lh = e->h / s; /* modcrop */
+    int margin = r ? DEG_MARGIN : LR_MARGIN;
+    int jx = r ? (int)sr_rng_below(r, 8) : 0, jy = r ? (int)sr_rng_below(r, 8) : 0;
+    int x0 = lx - margin - jx < 0 ? 0 : lx - margin - jx;
+    int y0 = ly - margin - jy < 0 ? 0 : ly - margin - jy;
+    int x1 = lx + lp + margin > lw ? lw : lx + lp + margin;
+    int y1 = ly + lp + margin > lh ? lh : ly + lp + margin;
     int rw = (x1 - x0) * s, rh = (y1 - y0) * s;
     float *in = malloc((size_t)rw * rh * C * sizeof(float));
     float *small = malloc((size_t)(x1 - x0) * (y1 - y0) * C * sizeof(float));
@@ -549,8 +520,9 @@ static int synth_degraded(const sr_dataset *ds, const cache_entry *e, int lx, in
         for (int x = 0; x < rw; x++)
             for (int k = 0; k < C; k++)
                 in[((size_t)y * rw + x) * C + k] = sample_at(e, x0 * s + x, y0 * s + y, k, C);
-    double q = quant_step(e);
-    if (sr_degrade_apply(&ds->deg, r, in, rw, rh, C, small, x1 - x0, y1 - y0, q, err)) goto done;
+    if (r ? sr_degrade_apply(&ds->deg, r, in, rw, rh, C, small, x1 - x0, y1 - y0, quant_step(e), err)
+          : sr_imresize(in, rw, rh, C, small, x1 - x0, y1 - y0, SR_FILTER_BICUBIC, err))
+        goto done;
     for (int k = 0; k < C; k++)
         for (int y = 0; y < lp; y++)
             for (int x = 0; x < lp; x++)
@@ -634,9 +606,9 @@ int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int pa
         } else if (ds->deg.kind != SR_DEGRADE_BICUBIC) {
             sr_rng dr;
             sr_rng_seed(&dr, seed, DEG_STREAM + (uint64_t)g);
-            rc = synth_degraded(ds, e, lx, ly, lp, &dr, lo, err);
+            rc = synth_lr(ds, e, lx, ly, lp, &dr, lo, err);
         } else {
-            rc = synth_lr(ds, e, lx, ly, lp, lo, err);
+            rc = synth_lr(ds, e, lx, ly, lp, NULL, lo, err);
         }
         cache_release(ds, e);
         if (!rc && aug) {

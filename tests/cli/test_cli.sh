@@ -10,11 +10,7 @@ rm -rf "$T"
 mkdir -p "$T"
 cd "$T" || exit 2
 trap 'umount "$T/full" 2>/dev/null' EXIT
-pass=0
-fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$(dirname "$0")/../testlib.sh" # pass/fail counters, ok, bad, check
 
 # run CMD...: stdout+stderr in $T/out.txt, exit status in $rc
 run() { "$@" >out.txt 2>&1; rc=$?; }

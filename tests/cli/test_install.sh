@@ -11,11 +11,7 @@ set -u
 BUILD=$1 PREFIX=$2 LIBDIR=$3 SRC=$4
 T=$(mktemp -d "${SRGAN_TMPDIR:-/tmp}/install.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$(dirname "$0")/../testlib.sh" # pass/fail counters, ok, bad, check
 
 meson install -C "$BUILD" --no-rebuild --destdir "$T/root" >"$T/install.log" 2>&1
 check "meson install" [ $? -eq 0 ]

@@ -9,13 +9,9 @@ T=${SRGAN_TMPDIR:-/tmp}/train_cli.$$
 rm -rf "$T"
 mkdir -p "$T/hr"
 cd "$T" || exit 2
-pass=0
-fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/../testlib.sh" # pass/fail counters, ok, bad, check
 not_grep() { ! grep -q -- "$1" "$2"; }
 not_cr() { ! grep -q "$(printf "\r")" "$1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 for k in 1 2 3; do "$IMG" make "hr/img$k.png" 40 36 3 u8 || exit 2; done
 tiny="--hr hr --scale 2 --blocks 1 --features 8 --batch 2 --patch 16 --threads 1 --val-every 4 --val hr"
 

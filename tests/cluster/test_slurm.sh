@@ -72,11 +72,7 @@ until sinfo -h -o %t 2>/dev/null | grep -q idle; do
     sleep 0.5
 done
 
-pass=0
-fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$(dirname "$0")/../testlib.sh" # pass/fail counters, ok, bad, check
 
 # Seven images of different sizes; one much larger than the rest.
 "$IMG" make "$T/in/big.png" 200 150 3 u8
