@@ -46,6 +46,18 @@ void sr_arena_reset(sr_arena *a);
 size_t sr_arena_used(const sr_arena *a);  /* bytes in use now            */
 size_t sr_arena_peak(const sr_arena *a);  /* most bytes ever in use      */
 void sr_arena_free(sr_arena *a);
+size_t sr_arena_cap(const sr_arena *a);   /* bytes it can hold        */
+
+/* A process-wide pool of arenas, so that memory once faulted in is reused
+ * by the next tile, file or call instead of being mapped and zeroed again by
+ * the kernel (thread-safe). take: a pooled arena of at least `bytes`
+ * (reset), or a new one (NULL when out of memory). give: hand it back (the
+ * pool keeps a bounded number; the rest are freed). clear: free all pooled
+ * arenas. created: how many arenas take has had to make (tests). */
+sr_arena *sr_arena_pool_take(size_t bytes);
+void sr_arena_pool_give(sr_arena *a);
+void sr_arena_pool_clear(void);
+size_t sr_arena_pool_created(void);
 
 /* 64-byte aligned heap memory for long-lived buffers (weights, grads). */
 float *sr_alloc_floats(size_t n);  /* zeroed; NULL on failure */

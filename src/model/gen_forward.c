@@ -195,7 +195,8 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
     }
     gen_region r = {.full_h = x->h, .full_w = x->w, .wy0 = 0, .wx0 = 0, .wh = x->h,
                     .ww = x->w, .ry0 = 0, .ry1 = x->h, .rx0 = 0, .rx1 = x->w};
-    sr_arena *a = sr_arena_new(gen_region_floats(g, &r) * sizeof(float));
+    /* pooled: validation calls this for every image, every time */
+    sr_arena *a = sr_arena_pool_take(gen_region_floats(g, &r) * sizeof(float));
     if (!a) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for a %dx%d image", x->w,
                      x->h);
@@ -209,6 +210,6 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
         sr_arena_reset(a);
         rc = gen_region_forward(g, &r, &xi, &yi, a, err);
     }
-    sr_arena_free(a);
+    sr_arena_pool_give(a);
     return rc;
 }
