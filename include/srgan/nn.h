@@ -111,18 +111,26 @@ void sr_conv2d_backward(const sr_conv2d *l, const sr_tensor *x, const sr_tensor 
                         sr_tensor *dx, float *dweight, float *dbias, float *scratch);
 
 /* Which kernel a conv call uses. AUTO (what sr_conv2d_forward/backward do):
- * the AVX-512 direct kernel for stride-1 convs larger than 1x1 when the CPU
- * has AVX-512F, im2col + sgemm otherwise. GEMM forces im2col + sgemm; DIRECT
- * asks for the direct kernel and falls back to GEMM where it cannot run.
- * Tests and benchmarks use these to compare the paths; results agree to
- * float rounding. Scratch from sr_conv2d_scratch_floats suffices for all. */
-typedef enum sr_conv_impl { SR_CONV_AUTO = 0, SR_CONV_GEMM, SR_CONV_DIRECT } sr_conv_impl;
+ * for stride-1 convs larger than 1x1, the AVX-512 direct kernel when the CPU
+ * has AVX-512F, else the AVX2 + FMA direct kernel when it has those;
+ * im2col + sgemm otherwise. GEMM forces im2col + sgemm; DIRECT asks for the
+ * best direct kernel and DIRECT_AVX2 for the AVX2 one (tests, benchmarks),
+ * each falling back to GEMM where it cannot run. Results agree to float
+ * rounding. Scratch from sr_conv2d_scratch_floats suffices for all. */
+typedef enum sr_conv_impl {
+    SR_CONV_AUTO = 0,
+    SR_CONV_GEMM,
+    SR_CONV_DIRECT,
+    SR_CONV_DIRECT_AVX2
+} sr_conv_impl;
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl);
 void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
                              sr_tensor *dx, float *dweight, float *dbias, float *scratch,
                              sr_conv_impl impl);
-/* Non-zero when SR_CONV_DIRECT really runs the direct kernel for l. */
+/* Non-zero when impl really runs its own kernel for l (not the fallback). */
+int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl);
+/* Non-zero when SR_CONV_DIRECT really runs a direct kernel for l. */
 int sr_conv2d_direct_supported(const sr_conv2d *l);
 
 /* ---- pointwise activations (in place allowed: y == x, dx == dy) -------- */

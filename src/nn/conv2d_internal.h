@@ -15,6 +15,8 @@ typedef struct sr_direct_geom {
 
 /* Non-zero when this CPU can run the direct kernel (AVX-512F). */
 int sr_conv_direct_cpu_ok(void);
+/* Non-zero when this CPU can run the AVX2 + FMA direct kernel. */
+int sr_conv_avx2_cpu_ok(void);
 /* Scratch floats sr_conv_direct() needs for geometry g. */
 size_t sr_conv_direct_scratch(const sr_direct_geom *g);
 /* y[cout][oh][ow] = bias + conv(x[cin][h][w], weight OIHW), stride 1, zero
@@ -27,5 +29,20 @@ void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight
 size_t sr_conv_direct_dw_scratch(const sr_direct_geom *g);
 void sr_conv_direct_dweight(const sr_direct_geom *g, const float *x, const float *dy, float *dw,
                             float *scratch);
+
+/* The same two kernels with AVX2 + FMA (conv2d_direct_avx2.c); the scratch
+ * sizes above are enough for them. */
+void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *weight,
+                         const float *bias, float *y, float *scratch);
+void sr_conv_direct_dweight_avx2(const sr_direct_geom *g, const float *x, const float *dy,
+                                 float *dw, float *scratch);
+
+/* Helpers both use: weights packed in blocks of co_blk output channels,
+ * wp[cob][ci][ky][kx][j] = w[cob*co_blk + j][ci][ky][kx] (zero past cout),
+ * and a zero-padded band of input rows with the given row pitch,
+ * band[ci][r][c] = x[ci][oy0 + r - pad][c - pad]. */
+void sr_direct_pack_weights(const sr_direct_geom *g, const float *w, float *wp, int co_blk);
+void sr_direct_fill_band(const sr_direct_geom *g, const float *x, int oy0, int rows, float *band,
+                         size_t pitch);
 
 #endif
