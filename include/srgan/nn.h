@@ -110,6 +110,22 @@ void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y)
 void sr_conv2d_backward(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
                         sr_tensor *dx, float *dweight, float *dbias, float *scratch);
 
+/* What a conv applies to its output while it is still in cache, instead of
+ * separate passes over memory: y = act(conv(x) + bias + residual). The
+ * values are the same, bit for bit, as sr_add(residual, y) followed by the
+ * activation function of the same kind. */
+typedef enum sr_act_kind { SR_ACT_NONE = 0, SR_ACT_RELU, SR_ACT_LRELU, SR_ACT_PRELU } sr_act_kind;
+typedef struct sr_conv_epilogue {
+    const float *residual; /* shaped like y and NOT overlapping it; NULL: none */
+    sr_act_kind act;
+    float slope;           /* LRELU */
+    const float *alpha;    /* PRELU: output channel co uses alpha[0] if nalpha == 1, */
+    int nalpha, group;     /* else alpha[co / group] (group r*r before a pixel shuffle) */
+} sr_conv_epilogue;
+/* sr_conv2d_forward, then ep (NULL: none). */
+void sr_conv2d_forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                          const sr_conv_epilogue *ep);
+
 /* Which kernel a conv call uses. AUTO (what sr_conv2d_forward/backward do):
  * for stride-1 convs larger than 1x1, the AVX-512 direct kernel when the CPU
  * has AVX-512F, else the AVX2 + FMA direct kernel when it has those;
@@ -128,6 +144,8 @@ void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y
 void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
                              sr_tensor *dx, float *dweight, float *dbias, float *scratch,
                              sr_conv_impl impl);
+void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                               float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep);
 /* Non-zero when impl really runs its own kernel for l (not the fallback). */
 int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl);
 /* Non-zero when SR_CONV_DIRECT really runs a direct kernel for l. */

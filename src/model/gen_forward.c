@@ -23,6 +23,28 @@ void gen_act_forward(const gen_act *a, sr_tensor *t)
     }
 }
 
+/* The activation as a conv epilogue (applied while the conv's output is in
+ * cache, same values as gen_act_forward). group: output channels per PReLU
+ * alpha channel (r*r for a conv whose output a pixel shuffle rearranges:
+ * the shuffle maps conv channel co to co / (r*r), and a pointwise
+ * activation commutes with the shuffle). */
+sr_conv_epilogue gen_act_epilogue(const gen_act *a, int group)
+{
+    sr_conv_epilogue e = {0};
+    switch (a->kind) {
+    case ACT_RELU: e.act = SR_ACT_RELU; break;
+    case ACT_LRELU: e.act = SR_ACT_LRELU; e.slope = GEN_LRELU_SLOPE; break;
+    case ACT_PRELU:
+        e.act = SR_ACT_PRELU;
+        e.alpha = a->alpha;
+        e.nalpha = a->nalpha;
+        e.group = group;
+        break;
+    case ACT_NONE: break;
+    }
+    return e;
+}
+
 static sr_tensor view(float *p, int c, int h, int w)
 {
     return (sr_tensor){.n = 1, .c = c, .h = h, .w = w, .data = p};
@@ -106,23 +128,26 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
     }
     const int wh = r->wh, ww = r->ww;
 
-    /* ---- LR trunk on the window ---- */
+    /* ---- LR trunk on the window ----
+     * Activations and residual adds are conv epilogues (no separate passes).
+     * A residual must not share memory with the conv's output, so block
+     * outputs alternate between R and Q (P holds the block's middle). */
     sr_tensor feat0 = view(srr ? S : R, C, wh, ww);
-    sr_conv2d_forward(&g->first.c, x, &feat0, scr);
-    gen_act_forward(&g->first_act, &feat0);
-    sr_tensor cur = view(R, C, wh, ww), tp = view(P, C, wh, ww), tq = view(Q, C, wh, ww);
-    const size_t nwin = (size_t)C * wh * ww;
+    sr_conv_epilogue e = gen_act_epilogue(&g->first_act, 1);
+    sr_conv2d_forward_ep(&g->first.c, x, &feat0, scr, &e);
+    sr_tensor tp = view(P, C, wh, ww);
+    sr_tensor trunk = feat0;
     for (int i = 0; i < B; i++) {
-        const sr_tensor *in = i == 0 ? &feat0 : &cur;
-        sr_conv2d_forward(&g->conv1[i].c, in, &tp, scr);
-        gen_act_forward(&g->block_act[i], &tp);
-        sr_conv2d_forward(&g->conv2[i].c, &tp, &tq, scr);
-        sr_add(in->data, tq.data, cur.data, nwin);
+        sr_tensor out = view(trunk.data == R ? Q : R, C, wh, ww);
+        e = gen_act_epilogue(&g->block_act[i], 1);
+        sr_conv2d_forward_ep(&g->conv1[i].c, &trunk, &tp, scr, &e);
+        sr_conv_epilogue res = {.residual = trunk.data};
+        sr_conv2d_forward_ep(&g->conv2[i].c, &tp, &out, scr, &res);
+        trunk = out;
     }
-    sr_tensor trunk = B ? cur : feat0;
     if (srr) { /* conv_body (BN folded) + long skip from the head */
-        sr_conv2d_forward(&g->body.c, &trunk, &tp, scr);
-        sr_add(tp.data, feat0.data, tp.data, nwin);
+        sr_conv_epilogue res = {.residual = feat0.data};
+        sr_conv2d_forward_ep(&g->body.c, &trunk, &tp, scr, &res);
         trunk = tp;
     }
 
@@ -142,18 +167,18 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
     for (int k = 0; k < g->nup; k++) {
         const int rr = g->up_r;
         sr_tensor u = view(P, C * rr * rr, h, w);
-        sr_conv2d_forward(&g->up[k].c, &in, &u, scr);
+        e = gen_act_epilogue(&g->up_act[k], rr * rr);
+        sr_conv2d_forward_ep(&g->up[k].c, &in, &u, scr, &e);
         h *= rr;
         w *= rr;
         sr_tensor sh = view(Q, C, h, w);
         sr_pixel_shuffle_forward(&u, rr, &sh);
-        gen_act_forward(&g->up_act[k], &sh);
         in = sh;
     }
     if (!srr) {
         sr_tensor t = view(P, C, h, w);
-        sr_conv2d_forward(&g->hr.c, &in, &t, scr);
-        gen_act_forward(&g->hr_act, &t);
+        e = gen_act_epilogue(&g->hr_act, 1);
+        sr_conv2d_forward_ep(&g->hr.c, &in, &t, scr, &e);
         in = t;
     }
     const int oc = g->cfg.out_channels;

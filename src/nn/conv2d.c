@@ -105,12 +105,12 @@ static int any_direct(void)
 }
 
 static void run_direct(int isa, const sr_direct_geom *d, const float *x, const float *w,
-                       const float *b, float *y, float *scratch)
+                       const float *b, float *y, float *scratch, const sr_conv_epilogue *ep)
 {
     if (isa == ISA_AVX512)
-        sr_conv_direct(d, x, w, b, y, scratch);
+        sr_conv_direct(d, x, w, b, y, scratch, ep);
     else
-        sr_conv_direct_avx2(d, x, w, b, y, scratch);
+        sr_conv_direct_avx2(d, x, w, b, y, scratch, ep);
 }
 
 /* dx of a stride-1 conv is a stride-1 conv of dy with the kernel flipped and
@@ -269,14 +269,46 @@ static void fill_bias(const geom *g, const float *bias, float *y, int oy0, int r
     }
 }
 
+void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, int co0, int co1,
+                           size_t p0, size_t len)
+{
+    for (int co = co0; co < co1; co++) {
+        float *restrict d = y + (size_t)co * plane + p0;
+        if (ep->residual) /* conv + residual: the sum sr_add makes, same bits */
+            add_row(d, ep->residual + (size_t)co * plane + p0, (int)len);
+        switch (ep->act) {
+        case SR_ACT_RELU: /* the expressions of activation.c, so the same values */
+            for (size_t i = 0; i < len; i++)
+                d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+            break;
+        case SR_ACT_LRELU: {
+            const float a = ep->slope;
+            for (size_t i = 0; i < len; i++)
+                d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+            break;
+        }
+        case SR_ACT_PRELU: {
+            const float a = ep->alpha[ep->nalpha == 1 ? 0 : co / (ep->group > 0 ? ep->group : 1)];
+            for (size_t i = 0; i < len; i++)
+                d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+            break;
+        }
+        case SR_ACT_NONE:
+            break;
+        }
+    }
+}
+
 static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, float *y,
-                         float *scratch)
+                         float *scratch, const sr_conv_epilogue *ep)
 {
     const int plane = g->oh * g->ow;
     if (is_pointwise(g)) {
         fill_bias(g, l->bias, y, 0, g->oh);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, plane, g->cin, 1.0f,
                     l->weight, g->cin, x, plane, 1.0f, y, plane);
+        if (ep)
+            sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, 0, (size_t)plane);
         return;
     }
     const int rb = gemm_rows(g);
@@ -287,11 +319,14 @@ static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, floa
         fill_bias(g, l->bias, y, oy0, rows);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, ncols, (int)g->K, 1.0f,
                     l->weight, (int)g->K, scratch, ncols, 1.0f, y + (size_t)oy0 * g->ow, plane);
+        if (ep) /* this block of rows (about GEMM_COLS pixels) is still in L2 */
+            sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, (size_t)oy0 * g->ow,
+                                  (size_t)ncols);
     }
 }
 
-void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
-                            float *scratch, sr_conv_impl impl)
+static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                       sr_conv_impl impl, const sr_conv_epilogue *ep)
 {
     geom g = make_geom(l, x);
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
@@ -300,12 +335,37 @@ void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y
     int direct = use_direct(&g, impl);
     sr_direct_geom d = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
+        sr_conv_epilogue e, *eb = NULL;
+        if (ep) {
+            e = *ep;
+            if (e.residual)
+                e.residual += b * ys;
+            eb = &e;
+        }
         if (direct)
             run_direct(direct, &d, x->data + b * xs, l->weight, l->bias, y->data + b * ys,
-                       scratch);
+                       scratch, eb);
         else
-            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch);
+            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch, eb);
     }
+}
+
+void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                            float *scratch, sr_conv_impl impl)
+{
+    forward_ep(l, x, y, scratch, impl, NULL);
+}
+
+void sr_conv2d_forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                          const sr_conv_epilogue *ep)
+{
+    forward_ep(l, x, y, scratch, SR_CONV_AUTO, ep);
+}
+
+void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                               float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep)
+{
+    forward_ep(l, x, y, scratch, impl, ep);
 }
 
 void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch)
@@ -423,7 +483,7 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
         if (direct_dx) {
             flip_transpose(&g, l->weight, scratch);
             run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
-                       scratch + g.K * g.cout);
+                       scratch + g.K * g.cout, NULL);
         }
     }
 }

@@ -261,7 +261,7 @@ int sr_conv_direct_cpu_ok(void)
 #endif
 
 void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight,
-                    const float *bias, float *y, float *scratch)
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
 {
 #ifdef HAVE_AVX512_KERNEL
     if (g->oh <= 0 || g->ow <= 0)
@@ -304,11 +304,15 @@ void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight
                             micro1(g, band, band_h, pitch, r, wcob, bias8, nco, ycob, oy, ox);
                     }
                 }
+                if (ep) /* the row of this channel group is still in cache */
+                    sr_conv_epilogue_rows(ep, y, (size_t)g->oh * g->ow, cg * CO_BLK,
+                                          cg_end * CO_BLK < g->cout ? cg_end * CO_BLK : g->cout,
+                                          (size_t)(oy0 + r) * g->ow, (size_t)g->ow);
             }
         }
     }
 #else
-    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch;
+    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch; (void)ep;
 #endif
 }
 

@@ -122,7 +122,7 @@ MICRO(micro2_kn, 2, g->kh, g->kw)
 MICRO(micro1_kn, 1, g->kh, g->kw)
 
 void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *weight,
-                         const float *bias, float *y, float *scratch)
+                         const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
 {
     if (g->oh <= 0 || g->ow <= 0)
         return;
@@ -159,6 +159,10 @@ void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *w
                           nco, y + (size_t)cob * CO4 * g->oh * g->ow, oy0 + r, v0 * 8);
                     }
                 }
+                if (ep) /* the row of this channel group is still in cache */
+                    sr_conv_epilogue_rows(ep, y, (size_t)g->oh * g->ow, cg * CO4,
+                                          cg_end * CO4 < g->cout ? cg_end * CO4 : g->cout,
+                                          (size_t)(oy0 + r) * g->ow, (size_t)g->ow);
             }
         }
     }
@@ -259,9 +263,9 @@ int sr_conv_avx2_cpu_ok(void)
     return 0;
 }
 void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *weight,
-                         const float *bias, float *y, float *scratch)
+                         const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
 {
-    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch;
+    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch; (void)ep;
 }
 void sr_conv_direct_dweight_avx2(const sr_direct_geom *g, const float *x, const float *dy,
                                  float *dw, float *scratch)

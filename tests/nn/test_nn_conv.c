@@ -4,6 +4,7 @@
 #include "nn_testutil.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct shape {
     int n, cin, h, w, cout, k, s, pad, bias;
@@ -151,6 +152,82 @@ static void test_backward_direct_vs_gemm(void)
     }
 }
 
+/* The fused epilogue gives the same bits as the conv followed by sr_add and
+ * the separate activation pass, for every kernel path and activation kind,
+ * with and without a residual, a batch of 2, odd widths (vector tails) and
+ * several channel groups and row blocks. */
+static void test_epilogue_bit_exact(void)
+{
+    const sr_conv_impl impls[] = { SR_CONV_GEMM, SR_CONV_DIRECT, SR_CONV_DIRECT_AVX2,
+                                   SR_CONV_AUTO };
+    const shape shs[] = { { 2, 5, 7, 29, 12, 3, 1, 1, 1 }, { 1, 8, 40, 37, 70, 3, 1, 1, 1 },
+                          { 1, 6, 9, 9, 3, 1, 1, 0, 1 } };
+    float alpha[70];
+    rng r = { 5 };
+    fill_rand(&r, alpha, 70, 0.5f);
+    int bad = 0, runs = 0;
+    for (size_t si = 0; si < sizeof shs / sizeof *shs; si++) {
+        const shape *sh = &shs[si];
+        sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL };
+        size_t nw = (size_t)sh->cout * sh->cin * sh->k * sh->k;
+        c.weight = sr_alloc_floats(nw);
+        c.bias = sr_alloc_floats((size_t)sh->cout);
+        fill_rand(&r, c.weight, nw, 0.5f);
+        fill_rand(&r, c.bias, (size_t)sh->cout, 1.0f);
+        sr_tensor x = sr_tensor_alloc(sh->n, sh->cin, sh->h, sh->w);
+        fill_rand(&r, x.data, sr_tensor_numel(&x), 1.0f);
+        int oh = sr_conv_out_size(sh->h, sh->k, 1, sh->pad);
+        int ow = sr_conv_out_size(sh->w, sh->k, 1, sh->pad);
+        sr_tensor y0 = sr_tensor_alloc(sh->n, sh->cout, oh, ow);
+        sr_tensor y1 = sr_tensor_alloc(sh->n, sh->cout, oh, ow);
+        sr_tensor res = sr_tensor_alloc(sh->n, sh->cout, oh, ow);
+        fill_rand(&r, res.data, sr_tensor_numel(&res), 2.0f);
+        const size_t ny = sr_tensor_numel(&y0);
+        float *scratch = malloc(sr_conv2d_scratch_floats(&c, &x) * sizeof(float));
+        for (size_t ii = 0; ii < sizeof impls / sizeof *impls; ii++) {
+            for (int act = 0; act < 5; act++) {
+                for (int withres = 0; withres < 2; withres++) {
+                    sr_conv_epilogue e = { withres ? res.data : NULL, (sr_act_kind)(act < 4 ? act : 3),
+                                           0.1f, alpha, act == 3 ? 1 : sh->cout / 3, 3 };
+                    sr_conv2d_forward_impl(&c, &x, &y0, scratch, impls[ii]);
+                    if (withres)
+                        sr_add(res.data, y0.data, y0.data, ny);
+                    if (act == 1)
+                        sr_relu_forward(y0.data, y0.data, ny);
+                    else if (act == 2)
+                        sr_lrelu_forward(y0.data, y0.data, ny, 0.1f);
+                    else if (act >= 3) /* shared alpha; one alpha per 3 channels */
+                        for (int b = 0; b < sh->n; b++)
+                            for (int co = 0; co < sh->cout; co++) {
+                                float a = alpha[act == 3 ? 0 : co / 3];
+                                float *d = y0.data + ((size_t)b * sh->cout + co) * oh * ow;
+                                for (int i = 0; i < oh * ow; i++)
+                                    d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+                            }
+                    for (size_t i = 0; i < ny; i++)
+                        y1.data[i] = 1e30f;
+                    sr_conv2d_forward_ep_impl(&c, &x, &y1, scratch, impls[ii], &e);
+                    runs++;
+                    if (memcmp(y0.data, y1.data, ny * sizeof(float))) {
+                        bad++;
+                        fprintf(stderr, "  shape %zu impl %d act %d residual %d: differs\n", si,
+                                (int)impls[ii], act, withres);
+                    }
+                }
+            }
+        }
+        free(scratch);
+        sr_tensor_free(&x);
+        sr_tensor_free(&y0);
+        sr_tensor_free(&y1);
+        sr_tensor_free(&res);
+        sr_free_floats(c.weight);
+        sr_free_floats(c.bias);
+    }
+    fprintf(stderr, "  %d epilogue runs\n", runs);
+    CHECK(bad == 0);
+}
+
 /* y = BN(conv(x)) computed explicitly vs the folded conv. */
 static void test_fold_batchnorm(void)
 {
@@ -203,6 +280,7 @@ int main(void)
     RUN(test_conv_direct_avx2_vs_ref);
     RUN(test_conv_auto_vs_ref);
     RUN(test_backward_direct_vs_gemm);
+    RUN(test_epilogue_bit_exact);
     RUN(test_fold_batchnorm);
     RUN(test_scratch_bounded);
     return testlib_summary();
