@@ -53,11 +53,13 @@ size_t sr_arena_cap(const sr_arena *a);   /* bytes it can hold        */
  * the kernel (thread-safe). take: a pooled arena of at least `bytes`
  * (reset), or a new one (NULL when out of memory). give: hand it back (the
  * pool keeps a bounded number; the rest are freed). clear: free all pooled
- * arenas. created: how many arenas take has had to make (tests). */
+ * arenas. created: how many arenas take has had to make; bytes: capacity
+ * of the arenas held now (tests). */
 sr_arena *sr_arena_pool_take(size_t bytes);
 void sr_arena_pool_give(sr_arena *a);
 void sr_arena_pool_clear(void);
 size_t sr_arena_pool_created(void);
+size_t sr_arena_pool_bytes(void);
 
 /* 64-byte aligned heap memory for long-lived buffers (weights, grads). */
 float *sr_alloc_floats(size_t n);  /* zeroed; NULL on failure */

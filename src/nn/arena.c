@@ -186,6 +186,16 @@ size_t sr_arena_pool_created(void)
     return n;
 }
 
+size_t sr_arena_pool_bytes(void)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pool_mu);
+    for (int i = 0; i < npool; i++)
+        n += pool[i]->cap;
+    pthread_mutex_unlock(&pool_mu);
+    return n;
+}
+
 size_t sr_arena_cap(const sr_arena *a)
 {
     return a ? a->cap : 0;
