@@ -218,6 +218,16 @@ static void im2col_rows(const geom *g, const float *x, int oy0, int rows, float 
     }
 }
 
+/* The pointwise loops below get an AVX2 copy picked at load time (ifunc):
+ * the build targets plain x86-64, whose 4-wide SSE halves their speed. They
+ * only add, compare and multiply without contraction, so both copies give
+ * the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define POINTWISE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define POINTWISE_CLONES
+#endif
+
 /* d[i] += s[i]: the same additions in the same order as the strided loop,
  * so the result is bit for bit the same, but the compiler may vectorise it. */
 static void add_row(float *restrict d, const float *restrict s, int n)
@@ -227,6 +237,7 @@ static void add_row(float *restrict d, const float *restrict s, int n)
 }
 
 /* The adjoint of im2col_rows: dx[...] += col[...] */
+POINTWISE_CLONES
 static void col2im_rows(const geom *g, const float *col, int oy0, int rows, float *dx)
 {
     const size_t ncols = (size_t)rows * g->ow;
@@ -269,6 +280,7 @@ static void fill_bias(const geom *g, const float *bias, float *y, int oy0, int r
     }
 }
 
+POINTWISE_CLONES
 void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, int co0, int co1,
                            size_t p0, size_t len)
 {
