@@ -85,9 +85,14 @@ static void *job_run(void *p)
     return NULL;
 }
 
+static int two_threads = 1;
+
 static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_conv_impl impl,
                   int backward, int reps)
 {
+    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL };
+    if (!sr_conv2d_impl_supported(&probe, impl))
+        return; /* would only time the GEMM fallback again */
     double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward ? 2.0 : 1.0);
     job j[2];
     job_init(&j[0], cin, cout, k, h, w);
@@ -98,38 +103,56 @@ static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_c
         j[i].reps = reps;
     }
     job_run(&j[0]); /* one thread */
-    double one = flop / j[0].best * 1e-9;
-    pthread_t t;
-    pthread_create(&t, NULL, job_run, &j[1]);
-    job_run(&j[0]);
-    pthread_join(t, NULL);
-    double two = flop / j[0].best * 1e-9 + flop / j[1].best * 1e-9;
-    printf("%-26s %-6s %-8s  1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n", name,
-           impl == SR_CONV_DIRECT ? "direct" : impl == SR_CONV_GEMM ? "gemm" : "auto",
+    double one = flop / j[0].best * 1e-9, two = 0;
+    if (two_threads) {
+        pthread_t t;
+        pthread_create(&t, NULL, job_run, &j[1]);
+        job_run(&j[0]);
+        pthread_join(t, NULL);
+        two = flop / j[0].best * 1e-9 + flop / j[1].best * 1e-9;
+    }
+    printf(two_threads ? "%-26s %-11s %-8s  1 thread %7.1f GFLOP/s   2 threads %7.1f GFLOP/s\n"
+                       : "%-26s %-11s %-8s  1 thread %7.1f GFLOP/s\n", name,
+           impl == SR_CONV_DIRECT        ? "direct"
+           : impl == SR_CONV_DIRECT_AVX2 ? "direct-avx2"
+           : impl == SR_CONV_GEMM        ? "gemm"
+                                         : "auto",
            backward ? "backward" : "forward", one, two);
     fflush(stdout);
     job_free(&j[0]);
     job_free(&j[1]);
 }
 
+/*     bench_conv [reps] [1]     (a second argument 1: one thread only) */
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
+    two_threads = !(argc > 2 && atoi(argv[2]) == 1);
     openblas_set_num_threads(1);
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("OPENBLAS_CORETYPE=%s; best of %d\n", ct ? ct : "(unset)", reps);
-    sr_conv_impl impls[2] = { SR_CONV_DIRECT, SR_CONV_GEMM };
-    for (int i = 0; i < 2; i++)
+    /* DIRECT is the AVX-512 kernel where the CPU has it, else the AVX2 one */
+    enum { NI = 3 };
+    sr_conv_impl impls[NI] = { SR_CONV_DIRECT, SR_CONV_DIRECT_AVX2, SR_CONV_GEMM };
+    for (int i = 0; i < NI; i++)
         bench("3x3 64->64 128x128", 64, 64, 3, 128, 128, impls[i], 0, reps);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NI; i++)
+        bench("3x3 64->64 32x1024 (HR)", 64, 64, 3, 32, 1024, impls[i], 0, reps);
+    for (int i = 0; i < NI; i++)
         bench("3x3 64->256 128x128", 64, 256, 3, 128, 128, impls[i], 0, reps);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NI; i++)
         bench("3x3 3->64 128x128", 3, 64, 3, 128, 128, impls[i], 0, reps);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NI; i++)
+        bench("3x3 64->3 128x128", 64, 3, 3, 128, 128, impls[i], 0, reps);
+    for (int i = 0; i < NI; i++)
         bench("3x3 64->64 32x32 (train)", 64, 64, 3, 32, 32, impls[i], 0, reps * 4);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NI; i++)
         bench("3x3 64->64 128x128", 64, 64, 3, 128, 128, impls[i], 1, reps);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < NI; i++)
         bench("3x3 64->64 32x32 (train)", 64, 64, 3, 32, 32, impls[i], 1, reps * 4);
+    for (int i = 0; i < NI; i++)
+        bench("3x3 64->3 128x128 (train)", 64, 3, 3, 128, 128, impls[i], 1, reps);
+    for (int i = 0; i < NI; i++)
+        bench("3x3 64->256 32x32 (train)", 64, 256, 3, 32, 32, impls[i], 1, reps * 2);
     return 0;
 }

@@ -46,6 +46,20 @@ void sr_arena_reset(sr_arena *a);
 size_t sr_arena_used(const sr_arena *a);  /* bytes in use now            */
 size_t sr_arena_peak(const sr_arena *a);  /* most bytes ever in use      */
 void sr_arena_free(sr_arena *a);
+size_t sr_arena_cap(const sr_arena *a);   /* bytes it can hold        */
+
+/* A process-wide pool of arenas, so that memory once faulted in is reused
+ * by the next tile, file or call instead of being mapped and zeroed again by
+ * the kernel (thread-safe). take: a pooled arena of at least `bytes`
+ * (reset), or a new one (NULL when out of memory). give: hand it back (the
+ * pool keeps a bounded number; the rest are freed). clear: free all pooled
+ * arenas. created: how many arenas take has had to make; bytes: capacity
+ * of the arenas held now (tests). */
+sr_arena *sr_arena_pool_take(size_t bytes);
+void sr_arena_pool_give(sr_arena *a);
+void sr_arena_pool_clear(void);
+size_t sr_arena_pool_created(void);
+size_t sr_arena_pool_bytes(void);
 
 /* 64-byte aligned heap memory for long-lived buffers (weights, grads). */
 float *sr_alloc_floats(size_t n);  /* zeroed; NULL on failure */
@@ -98,19 +112,45 @@ void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y)
 void sr_conv2d_backward(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
                         sr_tensor *dx, float *dweight, float *dbias, float *scratch);
 
+/* What a conv applies to its output while it is still in cache, instead of
+ * separate passes over memory: y = act(conv(x) + bias + residual). The
+ * values are the same, bit for bit, as sr_add(residual, y) followed by the
+ * activation function of the same kind. */
+typedef enum sr_act_kind { SR_ACT_NONE = 0, SR_ACT_RELU, SR_ACT_LRELU, SR_ACT_PRELU } sr_act_kind;
+typedef struct sr_conv_epilogue {
+    const float *residual; /* shaped like y and NOT overlapping it; NULL: none */
+    sr_act_kind act;
+    float slope;           /* LRELU */
+    const float *alpha;    /* PRELU: output channel co uses alpha[0] if nalpha == 1, */
+    int nalpha, group;     /* else alpha[co / group] (group r*r before a pixel shuffle) */
+} sr_conv_epilogue;
+/* sr_conv2d_forward, then ep (NULL: none). */
+void sr_conv2d_forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                          const sr_conv_epilogue *ep);
+
 /* Which kernel a conv call uses. AUTO (what sr_conv2d_forward/backward do):
- * the AVX-512 direct kernel for stride-1 convs larger than 1x1 when the CPU
- * has AVX-512F, im2col + sgemm otherwise. GEMM forces im2col + sgemm; DIRECT
- * asks for the direct kernel and falls back to GEMM where it cannot run.
- * Tests and benchmarks use these to compare the paths; results agree to
- * float rounding. Scratch from sr_conv2d_scratch_floats suffices for all. */
-typedef enum sr_conv_impl { SR_CONV_AUTO = 0, SR_CONV_GEMM, SR_CONV_DIRECT } sr_conv_impl;
+ * for stride-1 convs larger than 1x1, the AVX-512 direct kernel when the CPU
+ * has AVX-512F, else the AVX2 + FMA direct kernel when it has those;
+ * im2col + sgemm otherwise. GEMM forces im2col + sgemm; DIRECT asks for the
+ * best direct kernel and DIRECT_AVX2 for the AVX2 one (tests, benchmarks),
+ * each falling back to GEMM where it cannot run. Results agree to float
+ * rounding. Scratch from sr_conv2d_scratch_floats suffices for all. */
+typedef enum sr_conv_impl {
+    SR_CONV_AUTO = 0,
+    SR_CONV_GEMM,
+    SR_CONV_DIRECT,
+    SR_CONV_DIRECT_AVX2
+} sr_conv_impl;
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl);
 void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
                              sr_tensor *dx, float *dweight, float *dbias, float *scratch,
                              sr_conv_impl impl);
-/* Non-zero when SR_CONV_DIRECT really runs the direct kernel for l. */
+void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                               float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep);
+/* Non-zero when impl really runs its own kernel for l (not the fallback). */
+int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl);
+/* Non-zero when SR_CONV_DIRECT really runs a direct kernel for l. */
 int sr_conv2d_direct_supported(const sr_conv2d *l);
 
 /* ---- pointwise activations (in place allowed: y == x, dx == dy) -------- */

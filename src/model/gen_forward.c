@@ -23,6 +23,28 @@ void gen_act_forward(const gen_act *a, sr_tensor *t)
     }
 }
 
+/* The activation as a conv epilogue (applied while the conv's output is in
+ * cache, same values as gen_act_forward). group: output channels per PReLU
+ * alpha channel (r*r for a conv whose output a pixel shuffle rearranges:
+ * the shuffle maps conv channel co to co / (r*r), and a pointwise
+ * activation commutes with the shuffle). */
+sr_conv_epilogue gen_act_epilogue(const gen_act *a, int group)
+{
+    sr_conv_epilogue e = {0};
+    switch (a->kind) {
+    case ACT_RELU: e.act = SR_ACT_RELU; break;
+    case ACT_LRELU: e.act = SR_ACT_LRELU; e.slope = GEN_LRELU_SLOPE; break;
+    case ACT_PRELU:
+        e.act = SR_ACT_PRELU;
+        e.alpha = a->alpha;
+        e.nalpha = a->nalpha;
+        e.group = group;
+        break;
+    case ACT_NONE: break;
+    }
+    return e;
+}
+
 static sr_tensor view(float *p, int c, int h, int w)
 {
     return (sr_tensor){.n = 1, .c = c, .h = h, .w = w, .data = p};
@@ -34,10 +56,21 @@ static size_t conv_scratch(const gen_conv *cv, int c, int h, int w)
     return sr_conv2d_scratch_floats(&cv->c, &t);
 }
 
+/* The upsampling tail runs on strips of at most TAIL_STRIP LR rows of the
+ * region (each with the tail's margin of rows above and below, recomputed),
+ * so its full-resolution buffers hold a strip, not the whole region: for a
+ * 256x256 x4 tile they were two 268 MB feature maps, and first touching that
+ * memory cost 1.5-2 s of system time per file on a VM (bench/README.md).
+ * The recomputed margin rows cost 2 * margin / TAIL_STRIP of the tail's work
+ * (6 % for MSRResNet x4). The rows of a strip are exact for the same reason
+ * the rows of a tile are: the margin covers the tail's reach. */
+#define TAIL_STRIP 64
+
 /* Sizes (floats) of every buffer a region needs. */
 typedef struct region_plan {
     int cy0, cy1, cx0, cx1; /* crop of the trunk output, image coordinates */
-    size_t trunk, skipfeat, big, crop, out, scratch;
+    int strip_rows;         /* LR rows of a tail strip, margins included (at most) */
+    size_t trunk, skipfeat, big, crop, strip, out, scratch;
 } region_plan;
 
 static int clampi(int v, int lo, int hi)
@@ -53,13 +86,16 @@ static region_plan plan(const sr_generator *g, const gen_region *r)
     p.cy1 = clampi(r->ry1 + M, r->wy0, r->wy0 + r->wh);
     p.cx0 = clampi(r->rx0 - M, r->wx0, r->wx0 + r->ww);
     p.cx1 = clampi(r->rx1 + M, r->wx0, r->wx0 + r->ww);
-    const size_t ch = (size_t)(p.cy1 - p.cy0), cw = (size_t)(p.cx1 - p.cx0);
+    const size_t cw = (size_t)(p.cx1 - p.cx0);
     const size_t win = (size_t)r->wh * r->ww;
+    p.strip_rows = p.cy1 - p.cy0 < TAIL_STRIP + 2 * M ? p.cy1 - p.cy0 : TAIL_STRIP + 2 * M;
+    const size_t ch = (size_t)p.strip_rows; /* what the tail sees */
     p.trunk = (size_t)C * win;
     p.skipfeat = g->cfg.arch == SR_ARCH_SRRESNET ? (size_t)C * win : 0;
     const size_t hr = (size_t)C * s * s * ch * cw;
     p.big = hr > p.trunk ? hr : p.trunk;
-    p.crop = (size_t)C * ch * cw;
+    p.crop = (size_t)C * (size_t)(p.cy1 - p.cy0) * cw;
+    p.strip = (size_t)C * ch * cw;
     p.out = (size_t)g->cfg.out_channels * s * s * ch * cw;
     size_t sc = conv_scratch(&g->first, g->cfg.in_channels, r->wh, r->ww);
     size_t t = g->cfg.blocks ? conv_scratch(&g->conv1[0], C, r->wh, r->ww) : 0;
@@ -86,8 +122,8 @@ static region_plan plan(const sr_generator *g, const gen_region *r)
 size_t gen_region_floats(const sr_generator *g, const gen_region *r)
 {
     region_plan p = plan(g, r);
-    /* 7 allocations, each rounded up to 64 bytes by the arena */
-    return p.trunk + p.skipfeat + 2 * p.big + p.crop + p.out + p.scratch + 7 * 16;
+    /* 8 allocations, each rounded up to 64 bytes by the arena */
+    return p.trunk + p.skipfeat + 2 * p.big + p.crop + p.strip + p.out + p.scratch + 8 * 16;
 }
 
 int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tensor *x,
@@ -99,36 +135,38 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
     float *R = sr_arena_alloc(a, p.trunk), *S = sr_arena_alloc(a, p.skipfeat);
     float *P = sr_arena_alloc(a, p.big), *Q = sr_arena_alloc(a, p.big);
     float *T = sr_arena_alloc(a, p.crop), *O = sr_arena_alloc(a, p.out);
-    float *scr = sr_arena_alloc(a, p.scratch);
-    if (!R || !S || !P || !Q || !T || !O || !scr) {
+    float *scr = sr_arena_alloc(a, p.scratch), *U = sr_arena_alloc(a, p.strip);
+    if (!R || !S || !P || !Q || !T || !O || !scr || !U) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: tile arena too small");
         return -1;
     }
     const int wh = r->wh, ww = r->ww;
 
-    /* ---- LR trunk on the window ---- */
+    /* ---- LR trunk on the window ----
+     * Activations and residual adds are conv epilogues (no separate passes).
+     * A residual must not share memory with the conv's output, so block
+     * outputs alternate between R and Q (P holds the block's middle). */
     sr_tensor feat0 = view(srr ? S : R, C, wh, ww);
-    sr_conv2d_forward(&g->first.c, x, &feat0, scr);
-    gen_act_forward(&g->first_act, &feat0);
-    sr_tensor cur = view(R, C, wh, ww), tp = view(P, C, wh, ww), tq = view(Q, C, wh, ww);
-    const size_t nwin = (size_t)C * wh * ww;
+    sr_conv_epilogue e = gen_act_epilogue(&g->first_act, 1);
+    sr_conv2d_forward_ep(&g->first.c, x, &feat0, scr, &e);
+    sr_tensor tp = view(P, C, wh, ww);
+    sr_tensor trunk = feat0;
     for (int i = 0; i < B; i++) {
-        const sr_tensor *in = i == 0 ? &feat0 : &cur;
-        sr_conv2d_forward(&g->conv1[i].c, in, &tp, scr);
-        gen_act_forward(&g->block_act[i], &tp);
-        sr_conv2d_forward(&g->conv2[i].c, &tp, &tq, scr);
-        sr_add(in->data, tq.data, cur.data, nwin);
+        sr_tensor out = view(trunk.data == R ? Q : R, C, wh, ww);
+        e = gen_act_epilogue(&g->block_act[i], 1);
+        sr_conv2d_forward_ep(&g->conv1[i].c, &trunk, &tp, scr, &e);
+        sr_conv_epilogue res = {.residual = trunk.data};
+        sr_conv2d_forward_ep(&g->conv2[i].c, &tp, &out, scr, &res);
+        trunk = out;
     }
-    sr_tensor trunk = B ? cur : feat0;
     if (srr) { /* conv_body (BN folded) + long skip from the head */
-        sr_conv2d_forward(&g->body.c, &trunk, &tp, scr);
-        sr_add(tp.data, feat0.data, tp.data, nwin);
+        sr_conv_epilogue res = {.residual = feat0.data};
+        sr_conv2d_forward_ep(&g->body.c, &trunk, &tp, scr, &res);
         trunk = tp;
     }
 
     /* ---- crop to the region plus the tail's margin ---- */
     const int ch = p.cy1 - p.cy0, cw = p.cx1 - p.cx0;
-    sr_tensor crop = view(T, C, ch, cw);
     for (int c = 0; c < C; c++)
         for (int yy = 0; yy < ch; yy++)
             memcpy(T + ((size_t)c * ch + yy) * cw,
@@ -136,33 +174,10 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
                        (p.cx0 - r->wx0),
                    (size_t)cw * sizeof(float));
 
-    /* ---- upsampling tail ---- */
-    sr_tensor in = crop;
-    int h = ch, w = cw;
-    for (int k = 0; k < g->nup; k++) {
-        const int rr = g->up_r;
-        sr_tensor u = view(P, C * rr * rr, h, w);
-        sr_conv2d_forward(&g->up[k].c, &in, &u, scr);
-        h *= rr;
-        w *= rr;
-        sr_tensor sh = view(Q, C, h, w);
-        sr_pixel_shuffle_forward(&u, rr, &sh);
-        gen_act_forward(&g->up_act[k], &sh);
-        in = sh;
-    }
-    if (!srr) {
-        sr_tensor t = view(P, C, h, w);
-        sr_conv2d_forward(&g->hr.c, &in, &t, scr);
-        gen_act_forward(&g->hr_act, &t);
-        in = t;
-    }
-    const int oc = g->cfg.out_channels;
-    sr_tensor out = view(O, oc, h, w);
-    sr_conv2d_forward(&g->last.c, &in, &out, scr);
-
-    /* ---- the region's part, plus the bilinear global skip ---- */
+    /* ---- the region's output: bilinear global skip (MSRResNet) ---- */
+    const int oc = g->cfg.out_channels, M = gen_tail_margin(g);
     const int oh = s * (r->ry1 - r->ry0), ow = s * (r->rx1 - r->rx0);
-    const int oy = s * (r->ry0 - p.cy0), ox = s * (r->rx0 - p.cx0);
+    const int ox = s * (r->rx0 - p.cx0);
     if (y->n != 1 || y->c != oc || y->h != oh || y->w != ow) {
         sr_error_set(err, SR_ERR_ARG, "generator: output tensor has the wrong shape");
         return -1;
@@ -170,14 +185,47 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
     if (!srr)
         sr_upsample_region(x, r->wy0, r->wx0, r->full_h, r->full_w, s, SR_INTERP_BILINEAR,
                            s * r->ry0, s * r->rx0, y);
-    for (int c = 0; c < oc; c++) {
-        for (int yy = 0; yy < oh; yy++) {
-            const float *src = O + ((size_t)c * h + oy + yy) * w + ox;
-            float *dst = y->data + ((size_t)c * oh + yy) * ow;
-            if (srr)
-                memcpy(dst, src, (size_t)ow * sizeof(float));
-            else
-                sr_add(dst, src, dst, (size_t)ow);
+
+    /* ---- upsampling tail, strip by strip of LR rows [a, b) ---- */
+    for (int a = r->ry0; a < r->ry1; a += TAIL_STRIP) {
+        const int b = a + TAIL_STRIP < r->ry1 ? a + TAIL_STRIP : r->ry1;
+        const int s0 = clampi(a - M, p.cy0, p.cy1), s1 = clampi(b + M, p.cy0, p.cy1);
+        int h = s1 - s0, w = cw;
+        sr_tensor in = view(U, C, h, w);
+        for (int c = 0; c < C; c++)
+            memcpy(U + (size_t)c * h * w, T + ((size_t)c * ch + (s0 - p.cy0)) * cw,
+                   (size_t)h * w * sizeof(float));
+        for (int k = 0; k < g->nup; k++) {
+            const int rr = g->up_r;
+            sr_tensor u = view(P, C * rr * rr, h, w);
+            e = gen_act_epilogue(&g->up_act[k], rr * rr);
+            sr_conv2d_forward_ep(&g->up[k].c, &in, &u, scr, &e);
+            h *= rr;
+            w *= rr;
+            sr_tensor sh = view(Q, C, h, w);
+            sr_pixel_shuffle_forward(&u, rr, &sh);
+            in = sh;
+        }
+        if (!srr) {
+            sr_tensor t = view(P, C, h, w);
+            e = gen_act_epilogue(&g->hr_act, 1);
+            sr_conv2d_forward_ep(&g->hr.c, &in, &t, scr, &e);
+            in = t;
+        }
+        sr_tensor out = view(O, oc, h, w);
+        sr_conv2d_forward(&g->last.c, &in, &out, scr);
+
+        /* the strip's rows of the region, plus the skip already in y */
+        const int rows = s * (b - a), oy = s * (a - s0), y0 = s * (a - r->ry0);
+        for (int c = 0; c < oc; c++) {
+            for (int yy = 0; yy < rows; yy++) {
+                const float *src = O + ((size_t)c * h + oy + yy) * w + ox;
+                float *dst = y->data + ((size_t)c * oh + y0 + yy) * ow;
+                if (srr)
+                    memcpy(dst, src, (size_t)ow * sizeof(float));
+                else
+                    sr_add(dst, src, dst, (size_t)ow);
+            }
         }
     }
     return 0;
@@ -195,7 +243,8 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
     }
     gen_region r = {.full_h = x->h, .full_w = x->w, .wy0 = 0, .wx0 = 0, .wh = x->h,
                     .ww = x->w, .ry0 = 0, .ry1 = x->h, .rx0 = 0, .rx1 = x->w};
-    sr_arena *a = sr_arena_new(gen_region_floats(g, &r) * sizeof(float));
+    /* pooled: validation calls this for every image, every time */
+    sr_arena *a = sr_arena_pool_take(gen_region_floats(g, &r) * sizeof(float));
     if (!a) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for a %dx%d image", x->w,
                      x->h);
@@ -209,6 +258,6 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
         sr_arena_reset(a);
         rc = gen_region_forward(g, &r, &xi, &yi, a, err);
     }
-    sr_arena_free(a);
+    sr_arena_pool_give(a);
     return rc;
 }

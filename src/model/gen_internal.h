@@ -50,6 +50,9 @@ struct sr_generator {
 
 /* Activation forward, in place on t. */
 void gen_act_forward(const gen_act *a, sr_tensor *t);
+/* The same activation as an epilogue of the conv before it (gen_forward.c);
+ * group: conv output channels per PReLU alpha (r*r before a pixel shuffle). */
+sr_conv_epilogue gen_act_epilogue(const gen_act *a, int group);
 
 /* LR margin the tail (upsampling layers, conv_hr, conv_last) needs around a
  * tile aligned to LR pixels, and the receptive radius of the LR trunk. */

@@ -143,11 +143,12 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
         A->a0 = tens(a, n, C, h, w, &fail);
         if (fail)
             goto nomem;
-        sr_conv2d_forward(&g->first.c, x, &A->a0, scr);
-        gen_act_forward(&g->first_act, &A->a0);
+        /* activations and residual adds as conv epilogues: same values,
+         * no separate passes over memory */
+        sr_conv_epilogue e = gen_act_epilogue(&g->first_act, 1);
+        sr_conv2d_forward_ep(&g->first.c, x, &A->a0, scr, &e);
     }
     /* residual blocks */
-    const size_t nlr = (size_t)n * C * h * w;
     for (int i = 0; i < B; i++) {
         const sr_tensor *in = i ? &out[i - 1] : &A->a0;
         mid[i] = tens(a, n, C, h, w, &fail);
@@ -160,19 +161,19 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
             sr_conv2d_forward(&g->conv1[i].c, in, &pre[i], scr);
             sr_prelu_forward(&pre[i], g->block_act[i].alpha, g->block_act[i].nalpha, &mid[i]);
         } else {
-            sr_conv2d_forward(&g->conv1[i].c, in, &mid[i], scr);
-            gen_act_forward(&g->block_act[i], &mid[i]);
+            sr_conv_epilogue e = gen_act_epilogue(&g->block_act[i], 1);
+            sr_conv2d_forward_ep(&g->conv1[i].c, in, &mid[i], scr, &e);
         }
-        sr_conv2d_forward(&g->conv2[i].c, &mid[i], &out[i], scr);
-        sr_add(out[i].data, in->data, out[i].data, nlr);
+        sr_conv_epilogue res = {.residual = in->data};
+        sr_conv2d_forward_ep(&g->conv2[i].c, &mid[i], &out[i], scr, &res);
     }
     const sr_tensor *trunk = B ? &out[B - 1] : &A->a0;
     if (srr) {
         A->body = tens(a, n, C, h, w, &fail);
         if (fail)
             goto nomem;
-        sr_conv2d_forward(&g->body.c, trunk, &A->body, scr);
-        sr_add(A->body.data, A->a0.data, A->body.data, nlr);
+        sr_conv_epilogue res = {.residual = A->a0.data};
+        sr_conv2d_forward_ep(&g->body.c, trunk, &A->body, scr, &res);
         trunk = &A->body;
     }
     /* pixel-shuffle stages */
@@ -181,7 +182,10 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
     for (int k = 0; k < g->nup; k++) {
         const int r = g->up_r;
         sr_tensor u = {n, C * r * r, hh, ww, U};
-        sr_conv2d_forward(&g->up[k].c, in, &u, scr);
+        /* MSRResNet: the activation before the shuffle (it commutes with
+         * it); SRResNet keeps the shuffled pre-activation for PReLU's backward */
+        sr_conv_epilogue e = gen_act_epilogue(&g->up_act[k], r * r);
+        sr_conv2d_forward_ep(&g->up[k].c, in, &u, scr, srr ? NULL : &e);
         hh *= r;
         ww *= r;
         A->up[k] = tens(a, n, C, hh, ww, &fail);
@@ -194,7 +198,6 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
             sr_prelu_forward(&A->up_pre[k], g->up_act[k].alpha, g->up_act[k].nalpha, &A->up[k]);
         } else {
             sr_pixel_shuffle_forward(&u, r, &A->up[k]);
-            gen_act_forward(&g->up_act[k], &A->up[k]);
         }
         in = &A->up[k];
     }
@@ -202,8 +205,8 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
         A->hr = tens(a, n, C, hh, ww, &fail);
         if (fail)
             goto nomem;
-        sr_conv2d_forward(&g->hr.c, in, &A->hr, scr);
-        gen_act_forward(&g->hr_act, &A->hr);
+        sr_conv_epilogue e = gen_act_epilogue(&g->hr_act, 1);
+        sr_conv2d_forward_ep(&g->hr.c, in, &A->hr, scr, &e);
         in = &A->hr;
     }
     sr_conv2d_forward(&g->last.c, in, y, scr);

@@ -29,9 +29,10 @@ typedef struct tiler {
     void (*on_tile)(void *user, long done, long total);
     void *on_tile_user;
     long tiles_done, tiles_total;
-    sr_arena **arenas;  /* one per thread, grown on demand */
-    size_t *arena_cap;  /* floats */
-    float *band;        /* output rows of the current band, HWC */
+    sr_arena **arenas;  /* one per thread, grown on demand, from the pool */
+    float *band;        /* output rows of the current band, HWC (malloc: a
+                         * pooled arena could be a large tile arena, and the
+                         * band is a small share of the memory) */
     int band_y0, band_rows; /* output rows held (band_rows 0: none) */
 } tiler;
 
@@ -177,10 +178,11 @@ static int run_tile(band_job *j, int id, int ti)
         size_t nt = tile_floats(t->g, &rt, t->inc, t->outc);
         need = nt > need ? nt : need;
     }
-    if (need > t->arena_cap[id]) {
-        sr_arena_free(t->arenas[id]);
-        t->arenas[id] = sr_arena_new(need * sizeof(float));
-        t->arena_cap[id] = t->arenas[id] ? need : 0;
+    if (!t->arenas[id] || need * sizeof(float) > sr_arena_cap(t->arenas[id])) {
+        /* from the process-wide pool: memory earlier tiles and files have
+         * already faulted in (see arena.c) */
+        sr_arena_pool_give(t->arenas[id]);
+        t->arenas[id] = sr_arena_pool_take(need * sizeof(float));
         if (!t->arenas[id]) {
             sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for a %dx%d tile",
                          r.ww, r.wh);
@@ -299,10 +301,10 @@ static void tiler_destroy(sr_stage *self)
     tiler *t = (tiler *)self;
     if (!t)
         return;
+    /* back to the pool, for the next file */
     for (int i = 0; t->arenas && i < t->threads; i++)
-        sr_arena_free(t->arenas[i]);
+        sr_arena_pool_give(t->arenas[i]);
     free(t->arenas);
-    free(t->arena_cap);
     free(t->band);
     sr_rowcache_free(t->cache);
     sr_stage_free(t->src);
@@ -400,11 +402,10 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
     openblas_set_num_threads(1);
 
     t->arenas = calloc((size_t)t->threads, sizeof *t->arenas);
-    t->arena_cap = calloc((size_t)t->threads, sizeof *t->arena_cap);
     size_t out_w = (size_t)t->s * t->in_w;
     t->band = malloc((size_t)t->s * t->tile_h * out_w * t->outc * sizeof(float) + 1);
     t->cache = sr_rowcache_new(src, t->tile_h + 2 * t->halo, err);
-    if (!t->arenas || !t->arena_cap || !t->band || !t->cache) {
+    if (!t->arenas || !t->band || !t->cache) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for tiles of %d", tile);
         tiler_destroy(&t->base);
         return NULL;

@@ -1,8 +1,10 @@
 /* conv2d.c: 2-D convolution, forward and backward.
  *
- * Two forward paths, picked per call:
+ * Two forward paths, picked per call (AUTO on AVX2-only CPUs: direct only
+ * for layers with few output channels, see AVX2_AUTO_MAX_COUT):
  *  - direct: an AVX-512 kernel for stride 1 (any kernel size and padding),
- *    no im2col copy at all (conv2d_direct.c); used when the CPU has AVX-512F;
+ *    no im2col copy at all (conv2d_direct.c); used when the CPU has AVX-512F,
+ *    else its AVX2 + FMA copy (conv2d_direct_avx2.c) when the CPU has those;
  *  - im2col + sgemm: the column matrix is built for a block of output rows at
  *    a time (about GEMM_COLS output pixels) so scratch stays small whatever
  *    the image size; 1x1 stride-1 convs skip im2col entirely.
@@ -63,12 +65,62 @@ static sr_direct_geom direct_fwd_geom(const geom *g)
     return d;
 }
 
+/* Which direct kernel a call runs: none (im2col + sgemm), AVX2 + FMA or
+ * AVX-512, from the CPU (runtime dispatch) and the impl asked for. */
+enum { ISA_NONE = 0, ISA_AVX2, ISA_AVX512 };
+
+/* AUTO on a CPU without AVX-512 runs the AVX2 direct kernel only for convs
+ * with fewer output channels than this. Measured with bench_conv on the
+ * 2-core AMD EPYC (Zen 3) VM, one thread, GFLOP/s direct-avx2 vs im2col +
+ * OpenBLAS sgemm: 64->3 at 128x128 forward 38-45 vs 9, backward 26 vs 7
+ * (a 3-row GEMM, or a GEMM with an inner dimension of 3, runs far below
+ * peak); but 64->64 and 64->256 forward 53-68 vs 59-73 and backward 33-43
+ * vs 59-64, where OpenBLAS's Zen kernel wins. See bench/README.md. */
+#define AVX2_AUTO_MAX_COUT 16
+
+static int cpu_isa(sr_conv_impl impl)
+{
+    if (impl == SR_CONV_GEMM)
+        return ISA_NONE;
+    if (impl == SR_CONV_DIRECT_AVX2)
+        return sr_conv_avx2_cpu_ok() ? ISA_AVX2 : ISA_NONE;
+    if (sr_conv_direct_cpu_ok())
+        return ISA_AVX512;
+    return sr_conv_avx2_cpu_ok() ? ISA_AVX2 : ISA_NONE;
+}
+
+/* cpu_isa, with AUTO's choice for this layer on AVX2-only CPUs. */
+static int layer_isa(const geom *g, sr_conv_impl impl)
+{
+    int isa = cpu_isa(impl);
+    if (isa == ISA_AVX2 && impl == SR_CONV_AUTO && g->cout >= AVX2_AUTO_MAX_COUT)
+        return ISA_NONE;
+    return isa;
+}
+
+/* Any direct kernel may run (scratch must cover it). */
+static int any_direct(void)
+{
+    return sr_conv_direct_cpu_ok() || sr_conv_avx2_cpu_ok();
+}
+
+static void run_direct(int isa, const sr_direct_geom *d, const float *x, const float *w,
+                       const float *b, float *y, float *scratch, const sr_conv_epilogue *ep)
+{
+    if (isa == ISA_AVX512)
+        sr_conv_direct(d, x, w, b, y, scratch, ep);
+    else
+        sr_conv_direct_avx2(d, x, w, b, y, scratch, ep);
+}
+
 /* dx of a stride-1 conv is a stride-1 conv of dy with the kernel flipped and
  * in/out channels swapped, padded by k-1-pad; square kernels only, so one
- * padding fits both axes. */
-static int direct_bwd_ok(const geom *g)
+ * padding fits both axes. Returns the kernel to use, or ISA_NONE. */
+static int direct_bwd_isa(const geom *g, sr_conv_impl impl)
 {
-    return g->s == 1 && g->kh == g->kw && g->pad <= g->kh - 1 && sr_conv_direct_cpu_ok();
+    if (g->s != 1 || g->kh != g->kw || g->pad > g->kh - 1)
+        return ISA_NONE;
+    return layer_isa(g, impl);
 }
 
 static sr_direct_geom direct_bwd_geom(const geom *g)
@@ -78,19 +130,27 @@ static sr_direct_geom direct_bwd_geom(const geom *g)
     return d;
 }
 
+/* The kernel for the forward pass and dweight, or ISA_NONE. */
 static int use_direct(const geom *g, sr_conv_impl impl)
 {
-    if (impl == SR_CONV_GEMM || g->s != 1 || !sr_conv_direct_cpu_ok())
-        return 0;
-    if (impl == SR_CONV_DIRECT)
+    if (g->s != 1)
+        return ISA_NONE;
+    int isa = layer_isa(g, impl);
+    if (impl == SR_CONV_AUTO && is_pointwise(g))
+        return ISA_NONE; /* 1x1 convs are plain GEMMs already; sgemm handles them well */
+    return isa;
+}
+
+int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl)
+{
+    if (impl == SR_CONV_GEMM || impl == SR_CONV_AUTO)
         return 1;
-    /* 1x1 convs are plain GEMMs already; sgemm handles them well */
-    return !is_pointwise(g);
+    return l->stride <= 1 && cpu_isa(impl) != ISA_NONE;
 }
 
 int sr_conv2d_direct_supported(const sr_conv2d *l)
 {
-    return (l->stride <= 1) && sr_conv_direct_cpu_ok();
+    return sr_conv2d_impl_supported(l, SR_CONV_DIRECT);
 }
 
 size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
@@ -99,19 +159,19 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
     if (g.oh <= 0 || g.ow <= 0)
         return 1;
     size_t need = is_pointwise(&g) ? 1 : g.K * (size_t)gemm_rows(&g) * g.ow;
-    if (g.s == 1 && sr_conv_direct_cpu_ok()) {
+    if (g.s == 1 && any_direct()) {
         sr_direct_geom d = direct_fwd_geom(&g);
         size_t f = sr_conv_direct_scratch(&d);
         if (f > need)
             need = f;
     }
-    if (g.s == 1 && sr_conv_direct_cpu_ok()) {
+    if (g.s == 1 && any_direct()) {
         sr_direct_geom d = direct_fwd_geom(&g);
         size_t b = sr_conv_direct_dw_scratch(&d);
         if (b > need)
             need = b;
     }
-    if (direct_bwd_ok(&g)) {
+    if (g.s == 1 && g.kh == g.kw && g.pad <= g.kh - 1 && any_direct()) {
         sr_direct_geom d = direct_bwd_geom(&g);
         size_t b = g.K * g.cout + sr_conv_direct_scratch(&d);
         if (b > need)
@@ -158,7 +218,26 @@ static void im2col_rows(const geom *g, const float *x, int oy0, int rows, float 
     }
 }
 
+/* The pointwise loops below get an AVX2 copy picked at load time (ifunc):
+ * the build targets plain x86-64, whose 4-wide SSE halves their speed. They
+ * only add, compare and multiply without contraction, so both copies give
+ * the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define POINTWISE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define POINTWISE_CLONES
+#endif
+
+/* d[i] += s[i]: the same additions in the same order as the strided loop,
+ * so the result is bit for bit the same, but the compiler may vectorise it. */
+static void add_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] += s[i];
+}
+
 /* The adjoint of im2col_rows: dx[...] += col[...] */
+POINTWISE_CLONES
 static void col2im_rows(const geom *g, const float *col, int oy0, int rows, float *dx)
 {
     const size_t ncols = (size_t)rows * g->ow;
@@ -179,8 +258,11 @@ static void col2im_rows(const geom *g, const float *col, int oy0, int rows, floa
                     const float *s = srcc + (size_t)r * g->ow;
                     float *d = xc + (size_t)iy * g->w;
                     const int off = kx - g->pad;
-                    for (int ox = lo; ox < hi; ox++)
-                        d[ox * g->s + off] += s[ox];
+                    if (g->s == 1) /* contiguous: vectorised (was 12% of a training step) */
+                        add_row(d + lo + off, s + lo, hi - lo);
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            d[ox * g->s + off] += s[ox];
                 }
             }
         }
@@ -198,14 +280,47 @@ static void fill_bias(const geom *g, const float *bias, float *y, int oy0, int r
     }
 }
 
+POINTWISE_CLONES
+void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, int co0, int co1,
+                           size_t p0, size_t len)
+{
+    for (int co = co0; co < co1; co++) {
+        float *restrict d = y + (size_t)co * plane + p0;
+        if (ep->residual) /* conv + residual: the sum sr_add makes, same bits */
+            add_row(d, ep->residual + (size_t)co * plane + p0, (int)len);
+        switch (ep->act) {
+        case SR_ACT_RELU: /* the expressions of activation.c, so the same values */
+            for (size_t i = 0; i < len; i++)
+                d[i] = d[i] > 0.0f ? d[i] : 0.0f;
+            break;
+        case SR_ACT_LRELU: {
+            const float a = ep->slope;
+            for (size_t i = 0; i < len; i++)
+                d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+            break;
+        }
+        case SR_ACT_PRELU: {
+            const float a = ep->alpha[ep->nalpha == 1 ? 0 : co / (ep->group > 0 ? ep->group : 1)];
+            for (size_t i = 0; i < len; i++)
+                d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+            break;
+        }
+        case SR_ACT_NONE:
+            break;
+        }
+    }
+}
+
 static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, float *y,
-                         float *scratch)
+                         float *scratch, const sr_conv_epilogue *ep)
 {
     const int plane = g->oh * g->ow;
     if (is_pointwise(g)) {
         fill_bias(g, l->bias, y, 0, g->oh);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, plane, g->cin, 1.0f,
                     l->weight, g->cin, x, plane, 1.0f, y, plane);
+        if (ep)
+            sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, 0, (size_t)plane);
         return;
     }
     const int rb = gemm_rows(g);
@@ -216,11 +331,14 @@ static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, floa
         fill_bias(g, l->bias, y, oy0, rows);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, ncols, (int)g->K, 1.0f,
                     l->weight, (int)g->K, scratch, ncols, 1.0f, y + (size_t)oy0 * g->ow, plane);
+        if (ep) /* this block of rows (about GEMM_COLS pixels) is still in L2 */
+            sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, (size_t)oy0 * g->ow,
+                                  (size_t)ncols);
     }
 }
 
-void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
-                            float *scratch, sr_conv_impl impl)
+static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                       sr_conv_impl impl, const sr_conv_epilogue *ep)
 {
     geom g = make_geom(l, x);
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
@@ -229,11 +347,37 @@ void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y
     int direct = use_direct(&g, impl);
     sr_direct_geom d = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
+        sr_conv_epilogue e, *eb = NULL;
+        if (ep) {
+            e = *ep;
+            if (e.residual)
+                e.residual += b * ys;
+            eb = &e;
+        }
         if (direct)
-            sr_conv_direct(&d, x->data + b * xs, l->weight, l->bias, y->data + b * ys, scratch);
+            run_direct(direct, &d, x->data + b * xs, l->weight, l->bias, y->data + b * ys,
+                       scratch, eb);
         else
-            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch);
+            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch, eb);
     }
+}
+
+void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                            float *scratch, sr_conv_impl impl)
+{
+    forward_ep(l, x, y, scratch, impl, NULL);
+}
+
+void sr_conv2d_forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                          const sr_conv_epilogue *ep)
+{
+    forward_ep(l, x, y, scratch, SR_CONV_AUTO, ep);
+}
+
+void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                               float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep)
+{
+    forward_ep(l, x, y, scratch, impl, ep);
 }
 
 void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch)
@@ -334,7 +478,7 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
-    int direct_dx = dx && dx->data && impl != SR_CONV_GEMM && direct_bwd_ok(&g);
+    int direct_dx = dx && dx->data ? direct_bwd_isa(&g, impl) : ISA_NONE;
     int direct_dw = dweight && use_direct(&g, impl);
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
@@ -342,13 +486,16 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
         float *dxb = dx && dx->data && !direct_dx ? dx->data + b * xs : NULL;
         if (dbias)
             backward_bias(&g, dyb, dbias);
-        if (direct_dw)
+        if (direct_dw == ISA_AVX512)
             sr_conv_direct_dweight(&df, xb, dyb, dweight, scratch);
+        else if (direct_dw)
+            sr_conv_direct_dweight_avx2(&df, xb, dyb, dweight, scratch);
         if ((dweight && !direct_dw) || dxb)
             backward_gemm(l, &g, xb, dyb, dxb, direct_dw ? NULL : dweight, scratch);
         if (direct_dx) {
             flip_transpose(&g, l->weight, scratch);
-            sr_conv_direct(&d, dyb, scratch, NULL, dx->data + b * xs, scratch + g.K * g.cout);
+            run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
+                       scratch + g.K * g.cout, NULL);
         }
     }
 }

@@ -64,27 +64,36 @@ size_t sr_conv_direct_scratch(const sr_direct_geom *g)
     return packed_weight_floats(g) + band + 16;
 }
 
-/* wp[cob][ci][ky][kx][j] = w[cob*8 + j][ci][ky][kx], zero past cout */
-static void pack_weights(const sr_direct_geom *g, const float *w, float *wp)
+/* wp[cob][ci][ky][kx][j] = w[cob*co_blk + j][ci][ky][kx], zero past cout */
+void sr_direct_pack_weights(const sr_direct_geom *g, const float *w, float *wp, int co_blk)
 {
     const size_t kk = (size_t)g->kh * g->kw;
-    const int ncob = (g->cout + CO_BLK - 1) / CO_BLK;
+    const int ncob = (g->cout + co_blk - 1) / co_blk;
     for (int cob = 0; cob < ncob; cob++)
         for (int ci = 0; ci < g->cin; ci++)
             for (size_t k = 0; k < kk; k++) {
-                float *d = wp + (((size_t)cob * g->cin + ci) * kk + k) * CO_BLK;
-                _Pragma("GCC unroll 8")
-                for (int j = 0; j < CO_BLK; j++) {
-                    int co = cob * CO_BLK + j;
+                float *d = wp + (((size_t)cob * g->cin + ci) * kk + k) * co_blk;
+                for (int j = 0; j < co_blk; j++) {
+                    int co = cob * co_blk + j;
                     d[j] = co < g->cout ? w[((size_t)co * g->cin + ci) * kk + k] : 0.0f;
                 }
             }
 }
 
-/* band[ci][r][c] = x[ci][oy0 + r - pad][c - pad], zero outside the image */
+static void pack_weights(const sr_direct_geom *g, const float *w, float *wp)
+{
+    sr_direct_pack_weights(g, w, wp, CO_BLK);
+}
+
 static void fill_band(const sr_direct_geom *g, const float *x, int oy0, int rows, float *band)
 {
-    const size_t pitch = band_pitch(g);
+    sr_direct_fill_band(g, x, oy0, rows, band, band_pitch(g));
+}
+
+/* band[ci][r][c] = x[ci][oy0 + r - pad][c - pad], zero outside the image */
+void sr_direct_fill_band(const sr_direct_geom *g, const float *x, int oy0, int rows, float *band,
+                         size_t pitch)
+{
     for (int ci = 0; ci < g->cin; ci++)
         for (int r = 0; r < rows; r++) {
             float *d = band + ((size_t)ci * rows + r) * pitch;
@@ -252,7 +261,7 @@ int sr_conv_direct_cpu_ok(void)
 #endif
 
 void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight,
-                    const float *bias, float *y, float *scratch)
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
 {
 #ifdef HAVE_AVX512_KERNEL
     if (g->oh <= 0 || g->ow <= 0)
@@ -295,11 +304,15 @@ void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight
                             micro1(g, band, band_h, pitch, r, wcob, bias8, nco, ycob, oy, ox);
                     }
                 }
+                if (ep) /* the row of this channel group is still in cache */
+                    sr_conv_epilogue_rows(ep, y, (size_t)g->oh * g->ow, cg * CO_BLK,
+                                          cg_end * CO_BLK < g->cout ? cg_end * CO_BLK : g->cout,
+                                          (size_t)(oy0 + r) * g->ow, (size_t)g->ow);
             }
         }
     }
 #else
-    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch;
+    (void)g; (void)x; (void)weight; (void)bias; (void)y; (void)scratch; (void)ep;
 #endif
 }
 

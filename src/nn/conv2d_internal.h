@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "srgan/nn.h"
+
 /* Geometry of one stride-1 direct convolution on one image. */
 typedef struct sr_direct_geom {
     int cin, cout, kh, kw, pad;
@@ -15,17 +17,40 @@ typedef struct sr_direct_geom {
 
 /* Non-zero when this CPU can run the direct kernel (AVX-512F). */
 int sr_conv_direct_cpu_ok(void);
+/* Non-zero when this CPU can run the AVX2 + FMA direct kernel. */
+int sr_conv_avx2_cpu_ok(void);
 /* Scratch floats sr_conv_direct() needs for geometry g. */
 size_t sr_conv_direct_scratch(const sr_direct_geom *g);
 /* y[cout][oh][ow] = bias + conv(x[cin][h][w], weight OIHW), stride 1, zero
- * padding g->pad. bias may be NULL. */
+ * padding g->pad, then the epilogue ep (NULL: none) applied to each output
+ * row of a channel group as soon as it is computed. bias may be NULL. */
 void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight,
-                    const float *bias, float *y, float *scratch);
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep);
+
+/* Apply ep to y[co][p0 .. p0 + len) for co in [co0, co1) (planes of
+ * `plane` floats); ep->residual is indexed like y. conv2d.c. */
+void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, int co0, int co1,
+                           size_t p0, size_t len);
 
 /* dw[cout][cin][kh][kw] += correlation of dy[cout][oh][ow] with the padded
  * x[cin][h][w] (the weight gradient of the conv above). */
 size_t sr_conv_direct_dw_scratch(const sr_direct_geom *g);
 void sr_conv_direct_dweight(const sr_direct_geom *g, const float *x, const float *dy, float *dw,
                             float *scratch);
+
+/* The same two kernels with AVX2 + FMA (conv2d_direct_avx2.c); the scratch
+ * sizes above are enough for them. */
+void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *weight,
+                         const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep);
+void sr_conv_direct_dweight_avx2(const sr_direct_geom *g, const float *x, const float *dy,
+                                 float *dw, float *scratch);
+
+/* Helpers both use: weights packed in blocks of co_blk output channels,
+ * wp[cob][ci][ky][kx][j] = w[cob*co_blk + j][ci][ky][kx] (zero past cout),
+ * and a zero-padded band of input rows with the given row pitch,
+ * band[ci][r][c] = x[ci][oy0 + r - pad][c - pad]. */
+void sr_direct_pack_weights(const sr_direct_geom *g, const float *w, float *wp, int co_blk);
+void sr_direct_fill_band(const sr_direct_geom *g, const float *x, int oy0, int rows, float *band,
+                         size_t pitch);
 
 #endif

@@ -877,8 +877,13 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
         int do_log = c->log_every > 0 && (L.s.iter % c->log_every == 0 || L.s.iter == c->iters);
         if (do_val) {
             const sr_generator *vg = L.s.ema ? L.s.ema : L.s.g;
-            if (sr_validate(vg, L.val, samples, c->val_samples, L.s.iter, &L.s.val_psnr,
-                            &L.s.val_ssim, err))
+            int vrc = sr_validate(vg, L.val, samples, c->val_samples, L.s.iter, &L.s.val_psnr,
+                                  &L.s.val_ssim, err);
+            /* The validation images shared pooled arenas (sr_generator_forward);
+             * free them now rather than hold a few hundred MB through the
+             * hundreds of steps until the next validation. */
+            sr_arena_pool_clear();
+            if (vrc)
                 goto done;
             t_last = now(); /* validation time is not training time */
             st.val_iter = L.s.iter;

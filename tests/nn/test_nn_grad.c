@@ -99,6 +99,11 @@ static void test_conv_grad_auto(void)
     conv_cases(SR_CONV_AUTO);
 }
 
+static void test_conv_grad_direct_avx2(void)
+{
+    conv_cases(SR_CONV_DIRECT_AVX2);
+}
+
 /* ---- pointwise -------------------------------------------------------- */
 
 typedef struct pw_ctx {
@@ -282,6 +287,7 @@ int main(void)
 {
     RUN(test_conv_grad_gemm);
     RUN(test_conv_grad_auto);
+    RUN(test_conv_grad_direct_avx2);
     RUN(test_pointwise_grad);
     RUN(test_prelu_grad);
     RUN(test_pixel_shuffle_grad);

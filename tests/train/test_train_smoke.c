@@ -203,6 +203,24 @@ static double log_loss(const char *out, int from, int to)
     return n ? s / n : NAN;
 }
 
+/* Validation runs the generator on whole images in pooled arenas; the
+ * training loop hands them back to the system after each validation instead
+ * of holding them through the steps until the next one. */
+static void test_validation_memory_released(void)
+{
+    char out[4400], val[4400];
+    snprintf(out, sizeof out, "%s/valmem", root);
+    snprintf(val, sizeof val, "%s/tests/fixtures/train/val/hr", TEST_SRCDIR());
+    sr_train_config c;
+    base_config(&c, out, 2);
+    c.val_dir = val, c.val_every = 1, c.val_samples = 0;
+    sr_arena_pool_clear();
+    sr_error err = {0};
+    CHECK_MSG(sr_train_run(&c, NULL, &err) == 0, "%s", err.msg);
+    CHECK_MSG(sr_arena_pool_bytes() == 0, "%zu bytes of arenas held after training",
+              sr_arena_pool_bytes());
+}
+
 static void test_overfit(void)
 {
     char out[4400];
@@ -364,6 +382,7 @@ int main(void)
     RUN(test_paired_size_error);
     RUN(test_unsupported_types);
     RUN(test_lr_synthesis_exact);
+    RUN(test_validation_memory_released);
     RUN(test_overfit);
     RUN(test_resume_bit_exact);
     RUN(test_bad_checkpoints);
