@@ -71,7 +71,9 @@ static void usage(FILE *f)
 "  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n"
 "  --status-every N|Ns|Nm  a plain status line every N iterations, seconds or\n"
 "                      minutes, and at each validation (default: 60s without the\n"
-"                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n");
+"                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n"
+"several machines: mpirun -np N srgan-train ... (a build with MPI): --batch is\n"
+"  the whole batch, split over the N ranks; rank 0 writes --out (see man page)\n");
 }
 
 static int parse_num(const char *opt, const char *v, double *out)
