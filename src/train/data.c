@@ -162,7 +162,8 @@ sr_dataset *sr_dataset_open(const char *hr_dir, const char *lr_dir, int scale, i
         goto fail;
     }
     qsort(hr.v, (size_t)hr.n, sizeof *hr.v, cmp_str);
-    qsort(lr.v, (size_t)lr.n, sizeof *lr.v, cmp_str);
+    if (lr.n) /* no --lr: lr.v is NULL, which qsort may not take */
+        qsort(lr.v, (size_t)lr.n, sizeof *lr.v, cmp_str);
     ds = calloc(1, sizeof *ds);
     if (!ds || !(ds->img = calloc((size_t)hr.n, sizeof *ds->img))) {
         sr_error_set(err, SR_ERR_NOMEM, "data: out of memory");
