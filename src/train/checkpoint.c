@@ -4,7 +4,7 @@
  *
  * Tensors: g.NAME, ema.NAME, adam_g.m.NAME, adam_g.v.NAME, and in phase gan
  * d.NAME, d.sn_u.I, d.sn_v.I, adam_d.m.NAME, adam_d.v.NAME. Metadata: format,
- * phase, iteration, Adam steps, seed (the random stream is a pure function
+ * phase, iteration, Adam steps, MPI ranks, seed (the random stream is a pure function
  * of seed and iteration, so these two are the whole RNG state), the
  * architecture and the run's configuration. Floats are stored as F32 bit
  * for bit, so a resumed run continues exactly. */
@@ -88,6 +88,7 @@ int ckpt_save(const train_state *s, const sr_train_config *c, const char *path, 
     META("val_psnr", "%.4f", s->val_psnr);
     META("val_ssim", "%.5f", s->val_ssim);
     META("cfg.batch", "%d", c->batch);
+    META("ranks", "%d", s->ranks > 1 ? s->ranks : 1); /* MPI ranks the batch was split over */
     META("cfg.patch", "%d", c->patch);
     META("cfg.lr_g", "%.17g", c->lr_g);
     META("cfg.lr_d", "%.17g", c->lr_d);
@@ -221,6 +222,22 @@ int ckpt_load(train_state *s, const sr_train_config *c, const char *path, sr_err
                          "spectral %d)", path, dc->nf, dc->spectral);
             goto done;
         }
+    }
+    /* Another rank count splits the batch differently, so gradients would
+     * be summed in another order: the resumed run would not continue
+     * exactly. Checkpoints before MPI training have no key: one rank. */
+    long ranks = 1;
+    const int ranks_now = s->ranks > 1 ? s->ranks : 1;
+    if (sr_safetensors_meta(st, "ranks") && (meta_int(st, "ranks", &ranks) || ranks < 1)) {
+        sr_error_set(err, SR_ERR_CORRUPT, "%s: checkpoint metadata 'ranks' is not a count", path);
+        goto done;
+    }
+    if (ranks != ranks_now) {
+        sr_error_set(err, SR_ERR_ARG,
+                     "%s: checkpoint was trained on %ld MPI rank%s, this run has %d; resume with "
+                     "the same count (mpirun -np %ld%s)", path, ranks, ranks == 1 ? "" : "s",
+                     ranks_now, ranks, ranks == 1 ? ", or without mpirun" : "");
+        goto done;
     }
     long has_ema = 0, cfg_iters;
     meta_int(st, "has_ema", &has_ema);

@@ -33,6 +33,7 @@
 #include "srgan/image.h"
 #include "srgan/resample.h"
 #include "srgan/train.h"
+#include "train_internal.h"
 
 #define LR_MARGIN 4
 #define DEG_MARGIN 2
@@ -553,8 +554,12 @@ static int item_image(const sr_dataset *ds, uint64_t seed, int64_t g, int *perm)
     return perm[g % ds->n];
 }
 
-int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int patch, int aug,
-                     float *hr, float *lr, sr_error *err)
+/* Items [j0, j1) of batch k into hr/lr (item j0 first). An item depends
+ * only on (seed, its global index k * batch + j), so a rank of a
+ * data-parallel run making its own slice gets exactly those items of the
+ * whole batch. */
+static int batch_items(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int j0, int j1,
+                       int patch, int aug, float *hr, float *lr, sr_error *err)
 {
     int s = ds->scale, C = ds->channels, lp = patch / s;
     if (patch % s || lp < 1) {
@@ -567,7 +572,7 @@ int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int pa
         return -1;
     }
     int rc = 0;
-    for (int j = 0; j < batch && !rc; j++) {
+    for (int j = j0; j < j1 && !rc; j++) {
         int64_t g = k * batch + j;
         int idx = item_image(ds, seed, g, perm);
         const image_ref *im = &ds->img[idx];
@@ -583,7 +588,8 @@ int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int pa
         int lx = (int)sr_rng_below(&r, (uint32_t)(lw - lp + 1));
         int ly = (int)sr_rng_below(&r, (uint32_t)(lh - lp + 1));
         uint64_t bits = sr_rng_next(&r);
-        float *ho = hr + (size_t)j * C * patch * patch, *lo = lr + (size_t)j * C * lp * lp;
+        float *ho = hr + (size_t)(j - j0) * C * patch * patch;
+        float *lo = lr + (size_t)(j - j0) * C * lp * lp;
         cache_entry *e = cache_get(ds, idx, 0, err);
         if (!e) {
             rc = -1;
@@ -621,6 +627,12 @@ int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int pa
     return rc;
 }
 
+int sr_dataset_batch(sr_dataset *ds, uint64_t seed, int64_t k, int batch, int patch, int aug,
+                     float *hr, float *lr, sr_error *err)
+{
+    return batch_items(ds, seed, k, batch, 0, batch, patch, aug, hr, lr, err);
+}
+
 /* ---- loader thread ------------------------------------------------------ */
 
 struct sr_loader {
@@ -628,6 +640,7 @@ struct sr_loader {
     uint64_t seed;
     int64_t next_make, next_take;
     int batch, patch, aug, depth;
+    int j0, nj;         /* the slice of each batch made here */
     size_t hr_floats, lr_floats;
     float **hr, **lr;
     pthread_t thread;
@@ -653,8 +666,8 @@ static void *loader_main(void *arg)
         int slot = (int)(k % l->depth);
         pthread_mutex_unlock(&l->mu);
         sr_error err = {0};
-        int rc = sr_dataset_batch(l->ds, l->seed, k, l->batch, l->patch, l->aug, l->hr[slot],
-                                  l->lr[slot], &err);
+        int rc = batch_items(l->ds, l->seed, k, l->batch, l->j0, l->j0 + l->nj, l->patch,
+                             l->aug, l->hr[slot], l->lr[slot], &err);
         pthread_mutex_lock(&l->mu);
         if (rc) {
             l->failed = 1;
@@ -671,14 +684,21 @@ static void *loader_main(void *arg)
 sr_loader *sr_loader_new(sr_dataset *ds, uint64_t seed, int64_t first, int batch, int patch,
                          int aug, int depth, sr_error *err)
 {
+    return sr_loader_new_slice(ds, seed, first, batch, 0, batch, patch, aug, depth, err);
+}
+
+sr_loader *sr_loader_new_slice(sr_dataset *ds, uint64_t seed, int64_t first, int batch, int j0,
+                               int nj, int patch, int aug, int depth, sr_error *err)
+{
     sr_loader *l = calloc(1, sizeof *l);
     if (!l) goto nomem;
     if (depth < 1) depth = 1;
     l->ds = ds, l->seed = seed, l->next_make = l->next_take = first;
     l->batch = batch, l->patch = patch, l->aug = aug, l->depth = depth;
+    l->j0 = j0, l->nj = nj;
     int lp = patch / ds->scale;
-    l->hr_floats = (size_t)batch * ds->channels * patch * patch;
-    l->lr_floats = (size_t)batch * ds->channels * lp * lp;
+    l->hr_floats = (size_t)nj * ds->channels * patch * patch;
+    l->lr_floats = (size_t)nj * ds->channels * lp * lp;
     l->hr = calloc((size_t)depth, sizeof *l->hr);
     l->lr = calloc((size_t)depth, sizeof *l->lr);
     if (!l->hr || !l->lr) goto nomem;

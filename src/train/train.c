@@ -10,7 +10,13 @@
  *                 to D's weights (the same forward serves both, since D is
  *                 updated only after G)]; G backward
  *   (main)        sum gradients, clip, Adam for G (and D), EMA.
- * The data loader thread prepares the next batches meanwhile. */
+ * The data loader thread prepares the next batches meanwhile.
+ *
+ * Data-parallel over MPI ranks (dist.c): --batch stays the whole batch, rank
+ * r works on items [r B/N, (r+1) B/N) with its own loader and workers, the
+ * discriminator's logits are gathered so every rank computes the batch-wide
+ * GAN losses, and the gradients are summed over ranks in rank order before
+ * the (identical) optimiser steps. Rank 0 alone writes files and output. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +28,7 @@
 #include <unistd.h>
 #include "srgan/degrade.h"
 #include "srgan/weights.h"
+#include "dist.h"
 #include "srgan_config.h"
 #include "train_internal.h"
 
@@ -170,8 +177,10 @@ struct loop {
     sr_percep percep;
     sr_lr_schedule sched_g, sched_d;
     int B, C, P, p, scale, oh, ow;
-    float *hr, *lr, *sr, *dsr;
-    float *lf, *lr_logit, *dlf_g, *dlf_d, *dlr_d; /* [B*oh*ow] */
+    int Bl, rb0;        /* this rank's items: [rb0, rb0 + Bl) of the batch */
+    int ranks;          /* 0 (sr_trainer): one process, no MPI */
+    float *hr, *lr, *sr, *dsr; /* this rank's items */
+    float *lf, *lr_logit, *dlf_g, *dlf_d, *dlr_d; /* [B*oh*ow], the whole batch */
     float *gw_sum;
     worker w[MAX_THREADS];
     int nw;
@@ -257,9 +266,9 @@ static void *part_a(void *arg)
     size_t no = (size_t)L->oh * L->ow;
     sr_tensor h = view(hr, w->nb, L->C, L->P, L->P);
     if (sr_disc_forward(L->s.d, w->da, &y, &w->dfake, &logits, &w->err)) goto fail;
-    memcpy(L->lf + w->b0 * no, logits.data, w->nb * no * sizeof(float));
+    memcpy(L->lf + (L->rb0 + w->b0) * no, logits.data, w->nb * no * sizeof(float));
     if (sr_disc_forward(L->s.d, w->da, &h, &w->dreal, &logits, &w->err)) goto fail;
-    memcpy(L->lr_logit + w->b0 * no, logits.data, w->nb * no * sizeof(float));
+    memcpy(L->lr_logit + (L->rb0 + w->b0) * no, logits.data, w->nb * no * sizeof(float));
     return NULL;
 fail:
     w->rc = -1;
@@ -273,7 +282,8 @@ static void *part_b(void *arg)
     size_t n = chw(L), no = (size_t)L->oh * L->ow;
     float *dy = L->dsr + w->b0 * n;
     if (L->c->phase == SR_PHASE_GAN) {
-        sr_tensor dl = view(L->dlf_g + w->b0 * no, w->nb, 1, L->oh, L->ow);
+        size_t at = (size_t)(L->rb0 + w->b0) * no; /* logits: the whole batch */
+        sr_tensor dl = view(L->dlf_g + at, w->nb, 1, L->oh, L->ow);
         sr_tensor dx = sr_tensor_arena(w->da, w->nb, L->C, L->P, L->P);
         if (!dx.data) {
             sr_error_set(&w->err, SR_ERR_NOMEM, "training: discriminator arena full");
@@ -284,8 +294,8 @@ static void *part_b(void *arg)
             sr_axpy(1.0f, dx.data, dy, w->nb * n);
         }
         memset(w->dgw, 0, sr_disc_grad_floats(L->s.d) * sizeof(float));
-        sr_tensor dfd = view(L->dlf_d + w->b0 * no, w->nb, 1, L->oh, L->ow);
-        sr_tensor drd = view(L->dlr_d + w->b0 * no, w->nb, 1, L->oh, L->ow);
+        sr_tensor dfd = view(L->dlf_d + at, w->nb, 1, L->oh, L->ow);
+        sr_tensor drd = view(L->dlr_d + at, w->nb, 1, L->oh, L->ow);
         if (sr_disc_backward(L->s.d, w->da, &w->dfake, &dfd, NULL, w->dgw, &w->err) ||
             sr_disc_backward(L->s.d, w->da, &w->dreal, &drd, NULL, w->dgw, &w->err))
             goto fail;
@@ -320,8 +330,16 @@ static int step(loop *L, sr_error *err)
     if (check_workers(L, err)) return -1;
     L->l_pix = L->l_percep = 0;
     for (int i = 0; i < L->nw; i++) L->l_pix += L->w[i].l_pix, L->l_percep += L->w[i].l_percep;
+    double lsum[2] = {L->l_pix, L->l_percep};
+    if (L->ranks > 1 && sr_dist_sum_d(lsum, 2, err)) return -1;
+    L->l_pix = lsum[0], L->l_percep = lsum[1];
     if (s->d) {
         size_t nl = (size_t)L->B * L->oh * L->ow;
+        /* the relativistic losses compare each logit with the batch's mean:
+         * every rank needs every rank's logits */
+        if (L->ranks > 1 && (sr_dist_allgather(L->lf, (size_t)L->Bl * L->oh * L->ow, err) ||
+                             sr_dist_allgather(L->lr_logit, (size_t)L->Bl * L->oh * L->ow, err)))
+            return -1;
         L->l_g = sr_gan_loss_g(c->gan_type, L->lr_logit, nl, L->lf, nl, NULL, L->dlf_g, c->w_gan);
         L->l_d = sr_gan_loss_d(c->gan_type, L->lr_logit, nl, L->lf, nl, L->dlr_d, L->dlf_d, 1.0);
         double mr = 0, mf = 0;
@@ -330,12 +348,19 @@ static int step(loop *L, sr_error *err)
     }
     run_parallel(L, part_b);
     if (check_workers(L, err)) return -1;
-    /* sum gradients in worker order */
+    /* sum gradients in worker order, then over ranks in rank order */
     for (int i = 0; i < s->ngp; i++) {
         float *g = s->gp[i]->grad;
         memcpy(g, L->w[0].ggrad[i], s->gp[i]->numel * sizeof(float));
         for (int k = 1; k < L->nw; k++) sr_axpy(1.0f, L->w[k].ggrad[i], g, s->gp[i]->numel);
     }
+    size_t ng = s->d ? sr_disc_grad_floats(s->d) : 0;
+    if (s->d) {
+        memcpy(L->gw_sum, L->w[0].dgw, ng * sizeof(float));
+        for (int k = 1; k < L->nw; k++) sr_axpy(1.0f, L->w[k].dgw, L->gw_sum, ng);
+    }
+    if (L->ranks > 1 && sr_dist_sum_grads(s->gp, s->ngp, s->d ? L->gw_sum : NULL, ng, err))
+        return -1;
     if (c->clip > 0) sr_clip_grad_norm(s->gp, s->ngp, c->clip);
     sr_adam_step(s->opt_g, s->gp, sr_lr_at(&L->sched_g, s->iter));
     if (s->ema)
@@ -343,9 +368,6 @@ static int step(loop *L, sr_error *err)
             sr_ema_update(s->ep[i]->data, s->gp[i]->data, s->gp[i]->numel,
                           sr_ema_decay_at(c->ema_decay, s->iter));
     if (s->d) {
-        size_t ng = sr_disc_grad_floats(s->d);
-        memcpy(L->gw_sum, L->w[0].dgw, ng * sizeof(float));
-        for (int k = 1; k < L->nw; k++) sr_axpy(1.0f, L->w[k].dgw, L->gw_sum, ng);
         sr_disc_zero_grad(s->d);
         sr_disc_finish_grad(s->d, L->gw_sum);
         if (c->clip > 0) sr_clip_grad_norm(s->dp, s->ndp, c->clip);
@@ -407,6 +429,9 @@ static int init_models(loop *L, sr_generator *g, sr_disc *d, sr_error *err)
     if (!(s->opt_g = sr_adam_new(s->gp, s->ngp, c->beta1, c->beta2, c->eps, err))) return -1;
     const sr_generator_config *gc = sr_generator_get_config(s->g);
     L->scale = gc->scale, L->C = gc->in_channels, L->B = c->batch, L->P = c->patch;
+    /* --batch is the whole batch over all ranks (setup checked B % N) */
+    L->Bl = L->ranks > 1 ? L->B / L->ranks : L->B;
+    L->rb0 = L->ranks > 1 ? sr_dist_rank() * L->Bl : 0;
     if (gc->out_channels != gc->in_channels) {
         sr_error_set(err, SR_ERR_UNSUPPORTED, "training: in and out channels must match");
         return -1;
@@ -492,9 +517,9 @@ static int init_workers(loop *L, sr_error *err)
 {
     const sr_train_config *c = L->c;
     train_state *s = &L->s;
-    size_t n = (size_t)L->B * chw(L), no = (size_t)L->B * L->oh * L->ow + 1;
+    size_t n = (size_t)L->Bl * chw(L), no = (size_t)L->B * L->oh * L->ow + 1;
     L->hr = sr_alloc_floats(n);
-    L->lr = sr_alloc_floats((size_t)L->B * L->C * L->p * L->p);
+    L->lr = sr_alloc_floats((size_t)L->Bl * L->C * L->p * L->p);
     L->sr = sr_alloc_floats(n);
     L->dsr = sr_alloc_floats(n);
     L->lf = sr_alloc_floats(no);
@@ -508,13 +533,13 @@ static int init_workers(loop *L, sr_error *err)
         goto nomem;
     /* Workers: at most one per batch item and at most MAX_THREADS (the
      * worker array's size). */
-    L->nw = c->threads < L->B ? c->threads : L->B;
+    L->nw = c->threads < L->Bl ? c->threads : L->Bl;
     if (L->nw > MAX_THREADS)
         L->nw = MAX_THREADS;
     for (int i = 0, b0 = 0; i < L->nw; i++) {
         worker *w = &L->w[i];
         w->L = L, w->id = i, w->b0 = b0;
-        w->nb = L->B / L->nw + (i < L->B % L->nw);
+        w->nb = L->Bl / L->nw + (i < L->Bl % L->nw);
         b0 += w->nb;
         w->ga = sr_arena_new(sr_generator_train_arena_bytes(s->g, w->nb, L->p, L->p) + (8 << 20));
         w->ggrad = calloc((size_t)s->ngp, sizeof *w->ggrad);
@@ -553,6 +578,12 @@ static int setup(loop *L, sr_error *err)
         sr_error_set(err, SR_ERR_ARG, "training: batch, iterations and threads must be >= 1");
         return -1;
     }
+    s->ranks = L->ranks;
+    if (L->ranks > 1 && c->batch % L->ranks) {
+        sr_error_set(err, SR_ERR_ARG, "training: --batch %d (the whole batch) is not divisible "
+                     "by the %d MPI ranks", c->batch, L->ranks);
+        return -1;
+    }
     sr_generator *g;
     if (c->init) {
         g = sr_train_load_generator(c->init, 1, err);
@@ -580,7 +611,7 @@ static int setup(loop *L, sr_error *err)
     if (c->degrade) sr_dataset_set_degrade(L->ds, &deg);
     char first[512];
     int dropped = sr_dataset_filter(L->ds, c->patch, first, sizeof first);
-    if (dropped && !c->quiet)
+    if (dropped && !c->quiet && sr_dist_rank() == 0)
         fprintf(stderr, "srgan-train: skipping %d image(s) smaller than the %d px patch, e.g. %s\n",
                 dropped, c->patch, first);
     if (sr_dataset_count(L->ds) == 0) {
@@ -588,12 +619,13 @@ static int setup(loop *L, sr_error *err)
                      c->hr_dir, c->patch);
         return -1;
     }
-    if (c->val_dir &&
+    if (c->val_dir && sr_dist_rank() == 0 && /* rank 0 validates */
         !(L->val = sr_valset_open_ex(c->val_dir, c->val_lr_dir, c->val_degrade ? &vdeg : NULL,
                                      L->scale, L->C, err)))
         return -1;
     if (init_workers(L, err)) return -1;
-    L->loader = sr_loader_new(L->ds, c->seed, s->iter, L->B, L->P, c->augment, c->queue, err);
+    L->loader = sr_loader_new_slice(L->ds, c->seed, s->iter, L->B, L->rb0, L->Bl, L->P,
+                                    c->augment, c->queue, err);
     return L->loader ? 0 : -1;
 }
 
@@ -828,29 +860,40 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
     loop L;
     memset(&L, 0, sizeof L);
     L.c = c;
+    L.ranks = sr_dist_size();
+    /* rank 0 alone writes files and output; the others only train */
+    const int io = sr_dist_rank() == 0;
     int rc = -1;
     FILE *log = NULL;
     char samples[4096];
     snprintf(samples, sizeof samples, "%s/samples", c->out_dir ? c->out_dir : ".");
-    if (c->out_dir && (mkdirs(c->out_dir, err) || mkdirs(samples, err))) return -1;
-    if (setup(&L, err) || !(log = open_log(&L, err))) goto done;
-    if (!c->quiet)
+    int bad = io && c->out_dir && (mkdirs(c->out_dir, err) || mkdirs(samples, err));
+    bad = bad || setup(&L, err) || (io && !(log = open_log(&L, err)));
+    /* a setup error is usually every rank's: agree, so that one reports it
+     * and all end cleanly */
+    if (sr_dist_first_failed(bad) >= 0) {
+        if (!bad) sr_error_set(err, SR_ERR_ARG, "training: another MPI rank failed to start");
+        goto done;
+    }
+    if (!c->quiet && io)
         fprintf(stderr, "srgan-train: phase %s, %d training images, %s x%d %d blocks %d ch, "
                         "batch %d patch %d, %d threads, from iteration %ld\n",
                 c->phase == SR_PHASE_GAN ? "gan" : "psnr", sr_dataset_count(L.ds),
                 sr_arch_name(sr_generator_get_config(L.s.g)->arch), L.scale,
                 sr_generator_get_config(L.s.g)->blocks, sr_generator_get_config(L.s.g)->channels,
                 L.B, L.P, L.nw, L.s.iter);
-    if (c->resume && !c->quiet)
+    if (c->resume && !c->quiet && io)
         resume_note(&L);
     double t_start = now(), t_last = t_start, rate = 0;
     status st = {.t_wall = t_start, .seconds = L.s.seconds, .iter = L.s.iter, .val_iter = -1};
-    const int statuses = !c->quiet && (c->status_every > 0 || c->status_seconds > 0);
+    const int statuses = io && !c->quiet && (c->status_every > 0 || c->status_seconds > 0);
+    const int progress = io && c->progress;
     long it_last = L.s.iter, nacc = 0;
     double acc[6] = {0};
     int interrupted = 0;
     while (L.s.iter < c->iters) {
-        if (stop && *stop) {
+        /* all ranks stop at the same iteration, whichever got the signal */
+        if (sr_dist_any(stop && *stop)) {
             interrupted = 1;
             break;
         }
@@ -867,14 +910,15 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
         double dt = t - t_last;
         t_last = t;
         rate = rate > 0 ? 0.9 * rate + 0.1 / dt : 1.0 / dt;
-        if (!isfinite(L.l_pix)) {
+        if (!isfinite(L.l_pix)) { /* the summed loss: every rank stops here */
+            sr_dist_failed_together();
             sr_error_set(err, SR_ERR_ARG, "training: loss is not finite at iteration %ld "
                          "(lower the learning rate?)", L.s.iter);
             goto done;
         }
-        int do_val = L.val && c->val_every > 0 &&
+        int do_val = io && L.val && c->val_every > 0 &&
                      (L.s.iter % c->val_every == 0 || L.s.iter == c->iters);
-        int do_log = c->log_every > 0 && (L.s.iter % c->log_every == 0 || L.s.iter == c->iters);
+        int do_log = io && c->log_every > 0 && (L.s.iter % c->log_every == 0 || L.s.iter == c->iters);
         if (do_val) {
             const sr_generator *vg = L.s.ema ? L.s.ema : L.s.g;
             int vrc = sr_validate(vg, L.val, samples, c->val_samples, L.s.iter, &L.s.val_psnr,
@@ -910,14 +954,14 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
             snprintf(png, sizeof png, "%s/curves.png", c->out_dir);
             sr_plot_csv(csv, png, &perr); /* a failed plot does not stop training */
         }
-        if (c->ckpt_every > 0 && L.s.iter % c->ckpt_every == 0 && L.s.iter < c->iters &&
+        if (io && c->ckpt_every > 0 && L.s.iter % c->ckpt_every == 0 && L.s.iter < c->iters &&
             save_all(&L, err))
             goto done;
         if (statuses && (do_val || L.s.iter == c->iters ||
                          (c->status_every > 0 && L.s.iter % c->status_every == 0) ||
                          (c->status_seconds > 0 && t_last - st.t_wall >= c->status_seconds)))
-            status_line(&L, &st, t_last, c->progress);
-        if (c->progress) {
+            status_line(&L, &st, t_last, progress);
+        if (progress) {
             char eta[32];
             fmt_eta((c->iters - L.s.iter) / (rate > 0 ? rate : 1), eta, sizeof eta);
             fprintf(stderr, "\r[%s] it %ld/%ld  %.2f it/s  pix %.4g", c->phase ? "gan" : "psnr",
@@ -929,9 +973,13 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
             fflush(stderr);
         }
     }
-    if (c->progress) fputc('\n', stderr);
+    if (progress) fputc('\n', stderr);
     (void)it_last;
     (void)t_start;
+    if (!io) {
+        rc = interrupted ? 1 : 0;
+        goto done;
+    }
     if (save_all(&L, err)) goto done;
     if (c->export_path && export_model(&L, c->export_path, err)) goto done;
     {

@@ -14,6 +14,8 @@ typedef struct train_state {
     long iter;               /* iterations done                          */
     double val_psnr, val_ssim; /* last validation (NaN: none)            */
     double seconds;          /* training wall time so far                */
+    int ranks;               /* data-parallel ranks (MPI; 1 without), kept in
+                                checkpoints: a resume needs the same count */
     long ckpt_iters;         /* --iters of the resumed checkpoint's run (0:
                                 none, or not recorded)                    */
 } train_state;
@@ -27,5 +29,10 @@ int ckpt_load(train_state *s, const sr_train_config *c, const char *path, sr_err
 /* Copy generator weights from a checkpoint (prefix "ema." or "g.") or an
  * exported model into g. */
 int ckpt_load_generator_into(sr_generator *g, const char *path, int prefer_ema, sr_error *err);
+
+/* A loader making only items [j0, j0 + nj) of each batch of `batch` (the
+ * items of those global indices: a data-parallel rank's share). */
+sr_loader *sr_loader_new_slice(sr_dataset *ds, uint64_t seed, int64_t first, int batch, int j0,
+                               int nj, int patch, int augment, int depth, sr_error *err);
 
 #endif

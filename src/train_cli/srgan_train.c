@@ -2,6 +2,7 @@
  * sr_train_config and runs sr_train_run; SIGINT/SIGTERM ask the loop to
  * stop after the current iteration and write a checkpoint. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "srgan/model.h"
 #include "srgan/train.h"
 #include "srgan_config.h"
+#include "train/dist.h"
 
 /* The one piece of global state: a signal handler can reach nothing else. */
 static volatile sig_atomic_t g_stop;
@@ -69,7 +71,9 @@ static void usage(FILE *f)
 "  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n"
 "  --status-every N|Ns|Nm  a plain status line every N iterations, seconds or\n"
 "                      minutes, and at each validation (default: 60s without the\n"
-"                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n");
+"                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n"
+"several machines: mpirun -np N srgan-train ... (a build with MPI): --batch is\n"
+"  the whole batch, split over the N ranks; rank 0 writes --out (see man page)\n");
 }
 
 static int parse_num(const char *opt, const char *v, double *out)
@@ -103,7 +107,31 @@ static int parse_status(const char *v, sr_train_config *c)
     return 0;
 }
 
+static int run(int argc, char **argv);
+/* ranks > 0: stderr while the options are read (the same on every rank) */
+static int g_stderr = -1;
+
+/* Under mpirun every rank runs this program; MPI starts before the options
+ * are read (MPI_Init may take its own) and ends after the run. */
 int main(int argc, char **argv)
+{
+    sr_error err = {0};
+    if (sr_dist_init(&argc, &argv, &err)) {
+        fprintf(stderr, "srgan-train: %s\n", err.msg);
+        return 2;
+    }
+    /* the ranks parse the same options: rank 0 alone says what is wrong */
+    if (sr_dist_rank() > 0) {
+        int null = open("/dev/null", O_WRONLY);
+        g_stderr = dup(2);
+        if (null >= 0 && g_stderr >= 0) dup2(null, 2);
+        if (null >= 0) close(null);
+    }
+    int rc = run(argc, argv);
+    return sr_dist_finish(rc, rc == 1);
+}
+
+static int run(int argc, char **argv)
 {
     sr_phase phase = SR_PHASE_PSNR;
     for (int i = 1; i < argc - 1; i++)
@@ -296,10 +324,15 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (g_stderr >= 0) { /* training errors can be one rank's own */
+        dup2(g_stderr, 2);
+        close(g_stderr);
+    }
     sr_error err = {0};
     int rc = sr_train_run(&c, &g_stop, &err);
     if (rc < 0) {
-        fprintf(stderr, "srgan-train: %s\n", err.msg);
+        if (sr_dist_should_report())
+            fprintf(stderr, "srgan-train: %s\n", err.msg);
         return 1;
     }
     return rc == 1 ? 130 : 0;
