@@ -110,6 +110,17 @@ void sr_generator_free(sr_generator *g);
 const sr_generator_config *sr_generator_get_config(const sr_generator *g);
 /* Metadata of the file it was loaded from (NULL if none or created). */
 const char *sr_generator_meta(const sr_generator *g, const char *key);
+/* Network interpolation: every parameter of g becomes s * g + (1 - s) *
+ * other (same architecture and shapes, else -1 with err). s = 1 leaves g
+ * unchanged and s = 0 makes it an exact copy of other. srgan-up --denoise
+ * blends a model trained with noise (x4-real) with its noise-free partner
+ * this way, as Real-ESRGAN's denoise strength does.
+ *
+ *     sr_generator *g = sr_generator_load("x4-real.safetensors", &err);
+ *     sr_generator *p = sr_generator_load("x4-psnr.safetensors", &err);
+ *     if (sr_generator_blend(g, p, 0.5f, &err) == 0) ... use g ...
+ */
+int sr_generator_blend(sr_generator *g, const sr_generator *other, float s, sr_error *err);
 /* Receptive-field radius in INPUT pixels: a tile halo at least this wide
  * makes tiled inference equal to whole-image inference. */
 int sr_generator_halo(const sr_generator *g);

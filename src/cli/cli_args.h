@@ -34,6 +34,7 @@ typedef struct cli_args {
     int jobs, threads;
     int tile;
     int ensemble;          /* --ensemble: x8 self-ensemble */
+    double denoise;        /* --denoise S in 0..1; -1 = not given */
     size_t max_memory;
     uint64_t max_pixels;
     int no_autorotate;

@@ -85,6 +85,7 @@ static int describe(const char *path, cli_model *md, int verbose)
     md->blocks = meta_int(st, "num_block", 0);
     md->channels = meta_int(st, "num_feat", 0);
     md->in_channels = meta_int(st, "num_in_ch", 3);
+    copy_str(md->partner, sizeof md->partner, sr_safetensors_meta(st, "denoise_partner"));
     const char *psnr = sr_safetensors_meta(st, "val_psnr_y");
     const char *set = sr_safetensors_meta(st, "val_set");
     if (psnr && strcmp(psnr, "nan")) {

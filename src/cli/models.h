@@ -18,6 +18,7 @@ typedef struct cli_model {
     char arch[32];
     int scale, blocks, channels, in_channels;
     char val_psnr[64]; /* "31.2 dB Set5" from the metadata, or "" */
+    char partner[128]; /* metadata "denoise_partner": the noise-free model --denoise blends with */
 } cli_model;
 
 typedef struct cli_models {

@@ -133,8 +133,9 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     }
     int wants_network = a->method == METHOD_AUTO || a->method == METHOD_SRGAN;
     if (!wants_network) {
-        if (a->model || a->ensemble) {
-            fprintf(stderr, "srgan-up: %s needs --method srgan\n", a->model ? "--model" : "--ensemble");
+        if (a->model || a->ensemble || a->denoise >= 0) {
+            fprintf(stderr, "srgan-up: %s needs --method srgan\n",
+                    a->model ? "--model" : a->ensemble ? "--ensemble" : "--denoise");
             return -1;
         }
         return 0;
@@ -151,6 +152,24 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     cli_model chosen;
     sr_error err = {0};
     int rc = models_pick(&models, a->model, a->scale, &chosen, &err);
+    /* --denoise: the model's noise-free partner, named in its metadata */
+    cli_model partner;
+    int have_partner = 0;
+    if (rc == 0 && a->denoise >= 0) {
+        if (!chosen.partner[0]) {
+            fprintf(stderr, "srgan-up: --denoise: model %s has no noise-free partner to blend with "
+                            "(use --model real)\n", chosen.name);
+            models_free(&models);
+            return -1;
+        }
+        if (models_pick(&models, chosen.partner, chosen.scale, &partner, &err) < 0) {
+            fprintf(stderr, "srgan-up: --denoise: %s names partner '%s', not found (see "
+                            "--list-models)\n", chosen.name, chosen.partner);
+            models_free(&models);
+            return -1;
+        }
+        have_partner = 1;
+    }
     cli_model micro;
     sr_error merr = {0};
     /* the default for 1-channel 16-bit/float input: a "fluo" model of this
@@ -165,7 +184,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     }
     if (rc == 1) {
         /* --ensemble asks for the network: no silent bicubic instead */
-        if (a->method == METHOD_SRGAN || a->ensemble) {
+        if (a->method == METHOD_SRGAN || a->ensemble || a->denoise >= 0) {
             fprintf(stderr, "srgan-up: no model found for x%g (see --list-models; -m FILE picks one)\n",
                     a->scale);
             return -1;
@@ -178,6 +197,20 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     if (!*g) {
         fprintf(stderr, "srgan-up: %s\n", err.msg);
         return -1;
+    }
+    if (have_partner) {
+        sr_generator *gp = sr_generator_load(partner.path, &err);
+        if (!gp || sr_generator_blend(*g, gp, (float)a->denoise, &err)) {
+            fprintf(stderr, "srgan-up: --denoise: %s and %s: %s\n", chosen.path, partner.path, err.msg);
+            sr_generator_free(gp);
+            sr_generator_free(*g);
+            *g = NULL;
+            return -1;
+        }
+        sr_generator_free(gp);
+        if (a->verbose)
+            fprintf(stderr, "srgan-up: denoise %g: %g x %s + %g x %s\n", a->denoise, a->denoise, chosen.name,
+                    1 - a->denoise, partner.name);
     }
     snprintf(model_name, name_cap, "%s", chosen.name);
     plan->g = *g;
@@ -264,7 +297,7 @@ int main(int argc, char **argv)
     sr_generator *g = NULL;
     char model_name[128] = "";
     if (make_plan(&a, &plan, &g, model_name, sizeof model_name))
-        return a.model || a.ensemble || a.method == METHOD_SRGAN ? 2 : 1;
+        return a.model || a.ensemble || a.denoise >= 0 || a.method == METHOD_SRGAN ? 2 : 1;
     job_list jobs;
     if (jobs_build(&a, &jobs)) {
         free_models(g, &plan);

@@ -8,7 +8,9 @@
  *                                random generator weights; with zero-tail,
  *                                conv_last is zero, so an MSRResNet outputs
  *                                exactly its bilinear skip; IMGTOOL_KIND sets
- *                                the "kind" metadata (default "test")
+ *                                the "kind" metadata (default "test"),
+ *                                IMGTOOL_PARTNER "denoise_partner", IMGTOOL_SEED
+ *                                the initialisation seed (default 1234)
  *   imgtool minmax IN            print "MIN MAX" in native units over all pages
  *   imgtool meta IN              print resolution unit, x, y, then the description
  *   imgtool layout IN            per page: "W H CHANNELS DATA_CHANNELS DTYPE"
@@ -285,7 +287,8 @@ static int model_cmd(int argc, char **argv)
         .scale = atoi(argv[3]), .blocks = atoi(argv[4]), .channels = atoi(argv[5]),
         .in_channels = argc > 7 ? atoi(argv[7]) : 3, .out_channels = argc > 7 ? atoi(argv[7]) : 3};
     sr_error err = {0};
-    sr_generator *g = sr_generator_new(&cfg, 1234, &err);
+    const char *seed = getenv("IMGTOOL_SEED");
+    sr_generator *g = sr_generator_new(&cfg, seed ? strtoull(seed, NULL, 10) : 1234, &err);
     if (!g)
         return die(&err);
     if (argc > 8 && !strcmp(argv[8], "zero-tail")) {
@@ -297,7 +300,9 @@ static int model_cmd(int argc, char **argv)
         memset(b->data, 0, b->numel * sizeof(float));
     }
     const char *kind = getenv("IMGTOOL_KIND");
-    const char *meta[] = {"kind", kind && *kind ? kind : "test", NULL};
+    const char *partner = getenv("IMGTOOL_PARTNER");
+    const char *meta[] = {"kind", kind && *kind ? kind : "test",
+                          partner ? "denoise_partner" : NULL, partner, NULL};
     int rc = sr_generator_save(g, argv[2], meta, &err);
     sr_generator_free(g);
     return rc ? die(&err) : 0;

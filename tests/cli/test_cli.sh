@@ -517,6 +517,30 @@ SRGAN_UP_WEIGHTS=$T/kinds run "$UP" -v --model psnr rgb.png kind_psnr.png
 check "--model psnr picks the psnr model" grep -q 'model b-x4' out.txt
 SRGAN_UP_WEIGHTS=$T/kinds run "$UP" --list-models
 check "--list-models shows each kind" grep -q 'a-x4 *gan' out.txt
+# --denoise: network interpolation with the model's noise-free partner
+mkdir -p dn
+IMGTOOL_KIND=psnr IMGTOOL_SEED=1 "$IMG" model dn/p-x4.safetensors 4 1 8 || exit 2
+IMGTOOL_KIND=real IMGTOOL_SEED=2 IMGTOOL_PARTNER=p-x4 "$IMG" model dn/r-x4.safetensors 4 1 8 || exit 2
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" --model real rgb.png dn_real.png
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" --model psnr rgb.png dn_psnr.png
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v --model real --denoise 1 rgb.png dn_1.png
+check "--denoise 1 is the real model itself" [ "$("$IMG" diff dn_1.png dn_real.png)" = "0" ]
+check "-v names the blend" grep -q 'denoise 1: 1 x r-x4 + 0 x p-x4' out.txt
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" --model real --denoise 0 rgb.png dn_0.png
+check "--denoise 0 is the noise-free partner exactly" [ "$("$IMG" diff dn_0.png dn_psnr.png)" = "0" ]
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" --model real --denoise 0.5 rgb.png dn_h.png
+check "--denoise 0.5 is neither end point" [ "$("$IMG" diff dn_h.png dn_real.png)" != "0" ] &&
+  check "--denoise 0.5 is not the partner" [ "$("$IMG" diff dn_h.png dn_psnr.png)" != "0" ]
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" --model psnr --denoise 0.5 rgb.png dn_bad.png
+check "--denoise on a model without a partner: refused (2)" [ $rc -eq 2 ] && check "says why" one_line_naming 'partner' &&
+  check "no output" [ ! -e dn_bad.png ]
+run "$UP" --denoise 1.5 rgb.png dn_bad.png
+check "--denoise 1.5: usage error (2)" [ $rc -eq 2 ] && check "says why" one_line_naming 'denoise'
+run "$UP" --method bicubic --denoise 0.5 rgb.png dn_bad.png
+check "--denoise with a classic method: refused (2)" [ $rc -eq 2 ] && check "no output" [ ! -e dn_bad.png ]
+mkdir -p dn_orphan && cp dn/r-x4.safetensors dn_orphan/
+SRGAN_UP_WEIGHTS=$T/dn_orphan run "$UP" --model real --denoise 0.5 rgb.png dn_bad.png
+check "--denoise with the partner missing: refused (2)" [ $rc -eq 2 ] && check "names the partner" one_line_naming 'p-x4'
 # srgan-train's exports, RUN/model.safetensors: named after the run, checkpoints not listed
 mkdir -p runs/run-a runs/run-b
 cp m4.safetensors runs/run-a/model.safetensors && cp m2.safetensors runs/run-b/model.safetensors
