@@ -151,7 +151,9 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     models_scan(&models, a->verbose);
     cli_model chosen;
     sr_error err = {0};
-    int rc = models_pick(&models, a->model, a->scale, &chosen, &err);
+    /* --denoise alone means the model it is made for */
+    const char *want = a->model ? a->model : a->denoise >= 0 ? "real" : NULL;
+    int rc = models_pick(&models, want, a->scale, &chosen, &err);
     /* --denoise: the model's noise-free partner, named in its metadata */
     cli_model partner;
     int have_partner = 0;
@@ -174,9 +176,13 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     sr_error merr = {0};
     /* the default for 1-channel 16-bit/float input: a "fluo" model of this
      * scale (not a smaller one finished by Lanczos) */
-    int have_micro = rc == 0 && !a->model && models_pick(&models, "fluo", a->scale, &micro, &merr) == 0 &&
+    int have_micro = rc == 0 && !want && models_pick(&models, "fluo", a->scale, &micro, &merr) == 0 &&
                      micro.in_channels == 1 && micro.scale + 1e-9 >= a->scale &&
                      micro.scale <= chosen.scale;
+    /* the default for JPEG input: a "real" model of the default's scale */
+    cli_model realm;
+    int have_real = rc == 0 && !want && models_pick(&models, "real", a->scale, &realm, &merr) == 0 &&
+                    realm.in_channels == chosen.in_channels && realm.scale == chosen.scale;
     models_free(&models);
     if (rc < 0) {
         fprintf(stderr, "srgan-up: %s\n", err.msg);
@@ -229,6 +235,21 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
             fprintf(stderr, "srgan-up: %s (microscopy model not used)\n", merr.msg);
         }
     }
+    if (have_real) {
+        static char real_name[128];
+        sr_generator *gr = sr_generator_load(realm.path, &merr);
+        if (gr) {
+            snprintf(real_name, sizeof real_name, "%s", realm.name);
+            plan->g_jpeg = gr;
+            plan->jpeg_name = real_name;
+            if (a->verbose)
+                fprintf(stderr, "srgan-up: model %s (x%d) for JPEG input, which the photo model would "
+                                "sharpen artefacts of (--model psnr forces the photo model)\n",
+                        realm.name, realm.scale);
+        } else if (a->verbose) {
+            fprintf(stderr, "srgan-up: %s (JPEG model not used)\n", merr.msg);
+        }
+    }
     if (a->verbose)
         fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
                 chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");
@@ -276,6 +297,8 @@ static void free_models(sr_generator *g, upscale_plan *plan)
     sr_generator_free(g);
     sr_generator_free((sr_generator *)plan->g_micro);
     plan->g_micro = NULL;
+    sr_generator_free((sr_generator *)plan->g_jpeg);
+    plan->g_jpeg = NULL;
 }
 
 int main(int argc, char **argv)

@@ -399,6 +399,11 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         micro.g = plan->g_micro;
         micro.model_name = plan->micro_name;
         plan = &micro;
+    } else if (plan->g && plan->g_jpeg && info->format == SR_FMT_JPEG) {
+        micro = *plan;
+        micro.g = plan->g_jpeg;
+        micro.model_name = plan->jpeg_name;
+        plan = &micro;
     }
     int per_page = plan->norm_per_page || plan->labels;
     int int_out = 0; /* some page is written as integers: out-of-range values clip */

@@ -14,6 +14,11 @@ typedef struct upscale_plan {
      * g for 1-channel 16-bit and float input (NULL = none). */
     const sr_generator *g_micro;
     const char *micro_name;
+    /* Without --model: the model of kind "real" for this scale (trained on
+     * blur, noise and JPEG), used instead of g for JPEG input, where the
+     * photo model would sharpen the compression artefacts (NULL = none). */
+    const sr_generator *g_jpeg;
+    const char *jpeg_name;
     sr_filter filter;        /* classic method; also used for the alpha channel */
     sr_tile_opts tile;
     sr_read_opts ropts;

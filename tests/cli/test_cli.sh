@@ -538,6 +538,19 @@ run "$UP" --denoise 1.5 rgb.png dn_bad.png
 check "--denoise 1.5: usage error (2)" [ $rc -eq 2 ] && check "says why" one_line_naming 'denoise'
 run "$UP" --method bicubic --denoise 0.5 rgb.png dn_bad.png
 check "--denoise with a classic method: refused (2)" [ $rc -eq 2 ] && check "no output" [ ! -e dn_bad.png ]
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v --denoise 0.5 rgb.png dn_h2.png
+check "--denoise alone picks the real model" [ "$("$IMG" diff dn_h2.png dn_h.png)" = "0" ]
+# the default for JPEG input is the "real" model; PNG keeps the photo model
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v photo.jpg dn_jpg.png
+check "JPEG input: the real model by default" grep -q 'photo.jpg.*r-x4' out.txt &&
+  check "-v says why" grep -q 'model r-x4 (x4) for JPEG input' out.txt
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v --model real photo.jpg dn_jpg_real.png
+check "JPEG default == --model real" [ "$("$IMG" diff dn_jpg.png dn_jpg_real.png)" = "0" ]
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v --model psnr photo.jpg dn_jpg_psnr.png
+check "--model psnr forces the photo model on JPEG" grep -q 'photo.jpg.*p-x4' out.txt &&
+  check "and differs" [ "$("$IMG" diff dn_jpg.png dn_jpg_psnr.png)" != "0" ]
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v rgb.png dn_png.png
+check "PNG input: the photo model by default" grep -q 'rgb.png.*p-x4' out.txt && check "same as --model psnr" [ "$("$IMG" diff dn_png.png dn_psnr.png)" = "0" ]
 mkdir -p dn_orphan && cp dn/r-x4.safetensors dn_orphan/
 SRGAN_UP_WEIGHTS=$T/dn_orphan run "$UP" --model real --denoise 0.5 rgb.png dn_bad.png
 check "--denoise with the partner missing: refused (2)" [ $rc -eq 2 ] && check "names the partner" one_line_naming 'p-x4'
