@@ -56,16 +56,28 @@ extern "C" {
 
 typedef enum sr_arch {
     SR_ARCH_MSRRESNET = 0,
-    SR_ARCH_SRRESNET
+    SR_ARCH_SRRESNET,
+    SR_ARCH_SRVGG,   /* Real-ESRGAN SRVGGNetCompact */
+    SR_ARCH_RRDBNET, /* ESRGAN / Real-ESRGAN RRDBNet */
+    SR_ARCH_EDSR     /* BasicSR EDSR */
 } sr_arch;
+
+/* srvgg activations (act_type) */
+typedef enum sr_act_type { SR_ACT_TYPE_PRELU = 0, SR_ACT_TYPE_RELU, SR_ACT_TYPE_LEAKYRELU } sr_act_type;
 
 typedef struct sr_generator_config {
     sr_arch arch;
-    int scale;        /* 2, 3, 4 or 8 */
-    int blocks;       /* residual blocks */
+    int scale;        /* 2, 3, 4 or 8 (rrdbnet: 2 or 4; edsr: 2, 3, 4 or 8) */
+    int blocks;       /* residual blocks (srvgg: num_conv, rrdbnet: RRDB blocks) */
     int channels;     /* feature channels */
-    int in_channels;  /* 1 or 3 */
-    int out_channels; /* 1 or 3 */
+    int in_channels;  /* 1 to 4 */
+    int out_channels; /* 1 to 4 */
+    /* Architecture extras: 0 means the architecture's default. */
+    int grow;          /* rrdbnet: num_grow_ch (default 32) */
+    sr_act_type act;   /* srvgg: act_type (default prelu) */
+    float res_scale;   /* edsr: res_scale (default 1) */
+    float img_range;   /* edsr: img_range (default 255; with it rgb_mean defaults */
+    float rgb_mean[4]; /*   to DIV2K's 0.4488, 0.4371, 0.4040) */
 } sr_generator_config;
 
 /* One named parameter tensor (BasicSR naming) with its gradient buffer. */
@@ -117,12 +129,12 @@ int sr_generator_param_count(const sr_generator *g);
 sr_param *sr_generator_param(sr_generator *g, int i);
 /* Parameter by name, or NULL. */
 sr_param *sr_generator_param_by_name(sr_generator *g, const char *name);
-/* "msrresnet" / "srresnet". */
+/* "msrresnet", "srresnet", "srvgg", "rrdbnet", "edsr". */
 const char *sr_arch_name(sr_arch arch);
 /* The architecture named `name` (any case, as in the weights' "arch"
  * metadata or srgan-train --arch); 0, or -1 when it names none. */
 int sr_arch_parse(const char *name, sr_arch *arch);
-/* "msrresnet, srresnet": the names sr_arch_parse accepts, for messages. */
+/* "msrresnet, srresnet, srvgg, rrdbnet, edsr": the names sr_arch_parse accepts, for messages. */
 const char *sr_arch_list(void);
 /* Check a configuration (scale 2/3/4/8, channels, blocks...); 0 or -1. */
 int sr_generator_config_check(const sr_generator_config *cfg, sr_error *err);

@@ -38,7 +38,7 @@ void sr_train_config_defaults(sr_train_config *c, sr_phase phase)
 {
     memset(c, 0, sizeof *c);
     c->phase = phase;
-    c->gen = (sr_generator_config){SR_ARCH_MSRRESNET, 4, 16, 64, 3, 3};
+    c->gen = (sr_generator_config){.arch = SR_ARCH_MSRRESNET, .scale = 4, .blocks = 16, .channels = 64, .in_channels = 3, .out_channels = 3};
     c->iters = phase == SR_PHASE_GAN ? 100000 : 200000;
     c->batch = 16;
     c->patch = 128;

@@ -30,7 +30,7 @@ static float frand(void)
 
 static sr_generator *gen(sr_arch arch, int scale, int blocks, int feat, int ch, uint64_t seed)
 {
-    sr_generator_config c = {arch, scale, blocks, feat, ch, ch};
+    sr_generator_config c = {.arch = arch, .scale = scale, .blocks = blocks, .channels = feat, .in_channels = ch, .out_channels = ch};
     sr_error err = {0};
     sr_generator *g = sr_generator_new(&c, seed, &err);
     if (!g)
@@ -67,9 +67,9 @@ static void test_config_and_names(void)
     sr_generator_free(g);
 
     sr_error err = {0};
-    sr_generator_config bad = {SR_ARCH_MSRRESNET, 5, 1, 8, 3, 3};
+    sr_generator_config bad = {.arch = SR_ARCH_MSRRESNET, .scale = 5, .blocks = 1, .channels = 8, .in_channels = 3, .out_channels = 3};
     CHECK(sr_generator_new(&bad, 1, &err) == NULL && strstr(err.msg, "scale"));
-    sr_generator_config bad2 = {SR_ARCH_MSRRESNET, 4, 1, 8, 1, 3};
+    sr_generator_config bad2 = {.arch = SR_ARCH_MSRRESNET, .scale = 4, .blocks = 1, .channels = 8, .in_channels = 1, .out_channels = 3};
     sr_error e2 = {0};
     CHECK(sr_generator_new(&bad2, 1, &e2) == NULL && e2.code == SR_ERR_ARG);
 }

@@ -61,7 +61,7 @@ static float frand(void)
  * every layer matters and a too-small halo would show. */
 static sr_generator *make_gen(sr_arch arch, int scale, int ch, int blocks, int feat)
 {
-    sr_generator_config c = {arch, scale, blocks, feat, ch, ch};
+    sr_generator_config c = {.arch = arch, .scale = scale, .blocks = blocks, .channels = feat, .in_channels = ch, .out_channels = ch};
     sr_error err = {0};
     sr_generator *g = sr_generator_new(&c, 42 + scale + 10 * ch + 100 * arch, &err);
     if (!g) {
