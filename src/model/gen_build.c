@@ -238,9 +238,14 @@ int gen_trunk_radius(const sr_generator *g)
         return 1 << 20;
     for (int i = 0; i < g->split; i++) {
         const gen_op *o = &g->ops[i];
-        int m = rad[o->in];
-        if (o->add >= 0 && rad[o->add] > m)
-            m = rad[o->add];
+        /* a slice reads what ops wrote into its root so far: for a dense
+         * block's growing prefix that is exactly the deepest write */
+        int m = rad[o->in] > rad[g->vals[o->in].root] ? rad[o->in] : rad[g->vals[o->in].root];
+        if (o->add >= 0) {
+            const int ra = rad[o->add] > rad[g->vals[o->add].root] ? rad[o->add]
+                                                                   : rad[g->vals[o->add].root];
+            m = ra > m ? ra : m;
+        }
         if (o->kind == OP_CONV)
             m += to_input_px(&g->vals[o->out], g->convs[o->conv].c.kh / 2);
         else if (o->kind == OP_UNSHUFFLE)

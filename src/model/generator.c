@@ -87,11 +87,22 @@ const char *sr_arch_list(void)
     return "msrresnet, srresnet, srvgg, rrdbnet, edsr";
 }
 
-/* The architecture extras' defaults (BasicSR's / Real-ESRGAN's). */
+/* The architecture extras' defaults (BasicSR's / Real-ESRGAN's); the
+ * extras an architecture does not have are zero, so that equal networks
+ * have equal configurations. */
 static void fill_defaults(sr_generator_config *c)
 {
-    if (!c->grow)
+    if (c->arch != SR_ARCH_RRDBNET)
+        c->grow = 0;
+    else if (!c->grow)
         c->grow = 32;
+    if (c->arch != SR_ARCH_SRVGG)
+        c->act = SR_ACT_TYPE_PRELU;
+    if (c->arch != SR_ARCH_EDSR) {
+        c->res_scale = c->img_range = 0;
+        memset(c->rgb_mean, 0, sizeof c->rgb_mean);
+        return;
+    }
     if (c->res_scale == 0)
         c->res_scale = 1;
     if (c->img_range == 0) {
