@@ -98,6 +98,12 @@ sr_generator *sr_generator_new(const sr_generator_config *cfg, uint64_t seed, sr
 /* Load from safetensors; architecture from __metadata__. */
 sr_generator *sr_generator_load(const char *path, sr_error *err);
 
+/* The configuration and parameter count (as it runs: batch norm folded) of
+ * a weights file, from its metadata and tensor shapes, without reading the
+ * weights. 0, or -1 with err (for a file sr_generator_load would refuse for
+ * its configuration; bad tensor data is only found by loading). */
+int sr_generator_describe(const char *path, sr_generator_config *cfg, size_t *params,
+                          sr_error *err);
 /* Find shipped or installed weights by name ("x4-psnr" finds
  * x4-psnr.safetensors) in the search path: $SRGAN_UP_WEIGHTS (a directory or
  * one file), then -- only for programs run from this project's build

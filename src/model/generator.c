@@ -564,6 +564,28 @@ fail:
     return NULL;
 }
 
+int sr_generator_describe(const char *path, sr_generator_config *cfg, size_t *params,
+                          sr_error *err)
+{
+    sr_safetensors *st = sr_safetensors_open(path, err);
+    if (!st)
+        return -1;
+    int rc = -1;
+    if (!read_config(st, cfg, err)) {
+        sr_generator *g = build(cfg, st, 1, err);
+        if (g) {
+            *params = 0;
+            for (int i = 0; i < g->nparams; i++)
+                *params += g->params[i].numel;
+            *cfg = g->cfg;
+            sr_generator_free(g);
+            rc = 0;
+        }
+    }
+    sr_safetensors_close(st);
+    return rc;
+}
+
 /* ---- saving --------------------------------------------------------------- */
 
 int sr_generator_save(const sr_generator *g, const char *path, const char *const *meta,
