@@ -442,6 +442,12 @@ static int init_models(loop *L, sr_generator *g, sr_disc *d, sr_error *err)
         return -1;
     }
     L->p = c->patch / L->scale;
+    if (gc->arch == SR_ARCH_RRDBNET && gc->scale == 2 && L->p % 2) {
+        /* its pixel unshuffle takes the LR patch in 2x2 cells */
+        sr_error_set(err, SR_ERR_ARG, "training: rrdbnet x2 needs --patch a multiple of 4 (not %d)",
+                     c->patch);
+        return -1;
+    }
     if (c->phase == SR_PHASE_GAN) {
         if (c->patch < 32) {
             sr_error_set(err, SR_ERR_ARG,
