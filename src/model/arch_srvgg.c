@@ -78,7 +78,6 @@ static int read_meta(const sr_safetensors *st, sr_generator_config *c, sr_error 
             return -1;
         }
     }
-    /* a recomputed scale: out * s * s with the metadata's out channels */
     return 0;
 }
 

@@ -325,18 +325,15 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
             started[r_] = 1;                                                                  \
         }                                                                                     \
     } while (0)
-    const int ro = g->vals[g->output].root;
     START(g->output);
     {
         float *d = img(g, G, g->output, 0, h, w).data;
-        const size_t ny = sr_tensor_numel(dy), plane = (size_t)dy->h * dy->w;
+        const size_t ny = sr_tensor_numel(dy);
         if (g->mean_shift) /* y = out / range + mean */
             for (size_t k = 0; k < ny; k++)
                 d[k] = dy->data[k] / g->range;
         else
             memcpy(d, dy->data, ny * sizeof(float));
-        (void)plane;
-        (void)ro;
     }
     float *scr = A->scratch, *tmp = A->tmp;
     for (int i = no - 1; i >= 0; i--) {
