@@ -118,6 +118,18 @@ static int is_checkpoint(const char *path, sr_generator_config *gc, sr_error *er
             const char *s = sr_safetensors_meta(st, k[i]);
             *v[i] = s ? atoi(s) : 0;
         }
+        /* the architecture's extras (absent in older checkpoints: defaults) */
+        const char *x;
+        if ((x = sr_safetensors_meta(st, "gen.num_grow_ch")))
+            gc->grow = atoi(x);
+        if ((x = sr_safetensors_meta(st, "gen.act_type")))
+            gc->act = (sr_act_type)atoi(x);
+        if ((x = sr_safetensors_meta(st, "gen.res_scale")))
+            gc->res_scale = strtof(x, NULL);
+        if ((x = sr_safetensors_meta(st, "gen.img_range")))
+            gc->img_range = strtof(x, NULL);
+        if ((x = sr_safetensors_meta(st, "gen.rgb_mean")))
+            sscanf(x, "%f,%f,%f", &gc->rgb_mean[0], &gc->rgb_mean[1], &gc->rgb_mean[2]);
     }
     sr_safetensors_close(st);
     return yes;
