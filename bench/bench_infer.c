@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     if (repeats < 1 || repeats > 100)
         repeats = 3;
     sr_error err = {0};
-    sr_generator_config cfg = {arch, 4, blocks, feat, 3, 3};
+    sr_generator_config cfg = {.arch = arch, .scale = 4, .blocks = blocks, .channels = feat, .in_channels = 3, .out_channels = 3};
     sr_generator *g = sr_generator_new(&cfg, 1, &err);
     if (!g) {
         fprintf(stderr, "bench_infer: %s\n", err.msg);

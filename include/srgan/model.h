@@ -1,7 +1,8 @@
-/* srgan/model.h: the residual-block generator with pixel-shuffle upsampling,
- * its weights, and seamless tiled inference as a pipeline stage.
+/* srgan/model.h: super-resolution generators, their weights, and seamless
+ * tiled inference as a pipeline stage.
  *
- * Two variants, chosen by the "arch" metadata of the weights file:
+ * Five architectures, chosen by the "arch" metadata of the weights file
+ * (or, without it, recognised from the tensor names):
  *  - "msrresnet" (default; BasicSR MSRResNet): conv_first 3x3 + LReLU(0.1),
  *    B x [conv1 3x3 - ReLU - conv2 3x3 + identity] (body.N.conv1/conv2),
  *    pixel-shuffle stages (upconv1, upconv2 for x4; upconv1 only for x2, x3;
@@ -11,27 +12,41 @@
  *    B x [conv-BN-PReLU-conv-BN + identity], conv-BN + long skip,
  *    pixel-shuffle stages with PReLU, 9x9 tail; batch norm is folded into the
  *    convs at load.
+ *  - "srvgg" (Real-ESRGAN SRVGGNetCompact): body.0 conv + body.1 activation,
+ *    num_conv x [conv 3x3, activation] (body.N, convs and PReLUs numbered
+ *    together), a conv to out*s*s channels and a pixel shuffle by s, plus a
+ *    nearest upsampling of the input. act_type prelu (per channel), relu or
+ *    leakyrelu (0.1).
+ *  - "rrdbnet" (ESRGAN / Real-ESRGAN RRDBNet, x4 and x2): conv_first, B
+ *    RRDBs body.N.rdbK.convJ (dense blocks of growth num_grow_ch, LReLU(0.2),
+ *    residual scaling 0.2), conv_body + long skip, two nearest x2 + conv_up1 /
+ *    conv_up2 + LReLU, conv_hr + LReLU, conv_last. x2 pixel-unshuffles the
+ *    input by 2 first: tiles are aligned to 2 input pixels and odd image
+ *    sides are reflect-padded (cropped after), as Real-ESRGAN's inference.
+ *  - "edsr" (BasicSR EDSR): (x - rgb_mean) * img_range, conv_first, B x
+ *    [conv1 - ReLU - conv2, * res_scale, + identity], conv_after_body + long
+ *    skip, upsample.(2k) conv + pixel shuffle stages, conv_last, / img_range
+ *    + rgb_mean.
+ * Each is one file src/model/arch_*.c that lists its layers; the halo,
+ * memory plans, inference, training and the tensor checks come from that
+ * list.
  *
- * Tensor names (PyTorch state_dict style, OIHW weights):
- *   msrresnet: conv_first, body.N.conv1, body.N.conv2, upconv1[, upconv2[,
- *     upconv3]], conv_hr, conv_last (each .weight and .bias) -- BasicSR's
- *     MSRResNet names, so tools/convert_basicsr.py output loads directly.
- *   srresnet: conv_first (9x9) + act_first.weight (PReLU alpha, [1] or [C]);
- *     body.N.conv1, body.N.bn1, body.N.act.weight, body.N.conv2, body.N.bn2;
- *     conv_body, bn_body (before the long skip); upconvK + act_upK.weight per
- *     pixel-shuffle stage (PReLU after the shuffle); conv_last (9x9).
- *     A bnX is .weight, .bias, .running_mean, .running_var (eps from the
- *     metadata "bn_eps", default 1e-5); a conv followed by BN may lack .bias.
- *     BN tensors are optional: without them the conv is used as is, which is
- *     how this library saves an SRResNet (BN already folded).
- *   Pixel-shuffle factors: x2 and x3 one stage (2 or 3), x4 two (2, 2), x8
- *   three (2, 2, 2); upconvK maps C -> C*r*r channels (PyTorch order).
+ * Tensor names (PyTorch state_dict style, OIHW weights) are BasicSR's and
+ * Real-ESRGAN's, so converted checkpoints (tools/convert_basicsr.py) load
+ * unchanged. SRResNet: conv_first (9x9) + act_first.weight (PReLU alpha, [1]
+ * or [C]); body.N.conv1, body.N.bn1, body.N.act.weight, body.N.conv2,
+ * body.N.bn2; conv_body, bn_body; upconvK + act_upK.weight; conv_last (9x9).
+ * A bnX is .weight, .bias, .running_mean, .running_var (eps from the
+ * metadata "bn_eps", default 1e-5); a conv followed by BN may lack .bias. BN
+ * tensors are optional: without them the conv is used as is, which is how
+ * this library saves an SRResNet (BN already folded).
  *
- * Metadata (__metadata__, strings): arch ("msrresnet" | "srresnet"), scale
- * (or BasicSR's "upscale"), num_block, num_feat, num_in_ch, num_out_ch, and
- * optionally value_range ("0,1" only), training_data, date, ... Missing
- * architecture keys are inferred from the tensor shapes; every tensor must
- * match the architecture and none may be left over.
+ * Metadata (__metadata__, strings): arch, scale (or BasicSR's "upscale"),
+ * num_block (srvgg: num_conv), num_feat, num_in_ch, num_out_ch, and per
+ * architecture num_grow_ch, act_type, res_scale, img_range, rgb_mean
+ * ("R,G,B"); optionally value_range ("0,1" only), training_data, date, ...
+ * Missing architecture keys are inferred from the tensor shapes; every
+ * tensor must match the architecture and none may be left over.
  *
  *     sr_error err = {0};
  *     sr_generator *g = sr_generator_load("weights/x4-psnr.safetensors", &err);
@@ -56,16 +71,28 @@ extern "C" {
 
 typedef enum sr_arch {
     SR_ARCH_MSRRESNET = 0,
-    SR_ARCH_SRRESNET
+    SR_ARCH_SRRESNET,
+    SR_ARCH_SRVGG,   /* Real-ESRGAN SRVGGNetCompact */
+    SR_ARCH_RRDBNET, /* ESRGAN / Real-ESRGAN RRDBNet */
+    SR_ARCH_EDSR     /* BasicSR EDSR */
 } sr_arch;
+
+/* srvgg activations (act_type) */
+typedef enum sr_act_type { SR_ACT_TYPE_PRELU = 0, SR_ACT_TYPE_RELU, SR_ACT_TYPE_LEAKYRELU } sr_act_type;
 
 typedef struct sr_generator_config {
     sr_arch arch;
-    int scale;        /* 2, 3, 4 or 8 */
-    int blocks;       /* residual blocks */
+    int scale;        /* 2, 3, 4 or 8 (rrdbnet: 2 or 4; edsr: 2, 3, 4 or 8) */
+    int blocks;       /* residual blocks (srvgg: num_conv, rrdbnet: RRDB blocks) */
     int channels;     /* feature channels */
-    int in_channels;  /* 1 or 3 */
-    int out_channels; /* 1 or 3 */
+    int in_channels;  /* 1 to 4 */
+    int out_channels; /* 1 to 4 */
+    /* Architecture extras: 0 means the architecture's default. */
+    int grow;          /* rrdbnet: num_grow_ch (default 32) */
+    sr_act_type act;   /* srvgg: act_type (default prelu) */
+    float res_scale;   /* edsr: res_scale (default 1) */
+    float img_range;   /* edsr: img_range (default 255; with it rgb_mean defaults */
+    float rgb_mean[4]; /*   to DIV2K's 0.4488, 0.4371, 0.4040) */
 } sr_generator_config;
 
 /* One named parameter tensor (BasicSR naming) with its gradient buffer. */
@@ -86,6 +113,12 @@ sr_generator *sr_generator_new(const sr_generator_config *cfg, uint64_t seed, sr
 /* Load from safetensors; architecture from __metadata__. */
 sr_generator *sr_generator_load(const char *path, sr_error *err);
 
+/* The configuration and parameter count (as it runs: batch norm folded) of
+ * a weights file, from its metadata and tensor shapes, without reading the
+ * weights. 0, or -1 with err (for a file sr_generator_load would refuse for
+ * its configuration; bad tensor data is only found by loading). */
+int sr_generator_describe(const char *path, sr_generator_config *cfg, size_t *params,
+                          sr_error *err);
 /* Find shipped or installed weights by name ("x4-psnr" finds
  * x4-psnr.safetensors) in the search path: $SRGAN_UP_WEIGHTS (a directory or
  * one file), then -- only for programs run from this project's build
@@ -128,12 +161,12 @@ int sr_generator_param_count(const sr_generator *g);
 sr_param *sr_generator_param(sr_generator *g, int i);
 /* Parameter by name, or NULL. */
 sr_param *sr_generator_param_by_name(sr_generator *g, const char *name);
-/* "msrresnet" / "srresnet". */
+/* "msrresnet", "srresnet", "srvgg", "rrdbnet", "edsr". */
 const char *sr_arch_name(sr_arch arch);
 /* The architecture named `name` (any case, as in the weights' "arch"
  * metadata or srgan-train --arch); 0, or -1 when it names none. */
 int sr_arch_parse(const char *name, sr_arch *arch);
-/* "msrresnet, srresnet": the names sr_arch_parse accepts, for messages. */
+/* "msrresnet, srresnet, srvgg, rrdbnet, edsr": the names sr_arch_parse accepts, for messages. */
 const char *sr_arch_list(void);
 /* Check a configuration (scale 2/3/4/8, channels, blocks...); 0 or -1. */
 int sr_generator_config_check(const sr_generator_config *cfg, sr_error *err);

@@ -86,6 +86,21 @@ static int describe(const char *path, cli_model *md, int verbose)
     md->channels = meta_int(st, "num_feat", 0);
     md->in_channels = meta_int(st, "num_in_ch", 3);
     copy_str(md->partner, sizeof md->partner, sr_safetensors_meta(st, "denoise_partner"));
+    /* the architecture as the loader sees it (files converted without
+     * metadata included) and the parameter count, from the shapes */
+    sr_generator_config gc;
+    size_t np;
+    sr_error derr = {0};
+    if (!sr_generator_describe(path, &gc, &np, &derr)) {
+        copy_str(md->arch, sizeof md->arch, sr_arch_name(gc.arch));
+        md->scale = gc.scale;
+        md->blocks = gc.blocks;
+        md->channels = gc.channels;
+        md->in_channels = gc.in_channels;
+        md->params = np;
+    } else if (verbose) {
+        fprintf(stderr, "srgan-up: %s\n", derr.msg);
+    }
     const char *psnr = sr_safetensors_meta(st, "val_psnr_y");
     const char *set = sr_safetensors_meta(st, "val_set");
     if (psnr && strcmp(psnr, "nan")) {
@@ -197,14 +212,22 @@ void models_print(const cli_models *m, FILE *f)
         fprintf(f, ")\n");
         return;
     }
-    fprintf(f, "%-24s %-6s %-5s %-10s %-9s %-28s %s\n", "name", "kind", "scale", "arch", "size",
-            "validation", "file");
+    fprintf(f, "%-24s %-6s %-5s %-10s %-9s %-7s %-28s %s\n", "name", "kind", "scale", "arch",
+            "size", "params", "validation", "file");
     for (int i = 0; i < m->n; i++) {
         const cli_model *md = &m->v[i];
-        char size[32];
+        char size[32], params[32];
+        /* blocks x features (srvgg: convs x features, rrdbnet: RRDBs x features) */
         snprintf(size, sizeof size, "%dx%d", md->blocks, md->channels);
-        fprintf(f, "%-24s %-6s x%-4d %-10s %-9s %-28s %s\n", md->name, md->kind[0] ? md->kind : "-",
-                md->scale, md->arch, size, md->val_psnr[0] ? md->val_psnr : "-", md->path);
+        if (!md->params)
+            snprintf(params, sizeof params, "?");
+        else if (md->params >= 1000000)
+            snprintf(params, sizeof params, "%.2fM", md->params / 1e6);
+        else
+            snprintf(params, sizeof params, "%.1fk", md->params / 1e3);
+        fprintf(f, "%-24s %-6s x%-4d %-10s %-9s %-7s %-28s %s\n", md->name,
+                md->kind[0] ? md->kind : "-", md->scale, md->arch, size, params,
+                md->val_psnr[0] ? md->val_psnr : "-", md->path);
     }
 }
 

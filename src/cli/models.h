@@ -17,6 +17,7 @@ typedef struct cli_model {
     char kind[32];     /* metadata "kind", or guessed from the name */
     char arch[32];
     int scale, blocks, channels, in_channels;
+    size_t params;     /* parameters as the network runs (0: unknown) */
     char val_psnr[64]; /* "31.2 dB Set5" from the metadata, or "" */
     char partner[128]; /* metadata "denoise_partner": the noise-free model --denoise blends with */
 } cli_model;

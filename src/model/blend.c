@@ -20,7 +20,9 @@ int sr_generator_blend(sr_generator *g, const sr_generator *other, float s, sr_e
     const sr_generator_config *a = sr_generator_get_config(g), *b = sr_generator_get_config(other);
     if (a->arch != b->arch || a->scale != b->scale || a->blocks != b->blocks ||
         a->channels != b->channels || a->in_channels != b->in_channels ||
-        a->out_channels != b->out_channels) {
+        a->out_channels != b->out_channels || a->grow != b->grow || a->act != b->act ||
+        a->res_scale != b->res_scale || a->img_range != b->img_range ||
+        memcmp(a->rgb_mean, b->rgb_mean, sizeof a->rgb_mean)) {
         sr_error_set(err, SR_ERR_ARG, "models differ in architecture (%s x%d %dx%d against %s x%d %dx%d)",
                      sr_arch_name(a->arch), a->scale, a->blocks, a->channels, sr_arch_name(b->arch),
                      b->scale, b->blocks, b->channels);

@@ -1,219 +1,267 @@
-/* gen_train.c: the generator's training forward (keeping activations) and
- * backward (accumulating parameter gradients) for a batch.
+/* gen_train.c: the training forward (keeping every value of the layer list)
+ * and backward (accumulating parameter gradients) for a batch.
  *
- * ReLU and LReLU backward use the stored OUTPUT instead of the input: with a
- * positive slope, output > 0 exactly when input > 0, so the activations can
- * be applied in place and only one tensor kept. PReLU needs its input for
- * the alpha gradient, so SRResNet keeps both sides. */
+ * Ops run image by image: a dense block's values are channel slices of one
+ * root, contiguous within an image but not across a batch. ReLU and LReLU
+ * backward use the stored OUTPUT instead of the input: with a positive
+ * slope, output > 0 exactly when input > 0, so the activation stays a conv
+ * epilogue and one tensor is kept. PReLU needs its input for the alpha
+ * gradient, so a conv with PReLU also keeps its pre-activation.
+ *
+ * Gradients of values live only between the last op that reads a value and
+ * the op that writes it; they share buffers planned like inference's. */
 #include "gen_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct sr_gen_acts {
     int n, h, w;
-    sr_tensor x;
-    sr_tensor c0, a0;                 /* head: pre-activation (SRResNet) and output */
-    sr_tensor *pre, *mid, *out;       /* blocks: pre-act (SRResNet), act output, block output */
-    sr_tensor body;                   /* SRResNet: conv_body + long skip */
-    sr_tensor up_pre[GEN_MAX_UP];     /* SRResNet: shuffled, before PReLU */
-    sr_tensor up[GEN_MAX_UP];         /* after the activation */
-    sr_tensor hr;                     /* MSRResNet: LReLU(conv_hr) */
-    float *scratch;
-    size_t big; /* floats of the largest activation (n*C*sH*sW) */
+    sr_tensor x;   /* the input as given */
+    float *xs;     /* mean-shifted input (EDSR), or NULL */
+    float **base;  /* per root: [n, root channels, vh, vw] */
+    float **pre;   /* per op: a PReLU conv's pre-activation, or NULL */
+    float *scratch, *tmp;
 };
 
-static sr_tensor tens(sr_arena *a, int n, int c, int h, int w, int *fail)
+/* Floats and allocations the forward needs besides the value storage. */
+typedef struct train_sizes {
+    size_t values, pre, scratch, tmp, xs, grads;
+    int allocs;
+} train_sizes;
+
+static size_t floats_of(size_t bytes)
 {
-    sr_tensor t = sr_tensor_arena(a, n, c, h, w);
-    if (!t.data)
-        *fail = 1;
-    return t;
+    return (bytes + sizeof(float) - 1) / sizeof(float);
 }
 
-/* Floats of the largest activation or gradient: n x max(C, in, out) x sH x sW. */
-static size_t big_floats(const sr_generator *g, int n, int h, int w)
+/* The backward's gradient lifetimes, in reverse steps t = nop - 1 - op. */
+static int grad_plan(const sr_generator *g, int n, int h, int w, int want_dx, size_t *off,
+                     size_t *total)
 {
-    int c = g->cfg.channels;
-    if (g->cfg.in_channels > c)
-        c = g->cfg.in_channels;
-    if (g->cfg.out_channels > c)
-        c = g->cfg.out_channels;
-    return (size_t)n * c * h * w * g->cfg.scale * g->cfg.scale;
-}
-
-static size_t max_scratch(const sr_generator *g, int n, int h, int w)
-{
-    const int C = g->cfg.channels, s = g->cfg.scale;
-    sr_tensor t = {n, g->cfg.in_channels, h, w, NULL};
-    size_t m = sr_conv2d_scratch_floats(&g->first.c, &t), v;
-    t.c = C;
-    if (g->cfg.blocks && (v = sr_conv2d_scratch_floats(&g->conv1[0].c, &t)) > m)
-        m = v;
-    if (g->cfg.arch == SR_ARCH_SRRESNET && (v = sr_conv2d_scratch_floats(&g->body.c, &t)) > m)
-        m = v;
-    for (int k = 0; k < g->nup; k++) {
-        if ((v = sr_conv2d_scratch_floats(&g->up[k].c, &t)) > m)
-            m = v;
-        t.h *= g->up_r;
-        t.w *= g->up_r;
+    const int nv = g->nval, no = g->nop;
+    int *first = malloc(2 * (size_t)nv * sizeof *first), *last = first ? first + nv : NULL;
+    size_t *size = malloc((size_t)nv * sizeof *size);
+    if (!first || !size) {
+        free(first);
+        free(size);
+        return -1;
     }
-    t.h = h * s;
-    t.w = w * s;
-    if (g->cfg.arch == SR_ARCH_MSRRESNET && (v = sr_conv2d_scratch_floats(&g->hr.c, &t)) > m)
-        m = v;
-    if ((v = sr_conv2d_scratch_floats(&g->last.c, &t)) > m)
-        m = v;
-    return m;
+    for (int v = 0; v < nv; v++) {
+        first[v] = -1;
+        last[v] = -1;
+        size[v] = (size_t)n * gen_val_floats(g, v, h, w);
+    }
+    for (int i = no - 1; i >= 0; i--) {
+        const gen_op *o = &g->ops[i];
+        const int t = no - 1 - i;
+        const int ins[2] = {o->in, o->add};
+        for (int k = 0; k < 2; k++) {
+            if (ins[k] < 0)
+                continue;
+            const int r = g->vals[ins[k]].root;
+            if (first[r] < 0)
+                first[r] = t;
+        }
+        const int r = g->vals[o->out].root;
+        if (first[r] < 0 || first[r] > t)
+            first[r] = t;
+        last[r] = t; /* ops in reverse: the earliest writer comes last */
+    }
+    const int ro = g->vals[g->output].root;
+    first[ro] = 0;
+    if (want_dx)
+        last[0] = no;
+    else
+        first[0] = last[0] = -1;
+    int rc = gen_assign(nv, no, first, last, size, off, total);
+    free(first);
+    free(size);
+    return rc;
+}
+
+static void sizes(const sr_generator *g, int n, int h, int w, train_sizes *z)
+{
+    memset(z, 0, sizeof *z);
+    size_t onemax = 0;
+    for (int v = 0; v < g->nval; v++) {
+        const size_t f = gen_val_floats(g, v, h, w);
+        if (g->vals[v].root == v && v) {
+            z->values += (size_t)n * f;
+            z->allocs++;
+        }
+        if (f > onemax)
+            onemax = f;
+    }
+    for (int i = 0; i < g->nop; i++) {
+        if (g->ops[i].kind == OP_CONV && g->ops[i].act.kind == ACT_PRELU) {
+            z->pre += (size_t)n * gen_val_floats(g, g->ops[i].out, h, w);
+            z->allocs++;
+        }
+    }
+    z->scratch = gen_plan_scratch(g, 0, g->nop, 1, h, w);
+    const size_t skip = (size_t)n * g->cfg.in_channels * h * w * g->cfg.scale * g->cfg.scale;
+    z->tmp = onemax > skip ? onemax : skip;
+    z->xs = g->mean_shift ? (size_t)n * g->cfg.in_channels * h * w : 0;
+    z->allocs += 12;
+    size_t *off = malloc((size_t)g->nval * sizeof *off);
+    z->grads = (size_t)-1 / 8;
+    if (off && !grad_plan(g, n, h, w, 1, off, &z->grads))
+        z->allocs++;
+    free(off);
 }
 
 size_t sr_generator_train_arena_bytes(const sr_generator *g, int n, int h, int w)
 {
-    const size_t C = (size_t)g->cfg.channels, s = (size_t)g->cfg.scale, B = (size_t)g->cfg.blocks;
-    const int srr = g->cfg.arch == SR_ARCH_SRRESNET;
-    const size_t lr = (size_t)n * C * h * w, big = big_floats(g, n, h, w);
-    size_t f = 0, allocs = 0;
-    /* forward activations */
-    f += lr * (srr ? 2 : 1) + lr * B * (srr ? 3 : 2) + (srr ? lr : 0);
-    allocs += 2 + 3 * B + 1;
-    size_t res = lr;
-    for (int k = 0; k < g->nup; k++) {
-        res *= (size_t)g->up_r * g->up_r;
-        f += res * (srr ? 2 : 1);
-        allocs += 2;
+    train_sizes z;
+    sizes(g, n, h, w, &z);
+    size_t f = z.values + z.pre + z.scratch + z.tmp + z.xs + z.grads;
+    f += floats_of(sizeof(sr_gen_acts)) + floats_of((size_t)g->nval * sizeof(float *)) +
+         floats_of((size_t)g->nop * sizeof(float *)) + 3 * floats_of((size_t)g->nval * sizeof(size_t));
+    return f * sizeof(float) + (size_t)z.allocs * 64 + 4 * 64;
+}
+
+/* Value v of image i (n = 1 tensor) from per-root batch storage. */
+static sr_tensor img(const sr_generator *g, float *const *base, int v, int i, int h, int w)
+{
+    const gen_val *x = &g->vals[v];
+    const int vh = gen_val_dim(g, v, h), vw = gen_val_dim(g, v, w);
+    const size_t plane = (size_t)vh * vw;
+    sr_tensor t = {1, x->c, vh, vw, NULL};
+    if (base[x->root])
+        t.data = base[x->root] + ((size_t)i * g->vals[x->root].c + x->c0) * plane;
+    return t;
+}
+
+/* A PReLU over a conv output of cout channels with nalpha alphas: the
+ * same memory seen as [1, nalpha, cout / nalpha * h, w], so that each alpha
+ * covers its group of channels (see gen_act_epilogue). */
+static sr_tensor prelu_view(sr_tensor t, int nalpha)
+{
+    if (nalpha > 1) {
+        t.h *= t.c / nalpha;
+        t.c = nalpha;
     }
-    if (!srr)
-        f += lr * s * s;
-    f += big; /* upconv output before the shuffle */
-    f += max_scratch(g, n, h, w);
-    allocs += 6;
-    /* backward: 4 gradient buffers and the skip's input gradient */
-    f += 4 * big + (size_t)n * g->cfg.in_channels * h * w;
-    allocs += 5;
-    size_t bytes = f * sizeof(float) + allocs * 64;
-    bytes += 4 * sizeof(sr_gen_acts) + 3 * (B + 1) * sizeof(sr_tensor) + 4 * 64;
-    return bytes;
+    return t;
+}
+
+static void *arena_bytes(sr_arena *a, size_t bytes)
+{
+    return (void *)sr_arena_alloc(a, floats_of(bytes));
 }
 
 sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y,
                                         sr_arena *a, sr_error *err)
 {
     const sr_generator_config *cf = &g->cfg;
-    const int n = x->n, h = x->h, w = x->w, C = cf->channels, B = cf->blocks, s = cf->scale;
-    const int srr = cf->arch == SR_ARCH_SRRESNET;
+    const int n = x->n, h = x->h, w = x->w, s = cf->scale;
     if (x->c != cf->in_channels || y->n != n || y->c != cf->out_channels || y->h != h * s ||
-        y->w != w * s || n < 1 || h < 1 || w < 1) {
+        y->w != w * s || n < 1 || h < 1 || w < 1 || h % g->align || w % g->align) {
         sr_error_set(err, SR_ERR_ARG,
-                     "generator: train forward expects [N, %d, H, W] -> [N, %d, %dH, %dW]",
-                     cf->in_channels, cf->out_channels, s, s);
+                     "generator: train forward expects [N, %d, H, W] -> [N, %d, %dH, %dW]%s",
+                     cf->in_channels, cf->out_channels, s, s,
+                     g->align > 1 ? " with H and W even" : "");
         return NULL;
     }
-    int fail = 0;
-    size_t ts = (sizeof(sr_gen_acts) + 3) / 4;
-    sr_gen_acts *A = (sr_gen_acts *)(void *)sr_arena_alloc(a, ts);
-    size_t tb = ((size_t)(B + 1) * sizeof(sr_tensor) + 3) / 4;
-    sr_tensor *pre = (sr_tensor *)(void *)sr_arena_alloc(a, tb);
-    sr_tensor *mid = (sr_tensor *)(void *)sr_arena_alloc(a, tb);
-    sr_tensor *out = (sr_tensor *)(void *)sr_arena_alloc(a, tb);
-    if (!A || !pre || !mid || !out)
+    train_sizes z;
+    sizes(g, n, h, w, &z);
+    sr_gen_acts *A = arena_bytes(a, sizeof *A);
+    float **base = arena_bytes(a, (size_t)g->nval * sizeof *base);
+    float **pre = arena_bytes(a, (size_t)g->nop * sizeof *pre);
+    if (!A || !base || !pre)
         goto nomem;
     memset(A, 0, sizeof *A);
+    memset(base, 0, (size_t)g->nval * sizeof *base);
+    memset(pre, 0, (size_t)g->nop * sizeof *pre);
     A->n = n;
     A->h = h;
     A->w = w;
     A->x = *x;
+    A->base = base;
     A->pre = pre;
-    A->mid = mid;
-    A->out = out;
-    A->big = big_floats(g, n, h, w);
-    A->scratch = sr_arena_alloc(a, max_scratch(g, n, h, w));
-    float *U = sr_arena_alloc(a, A->big);
-    if (!A->scratch || !U)
+    A->scratch = sr_arena_alloc(a, z.scratch);
+    A->tmp = sr_arena_alloc(a, z.tmp);
+    if (!A->scratch || !A->tmp)
         goto nomem;
-    float *scr = A->scratch;
-
-    /* head */
-    if (srr) {
-        A->c0 = tens(a, n, C, h, w, &fail);
-        A->a0 = tens(a, n, C, h, w, &fail);
-        if (fail)
+    if (g->mean_shift) {
+        A->xs = sr_arena_alloc(a, z.xs);
+        if (!A->xs)
             goto nomem;
-        sr_conv2d_forward(&g->first.c, x, &A->c0, scr);
-        sr_prelu_forward(&A->c0, g->first_act.alpha, g->first_act.nalpha, &A->a0);
+        const size_t plane = (size_t)h * w;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < x->c; c++) {
+                const float *src = x->data + ((size_t)i * x->c + c) * plane;
+                float *dst = A->xs + ((size_t)i * x->c + c) * plane;
+                for (size_t k = 0; k < plane; k++)
+                    dst[k] = (src[k] - g->mean[c]) * g->range;
+            }
+        base[0] = A->xs;
     } else {
-        A->a0 = tens(a, n, C, h, w, &fail);
-        if (fail)
-            goto nomem;
-        /* activations and residual adds as conv epilogues: same values,
-         * no separate passes over memory */
-        sr_conv_epilogue e = gen_act_epilogue(&g->first_act, 1);
-        sr_conv2d_forward_ep(&g->first.c, x, &A->a0, scr, &e);
+        base[0] = x->data;
     }
-    /* residual blocks */
-    for (int i = 0; i < B; i++) {
-        const sr_tensor *in = i ? &out[i - 1] : &A->a0;
-        mid[i] = tens(a, n, C, h, w, &fail);
-        out[i] = tens(a, n, C, h, w, &fail);
-        if (srr)
-            pre[i] = tens(a, n, C, h, w, &fail);
-        if (fail)
+    for (int v = 1; v < g->nval; v++)
+        if (g->vals[v].root == v && !(base[v] = sr_arena_alloc(a, (size_t)n * gen_val_floats(g, v, h, w))))
             goto nomem;
-        if (srr) {
-            sr_conv2d_forward(&g->conv1[i].c, in, &pre[i], scr);
-            sr_prelu_forward(&pre[i], g->block_act[i].alpha, g->block_act[i].nalpha, &mid[i]);
-        } else {
-            sr_conv_epilogue e = gen_act_epilogue(&g->block_act[i], 1);
-            sr_conv2d_forward_ep(&g->conv1[i].c, in, &mid[i], scr, &e);
+    for (int i = 0; i < g->nop; i++)
+        if (g->ops[i].kind == OP_CONV && g->ops[i].act.kind == ACT_PRELU &&
+            !(pre[i] = sr_arena_alloc(a, (size_t)n * gen_val_floats(g, g->ops[i].out, h, w))))
+            goto nomem;
+
+    float *scr = A->scratch;
+    for (int i = 0; i < g->nop; i++) {
+        const gen_op *o = &g->ops[i];
+        for (int b = 0; b < n; b++) {
+            sr_tensor in = img(g, base, o->in, b, h, w), out = img(g, base, o->out, b, h, w);
+            switch (o->kind) {
+            case OP_CONV: {
+                sr_conv_epilogue e = {0};
+                if (o->act.kind != ACT_PRELU)
+                    e = gen_act_epilogue(&o->act, out.c);
+                if (o->add >= 0)
+                    e.residual = img(g, base, o->add, b, h, w).data;
+                if (o->act.kind == ACT_PRELU) {
+                    sr_tensor p = out;
+                    p.data = pre[i] + (size_t)b * sr_tensor_numel(&out);
+                    sr_conv2d_forward_ep(&g->convs[o->conv].c, &in, &p, scr, &e);
+                    sr_tensor pv = prelu_view(p, o->act.nalpha), ov = prelu_view(out, o->act.nalpha);
+                    sr_prelu_forward(&pv, o->act.alpha, o->act.nalpha, &ov);
+                } else {
+                    sr_conv2d_forward_ep(&g->convs[o->conv].c, &in, &out, scr, &e);
+                }
+                break;
+            }
+            case OP_SHUFFLE: sr_pixel_shuffle_forward(&in, o->r, &out); break;
+            case OP_UNSHUFFLE: sr_pixel_shuffle_backward(&in, o->r, &out); break;
+            case OP_UPNEAREST: sr_upsample_forward(&in, o->r, SR_INTERP_NEAREST, &out); break;
+            case OP_SCALE_ADD: {
+                const float *ad = img(g, base, o->add, b, h, w).data;
+                const size_t k = sr_tensor_numel(&out);
+                for (size_t j = 0; j < k; j++) {
+                    const float t = in.data[j] * o->scale;
+                    out.data[j] = t + ad[j];
+                }
+                break;
+            }
+            }
         }
-        sr_conv_epilogue res = {.residual = in->data};
-        sr_conv2d_forward_ep(&g->conv2[i].c, &mid[i], &out[i], scr, &res);
     }
-    const sr_tensor *trunk = B ? &out[B - 1] : &A->a0;
-    if (srr) {
-        A->body = tens(a, n, C, h, w, &fail);
-        if (fail)
-            goto nomem;
-        sr_conv_epilogue res = {.residual = A->a0.data};
-        sr_conv2d_forward_ep(&g->body.c, trunk, &A->body, scr, &res);
-        trunk = &A->body;
-    }
-    /* pixel-shuffle stages */
-    const sr_tensor *in = trunk;
-    int hh = h, ww = w;
-    for (int k = 0; k < g->nup; k++) {
-        const int r = g->up_r;
-        sr_tensor u = {n, C * r * r, hh, ww, U};
-        /* MSRResNet: the activation before the shuffle (it commutes with
-         * it); SRResNet keeps the shuffled pre-activation for PReLU's backward */
-        sr_conv_epilogue e = gen_act_epilogue(&g->up_act[k], r * r);
-        sr_conv2d_forward_ep(&g->up[k].c, in, &u, scr, srr ? NULL : &e);
-        hh *= r;
-        ww *= r;
-        A->up[k] = tens(a, n, C, hh, ww, &fail);
-        if (srr)
-            A->up_pre[k] = tens(a, n, C, hh, ww, &fail);
-        if (fail)
-            goto nomem;
-        if (srr) {
-            sr_pixel_shuffle_forward(&u, r, &A->up_pre[k]);
-            sr_prelu_forward(&A->up_pre[k], g->up_act[k].alpha, g->up_act[k].nalpha, &A->up[k]);
-        } else {
-            sr_pixel_shuffle_forward(&u, r, &A->up[k]);
-        }
-        in = &A->up[k];
-    }
-    if (!srr) {
-        A->hr = tens(a, n, C, hh, ww, &fail);
-        if (fail)
-            goto nomem;
-        sr_conv_epilogue e = gen_act_epilogue(&g->hr_act, 1);
-        sr_conv2d_forward_ep(&g->hr.c, in, &A->hr, scr, &e);
-        in = &A->hr;
-    }
-    sr_conv2d_forward(&g->last.c, in, y, scr);
-    if (!srr) { /* global skip: y += bilinear(x) */
-        sr_tensor up = {n, x->c, y->h, y->w, U};
-        sr_upsample_forward(x, s, SR_INTERP_BILINEAR, &up);
-        sr_add(y->data, up.data, y->data, sr_tensor_numel(y));
+    /* the output: plus the global skip, or the mean added back */
+    const float *o = base[g->vals[g->output].root];
+    const size_t ny = sr_tensor_numel(y);
+    if (g->skip) {
+        sr_tensor up = {n, x->c, y->h, y->w, A->tmp};
+        sr_upsample_forward(x, s, g->skip_mode, &up);
+        sr_add(o, up.data, y->data, ny);
+    } else if (g->mean_shift) {
+        const size_t plane = (size_t)y->h * y->w;
+        for (int b = 0; b < n; b++)
+            for (int c = 0; c < y->c; c++) {
+                const size_t at = ((size_t)b * y->c + c) * plane;
+                for (size_t k = 0; k < plane; k++)
+                    y->data[at + k] = o[at + k] / g->range + g->mean[c];
+            }
+    } else {
+        memcpy(y->data, o, ny * sizeof(float));
     }
     return A;
 nomem:
@@ -227,21 +275,11 @@ static float *gptr(const sr_generator *g, float *const *grads, int i)
     return grads ? grads[i] : g->params[i].grad;
 }
 
-/* dx = backward of conv cv for input x and output gradient dy; accumulates
- * the conv's parameter gradients. */
-static void conv_bw(const sr_generator *g, const gen_conv *cv, const sr_tensor *x,
-                    const sr_tensor *dy, sr_tensor *dx, float *const *grads, float *scr)
-{
-    sr_conv2d_backward(&cv->c, x, dy, dx, gptr(g, grads, cv->param),
-                       gptr(g, grads, cv->param + 1), scr);
-}
-
 int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_tensor *dy,
                           sr_tensor *dx, float *const *grads, sr_arena *a, sr_error *err)
 {
     const sr_generator_config *cf = &g->cfg;
-    const int n = A->n, h = A->h, w = A->w, C = cf->channels, B = cf->blocks, s = cf->scale;
-    const int srr = cf->arch == SR_ARCH_SRRESNET;
+    const int n = A->n, h = A->h, w = A->w, s = cf->scale, nv = g->nval, no = g->nop;
     if (dy->n != n || dy->c != cf->out_channels || dy->h != h * s || dy->w != w * s ||
         (dx && (dx->n != n || dx->c != cf->in_channels || dx->h != h || dx->w != w))) {
         sr_error_set(err, SR_ERR_ARG, "generator: backward given gradients of the wrong shape");
@@ -255,91 +293,114 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
             return -1;
         }
     }
-    float *buf[4];
-    for (int i = 0; i < 4; i++) {
-        buf[i] = sr_arena_alloc(a, A->big);
-        if (!buf[i]) {
-            sr_error_set(err, SR_ERR_NOMEM, "generator: training arena too small for backward");
-            return -1;
+    size_t total;
+    size_t *off = arena_bytes(a, (size_t)nv * sizeof *off);
+    float **G = arena_bytes(a, (size_t)nv * sizeof *G);
+    if (!off || !G || grad_plan(g, n, h, w, dx != NULL, off, &total)) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: training arena too small for backward");
+        return -1;
+    }
+    float *area = sr_arena_alloc(a, total);
+    if (!area && total) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: training arena too small for backward");
+        return -1;
+    }
+    /* a gradient buffer is zeroed when its lifetime starts (it may reuse
+     * an earlier one's memory); a root's lifetime starts with the first op,
+     * in reverse, that reads any of its slices */
+    int *started = (int *)(void *)arena_bytes(a, (size_t)nv * sizeof(int));
+    if (!started) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: training arena too small for backward");
+        return -1;
+    }
+    for (int v = 0; v < nv; v++) {
+        G[v] = off[v] == (size_t)-1 ? NULL : area + off[v];
+        started[v] = 0;
+    }
+#define START(v)                                                                              \
+    do {                                                                                      \
+        const int r_ = g->vals[v].root;                                                       \
+        if (G[r_] && !started[r_]) {                                                          \
+            memset(G[r_], 0, (size_t)n * gen_val_floats(g, r_, h, w) * sizeof(float));        \
+            started[r_] = 1;                                                                  \
+        }                                                                                     \
+    } while (0)
+    START(g->output);
+    {
+        float *d = img(g, G, g->output, 0, h, w).data;
+        const size_t ny = sr_tensor_numel(dy);
+        if (g->mean_shift) /* y = out / range + mean */
+            for (size_t k = 0; k < ny; k++)
+                d[k] = dy->data[k] / g->range;
+        else
+            memcpy(d, dy->data, ny * sizeof(float));
+    }
+    float *scr = A->scratch, *tmp = A->tmp;
+    for (int i = no - 1; i >= 0; i--) {
+        const gen_op *o = &g->ops[i];
+        START(o->in);
+        if (o->add >= 0)
+            START(o->add);
+        for (int b = 0; b < n; b++) {
+            sr_tensor dout = img(g, G, o->out, b, h, w);
+            sr_tensor din = img(g, G, o->in, b, h, w);
+            sr_tensor t = din;
+            t.data = tmp;
+            const size_t nin = sr_tensor_numel(&din), nout = sr_tensor_numel(&dout);
+            switch (o->kind) {
+            case OP_CONV: {
+                const sr_tensor out = img(g, A->base, o->out, b, h, w);
+                if (o->act.kind == ACT_RELU)
+                    sr_relu_backward(out.data, dout.data, dout.data, nout);
+                else if (o->act.kind == ACT_LRELU)
+                    sr_lrelu_backward(out.data, dout.data, dout.data, nout, o->act.slope);
+                else if (o->act.kind == ACT_PRELU) {
+                    sr_tensor p = out;
+                    p.data = A->pre[i] + (size_t)b * nout;
+                    sr_tensor pv = prelu_view(p, o->act.nalpha), dv = prelu_view(dout, o->act.nalpha);
+                    sr_prelu_backward(&pv, o->act.alpha, o->act.nalpha, &dv, &dv,
+                                      gptr(g, grads, o->act.param));
+                }
+                if (o->add >= 0) {
+                    float *da = img(g, G, o->add, b, h, w).data;
+                    if (da)
+                        sr_add(da, dout.data, da, nout);
+                }
+                const gen_conv *cv = &g->convs[o->conv];
+                const sr_tensor in = img(g, A->base, o->in, b, h, w);
+                sr_conv2d_backward(&cv->c, &in, &dout, din.data ? &t : NULL,
+                                   gptr(g, grads, cv->param), gptr(g, grads, cv->param + 1), scr);
+                break;
+            }
+            case OP_SHUFFLE: sr_pixel_shuffle_backward(&dout, o->r, &t); break;
+            case OP_UNSHUFFLE: sr_pixel_shuffle_forward(&dout, o->r, &t); break;
+            case OP_UPNEAREST: sr_upsample_backward(&dout, o->r, SR_INTERP_NEAREST, &t); break;
+            case OP_SCALE_ADD: {
+                float *da = img(g, G, o->add, b, h, w).data;
+                if (da)
+                    sr_add(da, dout.data, da, nout);
+                if (din.data)
+                    sr_axpy(o->scale, dout.data, din.data, nin);
+                break;
+            }
+            }
+            if (o->kind != OP_SCALE_ADD && din.data)
+                sr_add(din.data, tmp, din.data, nin);
         }
     }
-    float *scr = A->scratch;
-    /* d holds the gradient flowing down; t1/t2 are free buffers. */
-    float *d = buf[0], *t1 = buf[1], *t2 = buf[2], *keep = buf[3];
-    int hh = h * s, ww = w * s;
-
-    /* conv_last (+ conv_hr for MSRResNet) */
-    const sr_tensor *lin = srr ? &A->up[g->nup - 1] : &A->hr;
-    sr_tensor gd = {n, C, hh, ww, d};
-    conv_bw(g, &g->last, lin, dy, &gd, grads, scr);
-    if (!srr) {
-        sr_lrelu_backward(A->hr.data, d, d, sr_tensor_numel(&gd), GEN_LRELU_SLOPE);
-        sr_tensor gt = {n, C, hh, ww, t1};
-        conv_bw(g, &g->hr, &A->up[g->nup - 1], &gd, &gt, grads, scr);
-        float *tmp = d;
-        d = t1;
-        t1 = tmp;
-    }
-    /* pixel-shuffle stages, last to first */
-    for (int k = g->nup - 1; k >= 0; k--) {
-        const int r = g->up_r;
-        sr_tensor ga = {n, C, hh, ww, d};
-        if (srr)
-            sr_prelu_backward(&A->up_pre[k], g->up_act[k].alpha, g->up_act[k].nalpha, &ga, &ga,
-                              gptr(g, grads, g->up_act[k].param));
+#undef START
+    if (dx) {
+        const size_t nx = sr_tensor_numel(dx);
+        if (G[0])
+            for (size_t k = 0; k < nx; k++)
+                dx->data[k] = g->mean_shift ? G[0][k] * g->range : G[0][k];
         else
-            sr_lrelu_backward(A->up[k].data, d, d, sr_tensor_numel(&ga), GEN_LRELU_SLOPE);
-        hh /= r;
-        ww /= r;
-        sr_tensor gu = {n, C * r * r, hh, ww, t1};
-        sr_pixel_shuffle_backward(&ga, r, &gu);
-        const sr_tensor *kin = k ? &A->up[k - 1] : srr ? &A->body : B ? &A->out[B - 1] : &A->a0;
-        sr_tensor gi = {n, C, hh, ww, t2};
-        conv_bw(g, &g->up[k], kin, &gu, &gi, grads, scr);
-        float *tmp = d;
-        d = t2;
-        t2 = tmp;
-    }
-    const size_t nlr = (size_t)n * C * h * w;
-    sr_tensor gcur = {n, C, h, w, d};
-    if (srr) { /* body = conv_body(trunk) + a0: keep the skip's share for the head */
-        memcpy(keep, d, nlr * sizeof(float));
-        sr_tensor gi = {n, C, h, w, t1};
-        conv_bw(g, &g->body, B ? &A->out[B - 1] : &A->a0, &gcur, &gi, grads, scr);
-        float *tmp = d;
-        d = t1;
-        t1 = tmp;
-        gcur.data = d;
-    }
-    for (int i = B - 1; i >= 0; i--) {
-        const sr_tensor *in = i ? &A->out[i - 1] : &A->a0;
-        sr_tensor gm = {n, C, h, w, t1};
-        conv_bw(g, &g->conv2[i], &A->mid[i], &gcur, &gm, grads, scr);
-        if (srr)
-            sr_prelu_backward(&A->pre[i], g->block_act[i].alpha, g->block_act[i].nalpha, &gm, &gm,
-                              gptr(g, grads, g->block_act[i].param));
-        else
-            sr_relu_backward(A->mid[i].data, t1, t1, nlr);
-        sr_tensor gi = {n, C, h, w, t2};
-        conv_bw(g, &g->conv1[i], in, &gm, &gi, grads, scr);
-        sr_add(d, t2, d, nlr);
-    }
-    if (srr) {
-        sr_add(d, keep, d, nlr);
-        sr_prelu_backward(&A->c0, g->first_act.alpha, g->first_act.nalpha, &gcur, &gcur,
-                          gptr(g, grads, g->first_act.param));
-    } else {
-        sr_lrelu_backward(A->a0.data, d, d, nlr, GEN_LRELU_SLOPE);
-    }
-    conv_bw(g, &g->first, &A->x, &gcur, dx, grads, scr);
-    if (dx && !srr) {
-        sr_tensor gs = {n, cf->in_channels, h, w, sr_arena_alloc(a, sr_tensor_numel(dx))};
-        if (!gs.data) {
-            sr_error_set(err, SR_ERR_NOMEM, "generator: training arena too small for backward");
-            return -1;
+            memset(dx->data, 0, nx * sizeof(float));
+        if (g->skip) {
+            sr_tensor gs = {n, cf->in_channels, h, w, tmp};
+            sr_upsample_backward(dy, s, g->skip_mode, &gs);
+            sr_add(dx->data, gs.data, dx->data, nx);
         }
-        sr_upsample_backward(dy, s, SR_INTERP_BILINEAR, &gs);
-        sr_add(dx->data, gs.data, dx->data, sr_tensor_numel(dx));
     }
     return 0;
 }

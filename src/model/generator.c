@@ -1,6 +1,8 @@
-/* generator.c: the generator's parameters: layout for a configuration,
- * initialisation, loading from and saving to safetensors, the receptive
- * field. Inference is in gen_forward.c, training passes in gen_train.c. */
+/* generator.c: what every architecture shares: the table of architectures,
+ * building a generator's layer list (the architecture's build function in
+ * arch_*.c makes it), initialisation, loading from and saving to
+ * safetensors. The receptive field and buffer plans are in gen_build.c,
+ * inference in gen_forward.c, training passes in gen_train.c. */
 #include "gen_internal.h"
 
 #include <ctype.h>
@@ -47,25 +49,34 @@ static double pcg_normal(pcg32 *r)
 
 /* ---- configuration -------------------------------------------------------- */
 
-/* The one table of architecture names: metadata, --arch, messages. */
-static const struct {
-    sr_arch arch;
-    const char *name;
-} ARCHS[] = {{SR_ARCH_MSRRESNET, "msrresnet"}, {SR_ARCH_SRRESNET, "srresnet"}};
+/* The one table of architectures: metadata, --arch, messages, detection
+ * (tried in this order on files without "arch" metadata). */
+static const gen_arch *const ARCHS[] = {&gen_arch_msrresnet, &gen_arch_srresnet,
+                                        &gen_arch_srvgg, &gen_arch_rrdbnet, &gen_arch_edsr};
+#define NARCH ((int)(sizeof ARCHS / sizeof *ARCHS))
+static const gen_arch *const DETECT_ORDER[] = {&gen_arch_rrdbnet, &gen_arch_edsr,
+                                               &gen_arch_srvgg, &gen_arch_srresnet,
+                                               &gen_arch_msrresnet};
+
+const gen_arch *gen_arch_get(sr_arch arch)
+{
+    for (int i = 0; i < NARCH; i++)
+        if (ARCHS[i]->arch == arch)
+            return ARCHS[i];
+    return NULL;
+}
 
 const char *sr_arch_name(sr_arch arch)
 {
-    for (size_t i = 0; i < sizeof ARCHS / sizeof *ARCHS; i++)
-        if (ARCHS[i].arch == arch)
-            return ARCHS[i].name;
-    return "unknown";
+    const gen_arch *a = gen_arch_get(arch);
+    return a ? a->name : "unknown";
 }
 
 int sr_arch_parse(const char *name, sr_arch *arch)
 {
-    for (size_t i = 0; name && i < sizeof ARCHS / sizeof *ARCHS; i++)
-        if (!strcasecmp(name, ARCHS[i].name)) {
-            *arch = ARCHS[i].arch;
+    for (int i = 0; name && i < NARCH; i++)
+        if (!strcasecmp(name, ARCHS[i]->name)) {
+            *arch = ARCHS[i]->arch;
             return 0;
         }
     return -1;
@@ -73,12 +84,41 @@ int sr_arch_parse(const char *name, sr_arch *arch)
 
 const char *sr_arch_list(void)
 {
-    return "msrresnet, srresnet";
+    return "msrresnet, srresnet, srvgg, rrdbnet, edsr";
+}
+
+/* The architecture extras' defaults (BasicSR's / Real-ESRGAN's); the
+ * extras an architecture does not have are zero, so that equal networks
+ * have equal configurations. */
+static void fill_defaults(sr_generator_config *c)
+{
+    if (c->arch != SR_ARCH_RRDBNET)
+        c->grow = 0;
+    else if (!c->grow)
+        c->grow = 32;
+    if (c->arch != SR_ARCH_SRVGG)
+        c->act = SR_ACT_TYPE_PRELU;
+    if (c->arch != SR_ARCH_EDSR) {
+        c->res_scale = c->img_range = 0;
+        memset(c->rgb_mean, 0, sizeof c->rgb_mean);
+        return;
+    }
+    if (c->res_scale == 0)
+        c->res_scale = 1;
+    if (c->img_range == 0) {
+        c->img_range = 255;
+        if (!c->rgb_mean[0] && !c->rgb_mean[1] && !c->rgb_mean[2]) {
+            c->rgb_mean[0] = 0.4488f;
+            c->rgb_mean[1] = 0.4371f;
+            c->rgb_mean[2] = 0.4040f;
+        }
+    }
 }
 
 int sr_generator_config_check(const sr_generator_config *c, sr_error *err)
 {
-    if (c->arch != SR_ARCH_MSRRESNET && c->arch != SR_ARCH_SRRESNET) {
+    const gen_arch *a = gen_arch_get(c->arch);
+    if (!a) {
         sr_error_set(err, SR_ERR_ARG, "generator: unknown architecture %d", (int)c->arch);
         return -1;
     }
@@ -98,15 +138,10 @@ int sr_generator_config_check(const sr_generator_config *c, sr_error *err)
                      c->in_channels, c->out_channels);
         return -1;
     }
-    if (c->arch == SR_ARCH_MSRRESNET && c->in_channels != c->out_channels) {
-        sr_error_set(err, SR_ERR_ARG,
-                     "generator: msrresnet needs as many output as input channels (global skip)");
-        return -1;
-    }
-    return 0;
+    return a->check ? a->check(c, err) : 0;
 }
 
-/* ---- layout: the parameters of a configuration ---------------------------- */
+/* ---- layout: the layer list of a configuration ---------------------------- */
 
 static void free_params(sr_generator *g)
 {
@@ -124,9 +159,9 @@ void sr_generator_free(sr_generator *g)
     if (!g)
         return;
     free_params(g);
-    free(g->conv1);
-    free(g->conv2);
-    free(g->block_act);
+    free(g->convs);
+    free(g->ops);
+    free(g->vals);
     for (int i = 0; i < g->nmeta; i++) {
         free(g->meta_keys[i]);
         free(g->meta_vals[i]);
@@ -136,103 +171,22 @@ void sr_generator_free(sr_generator *g)
     free(g);
 }
 
-/* Add a zeroed parameter; returns its index or -1. */
-static int add_param(sr_generator *g, const char *name, int ndim, const int64_t *shape)
-{
-    if (g->nparams == g->capparams) {
-        int nc = g->capparams ? 2 * g->capparams : 64;
-        sr_param *p = realloc(g->params, (size_t)nc * sizeof *p);
-        if (!p)
-            return -1;
-        g->params = p;
-        g->capparams = nc;
-    }
-    sr_param *p = &g->params[g->nparams];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    p->numel = 1;
-    for (int i = 0; i < ndim; i++) {
-        p->shape[i] = shape[i];
-        p->numel *= (size_t)shape[i];
-    }
-    if (g->count_only)
-        return g->nparams++;
-    p->data = sr_alloc_floats(p->numel);
-    if (!p->data)
-        return -1;
-    return g->nparams++;
-}
-
-static int add_conv(sr_generator *g, gen_conv *cv, const char *name, int cin, int cout, int k)
-{
-    char nm[128];
-    int64_t ws[4] = {cout, cin, k, k}, bs[1] = {cout};
-    snprintf(nm, sizeof nm, "%s.weight", name);
-    int wi = add_param(g, nm, 4, ws);
-    snprintf(nm, sizeof nm, "%s.bias", name);
-    int bi = wi < 0 ? -1 : add_param(g, nm, 1, bs);
-    if (bi < 0)
-        return -1;
-    cv->param = wi;
-    cv->c = (sr_conv2d){.cin = cin, .cout = cout, .kh = k, .kw = k, .stride = 1, .pad = k / 2};
-    return 0;
-}
-
-static int add_prelu(sr_generator *g, gen_act *a, const char *name, int nalpha)
-{
-    char nm[128];
-    int64_t s[1] = {nalpha};
-    snprintf(nm, sizeof nm, "%s.weight", name);
-    int i = add_param(g, nm, 1, s);
-    if (i < 0)
-        return -1;
-    a->kind = ACT_PRELU;
-    a->nalpha = nalpha;
-    a->param = i;
-    for (int k = 0; k < nalpha && g->params[i].data; k++)
-        g->params[i].data[k] = 0.25f; /* PyTorch's default */
-    return 0;
-}
-
 /* Point the layers at their parameter storage (after all params exist:
  * the params array may move while it grows). */
 static void wire(sr_generator *g)
 {
-    gen_conv *all[4 + 2 * 1024 + GEN_MAX_UP];
-    int n = 0;
-    all[n++] = &g->first;
-    for (int i = 0; i < g->cfg.blocks; i++) {
-        all[n++] = &g->conv1[i];
-        all[n++] = &g->conv2[i];
+    for (int i = 0; i < g->nconv; i++) {
+        g->convs[i].c.weight = g->params[g->convs[i].param].data;
+        g->convs[i].c.bias = g->params[g->convs[i].param + 1].data;
     }
-    if (g->cfg.arch == SR_ARCH_SRRESNET)
-        all[n++] = &g->body;
-    for (int k = 0; k < g->nup; k++)
-        all[n++] = &g->up[k];
-    if (g->cfg.arch == SR_ARCH_MSRRESNET)
-        all[n++] = &g->hr;
-    all[n++] = &g->last;
-    for (int i = 0; i < n; i++) {
-        all[i]->c.weight = g->params[all[i]->param].data;
-        all[i]->c.bias = g->params[all[i]->param + 1].data;
-    }
-    gen_act *acts[2 + 1024 + GEN_MAX_UP];
-    int na = 0;
-    acts[na++] = &g->first_act;
-    for (int i = 0; i < g->cfg.blocks; i++)
-        acts[na++] = &g->block_act[i];
-    for (int k = 0; k < g->nup; k++)
-        acts[na++] = &g->up_act[k];
-    for (int i = 0; i < na; i++)
-        if (acts[i]->kind == ACT_PRELU)
-            acts[i]->alpha = g->params[acts[i]->param].data;
+    for (int i = 0; i < g->nop; i++)
+        if (g->ops[i].kind == OP_CONV && g->ops[i].act.kind == ACT_PRELU)
+            g->ops[i].act.alpha = g->params[g->ops[i].act.param].data;
 }
 
-/* nalpha: PReLU alpha count per activation for SRResNet, in the order
- * first, blocks..., ups... (NULL: all shared, 1). */
-static sr_generator *build(const sr_generator_config *cfg, const int *nalpha, int count_only,
-                           sr_error *err)
+/* st: the file being loaded (PReLU sizes), or NULL. */
+static sr_generator *build(const sr_generator_config *cfg, const sr_safetensors *st,
+                           int count_only, sr_error *err)
 {
     if (sr_generator_config_check(cfg, err))
         return NULL;
@@ -240,66 +194,19 @@ static sr_generator *build(const sr_generator_config *cfg, const int *nalpha, in
     if (!g)
         goto oom;
     g->cfg = *cfg;
+    fill_defaults(&g->cfg);
     g->count_only = count_only;
-    const int s = cfg->scale, B = cfg->blocks, C = cfg->channels;
-    g->nup = s == 3 ? 1 : s == 2 ? 1 : s == 4 ? 2 : 3;
-    g->up_r = s == 3 ? 3 : 2;
-    g->conv1 = calloc((size_t)B + 1, sizeof *g->conv1);
-    g->conv2 = calloc((size_t)B + 1, sizeof *g->conv2);
-    g->block_act = calloc((size_t)B + 1, sizeof *g->block_act);
-    if (!g->conv1 || !g->conv2 || !g->block_act)
+    g->st = st;
+    g->range = 1;
+    g->align = 1;
+    if (gb_input(g, cfg->in_channels) != 0 || gen_arch_get(cfg->arch)->build(g) || g->oom ||
+        g->nop < 1)
         goto oom;
-    const int srr = cfg->arch == SR_ARCH_SRRESNET;
-    const int kend = srr ? 9 : 3;
-    int ai = 0;
-    char nm[64];
-    if (add_conv(g, &g->first, "conv_first", cfg->in_channels, C, kend))
-        goto oom;
-    if (srr) {
-        if (add_prelu(g, &g->first_act, "act_first", nalpha ? nalpha[ai] : 1))
-            goto oom;
-        ai++;
-    } else {
-        g->first_act.kind = ACT_LRELU;
-    }
-    for (int i = 0; i < B; i++) {
-        snprintf(nm, sizeof nm, "body.%d.conv1", i);
-        if (add_conv(g, &g->conv1[i], nm, C, C, 3))
-            goto oom;
-        if (srr) {
-            snprintf(nm, sizeof nm, "body.%d.act", i);
-            if (add_prelu(g, &g->block_act[i], nm, nalpha ? nalpha[ai] : 1))
-                goto oom;
-            ai++;
-        } else {
-            g->block_act[i].kind = ACT_RELU;
-        }
-        snprintf(nm, sizeof nm, "body.%d.conv2", i);
-        if (add_conv(g, &g->conv2[i], nm, C, C, 3))
-            goto oom;
-    }
-    if (srr && add_conv(g, &g->body, "conv_body", C, C, 3))
-        goto oom;
-    for (int k = 0; k < g->nup; k++) {
-        snprintf(nm, sizeof nm, "upconv%d", k + 1);
-        if (add_conv(g, &g->up[k], nm, C, C * g->up_r * g->up_r, 3))
-            goto oom;
-        if (srr) {
-            snprintf(nm, sizeof nm, "act_up%d", k + 1);
-            if (add_prelu(g, &g->up_act[k], nm, nalpha ? nalpha[ai] : 1))
-                goto oom;
-            ai++;
-        } else {
-            g->up_act[k].kind = ACT_LRELU;
-        }
-    }
-    if (!srr) {
-        if (add_conv(g, &g->hr, "conv_hr", C, C, 3))
-            goto oom;
-        g->hr_act.kind = ACT_LRELU;
-    }
-    if (add_conv(g, &g->last, "conv_last", C, cfg->out_channels, kend))
-        goto oom;
+    g->st = NULL;
+    g->output = g->ops[g->nop - 1].out;
+    for (int v = 0; v < g->nval; v++)
+        if (g->vals[v].den > g->align)
+            g->align = g->vals[v].den;
     wire(g);
     return g;
 oom:
@@ -334,14 +241,6 @@ static void icnr(pcg32 *r, const sr_conv2d *c, int up, double scale)
     }
 }
 
-static void init_conv(pcg32 *r, const gen_conv *cv, double scale)
-{
-    const sr_conv2d *c = &cv->c;
-    kaiming(r, c->weight, (size_t)c->cout * c->cin * c->kh * c->kw, c->cin * c->kh * c->kw,
-            scale);
-    memset(c->bias, 0, (size_t)c->cout * sizeof(float));
-}
-
 sr_generator *sr_generator_new(const sr_generator_config *cfg, uint64_t seed, sr_error *err)
 {
     sr_generator *g = build(cfg, NULL, 0, err);
@@ -349,22 +248,18 @@ sr_generator *sr_generator_new(const sr_generator_config *cfg, uint64_t seed, sr
         return NULL;
     pcg32 r = pcg_seed(seed);
     /* BasicSR scales Kaiming by 0.1 so that the residual blocks start close
-     * to the identity; the other convs use the same scale as BasicSR does. */
+     * to the identity; the other convs use the same scale as BasicSR does.
+     * Convs in the order the architecture made them. */
     const double s = 0.1;
-    init_conv(&r, &g->first, s);
-    for (int i = 0; i < cfg->blocks; i++) {
-        init_conv(&r, &g->conv1[i], s);
-        init_conv(&r, &g->conv2[i], s);
+    for (int i = 0; i < g->nconv; i++) {
+        const sr_conv2d *c = &g->convs[i].c;
+        if (g->convs[i].icnr)
+            icnr(&r, c, g->convs[i].icnr, s);
+        else
+            kaiming(&r, c->weight, (size_t)c->cout * c->cin * c->kh * c->kw,
+                    c->cin * c->kh * c->kw, s);
+        memset(c->bias, 0, (size_t)c->cout * sizeof(float));
     }
-    if (cfg->arch == SR_ARCH_SRRESNET)
-        init_conv(&r, &g->body, s);
-    for (int k = 0; k < g->nup; k++) {
-        icnr(&r, &g->up[k].c, g->up_r, s);
-        memset(g->up[k].c.bias, 0, (size_t)g->up[k].c.cout * sizeof(float));
-    }
-    if (cfg->arch == SR_ARCH_MSRRESNET)
-        init_conv(&r, &g->hr, s);
-    init_conv(&r, &g->last, s);
     return g;
 }
 
@@ -422,36 +317,6 @@ void sr_generator_zero_grad(sr_generator *g)
             memset(g->params[i].grad, 0, g->params[i].numel * sizeof(float));
 }
 
-/* ---- receptive field ------------------------------------------------------ */
-
-int gen_trunk_radius(const sr_generator *g)
-{
-    const int head = g->first.c.kh / 2;
-    return head + 2 * g->cfg.blocks + (g->cfg.arch == SR_ARCH_SRRESNET ? 1 : 0);
-}
-
-/* Walk back from the output: margins at the current resolution grow by each
- * conv's radius and shrink (rounding up) through each pixel shuffle; tiles
- * are aligned to LR pixels, so ceil is exact. */
-int gen_tail_margin(const sr_generator *g)
-{
-    int m = g->last.c.kh / 2;
-    if (g->cfg.arch == SR_ARCH_MSRRESNET)
-        m += g->hr.c.kh / 2;
-    for (int k = g->nup - 1; k >= 0; k--) {
-        m = (m + g->up_r - 1) / g->up_r;
-        m += g->up[k].c.kh / 2;
-    }
-    return m;
-}
-
-int sr_generator_halo(const sr_generator *g)
-{
-    int h = gen_trunk_radius(g) + gen_tail_margin(g);
-    /* the bilinear global skip reads one neighbour; keep a pixel to spare */
-    return h < 2 ? 2 : h;
-}
-
 /* ---- metadata ------------------------------------------------------------- */
 
 static int set_meta(sr_generator *g, const char *key, const char *val)
@@ -490,7 +355,7 @@ static int set_meta(sr_generator *g, const char *key, const char *val)
 /* An integer metadata value in lo..hi. A value that is a number but outside
  * the range says so: "out of range" and "not a number" need different fixes
  * in the file. Returns 1 (set), 0 (absent) or -1. */
-static int meta_int(const sr_safetensors *st, const char *key, long lo, long hi, int *out,
+int gen_meta_int(const sr_safetensors *st, const char *key, long lo, long hi, int *out,
                     sr_error *err)
 {
     const char *v = sr_safetensors_meta(st, key);
@@ -515,64 +380,72 @@ static int meta_int(const sr_safetensors *st, const char *key, long lo, long hi,
     return 1;
 }
 
-/* The configuration: metadata first, tensor shapes for what it lacks. */
+/* A float metadata value in lo..hi; 1 (set), 0 (absent) or -1. */
+int gen_meta_float(const sr_safetensors *st, const char *key, double lo, double hi, float *out,
+                   sr_error *err)
+{
+    const char *v = sr_safetensors_meta(st, key);
+    if (!v)
+        return 0;
+    char *end;
+    double x = strtod(v, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == v || *end || !(x >= lo && x <= hi)) {
+        sr_error_set(err, SR_ERR_WEIGHTS, "%s: metadata %s = '%.40s' is not a number in %g..%g",
+                     sr_safetensors_path(st), key, v, lo, hi);
+        return -1;
+    }
+    *out = (float)x;
+    return 1;
+}
+
+/* The architecture of a file without "arch" metadata, from its tensors. */
+static const gen_arch *detect(const sr_safetensors *st, sr_error *err)
+{
+    for (size_t i = 0; i < sizeof DETECT_ORDER / sizeof *DETECT_ORDER; i++)
+        if (DETECT_ORDER[i]->detect(st))
+            return DETECT_ORDER[i];
+    const char *first = sr_safetensors_count(st) ? sr_safetensors_name(st, 0) : "(none)";
+    sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%.60s' does not fit any architecture (%s)",
+                 sr_safetensors_path(st), first, sr_arch_list());
+    return NULL;
+}
+
+/* The configuration: tensor shapes first, metadata over them. */
 static int read_config(const sr_safetensors *st, sr_generator_config *c, sr_error *err)
 {
     const char *path = sr_safetensors_path(st);
-    int64_t s[8];
     memset(c, 0, sizeof *c);
     const char *arch = sr_safetensors_meta(st, "arch");
+    const gen_arch *a;
     if (arch) {
         if (sr_arch_parse(arch, &c->arch)) {
             sr_error_set(err, SR_ERR_UNSUPPORTED, "%s: architecture '%.40s' not supported (%s)", path,
                          arch, sr_arch_list());
             return -1;
         }
+        a = gen_arch_get(c->arch);
     } else {
-        c->arch = sr_safetensors_has(st, "conv_body.weight") ? SR_ARCH_SRRESNET
-                                                              : SR_ARCH_MSRRESNET;
+        if (!(a = detect(st, err)))
+            return -1;
+        c->arch = a->arch;
     }
-    int nd = sr_safetensors_shape(st, "conv_first.weight", s);
-    if (nd != 4) {
-        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor 'conv_first.weight' missing or not 4-D",
-                     path);
+    if (a->infer(st, c, err))
         return -1;
-    }
-    c->channels = (int)s[0];
-    c->in_channels = (int)s[1];
-    c->blocks = 0;
-    for (;;) {
-        char nm[64];
-        snprintf(nm, sizeof nm, "body.%d.conv1.weight", c->blocks);
-        if (!sr_safetensors_has(st, nm) || c->blocks > 1024)
-            break;
-        c->blocks++;
-    }
-    c->out_channels = sr_safetensors_shape(st, "conv_last.weight", s) == 4 ? (int)s[0] : 0;
-    int nup = 0;
-    while (nup < GEN_MAX_UP) {
-        char nm[64];
-        snprintf(nm, sizeof nm, "upconv%d.weight", nup + 1);
-        if (!sr_safetensors_has(st, nm))
-            break;
-        nup++;
-    }
-    c->scale = 0;
-    if (nup == 1 && sr_safetensors_shape(st, "upconv1.weight", s) == 4 && c->channels)
-        c->scale = s[0] == 9 * (int64_t)c->channels ? 3 : 2;
-    else if (nup >= 2)
-        c->scale = 1 << nup;
     int r;
     /* The ranges are sr_generator_config_check's; a scale in range but not
      * supported (5) is left to it, which names the supported ones. */
-    if ((r = meta_int(st, "scale", 1, 64, &c->scale, err)) < 0)
+    if ((r = gen_meta_int(st, "scale", 1, 64, &c->scale, err)) < 0)
         return -1;
-    if (!r && meta_int(st, "upscale", 1, 64, &c->scale, err) < 0)
+    if (!r && gen_meta_int(st, "upscale", 1, 64, &c->scale, err) < 0)
         return -1;
-    if (meta_int(st, "num_block", 0, 1024, &c->blocks, err) < 0 ||
-        meta_int(st, "num_feat", 1, 4096, &c->channels, err) < 0 ||
-        meta_int(st, "num_in_ch", 1, 4, &c->in_channels, err) < 0 ||
-        meta_int(st, "num_out_ch", 1, 4, &c->out_channels, err) < 0)
+    if (gen_meta_int(st, "num_block", 0, 1024, &c->blocks, err) < 0 ||
+        gen_meta_int(st, "num_feat", 1, 4096, &c->channels, err) < 0 ||
+        gen_meta_int(st, "num_in_ch", 1, 4, &c->in_channels, err) < 0 ||
+        gen_meta_int(st, "num_out_ch", 1, 4, &c->out_channels, err) < 0)
+        return -1;
+    if (a->read_meta && a->read_meta(st, c, err))
         return -1;
     const char *vr = sr_safetensors_meta(st, "value_range");
     if (vr) {
@@ -598,51 +471,6 @@ static int read_config(const sr_safetensors *st, sr_generator_config *c, sr_erro
     return 0;
 }
 
-/* BN of an SRResNet conv: fold when present (all four tensors). */
-static int load_bn(const sr_safetensors *st, gen_conv *cv, const char *bn, float eps,
-                   sr_error *err, int *used)
-{
-    char nm[4][96];
-    const char *sfx[4] = {"weight", "bias", "running_mean", "running_var"};
-    int present = 0;
-    for (int i = 0; i < 4; i++) {
-        snprintf(nm[i], sizeof nm[i], "%s.%s", bn, sfx[i]);
-        present += sr_safetensors_has(st, nm[i]);
-    }
-    if (!present)
-        return 0;
-    if (present != 4) {
-        sr_error_set(err, SR_ERR_WEIGHTS, "%s: batch norm '%s' incomplete (needs %s, %s, %s, %s)",
-                     sr_safetensors_path(st), bn, sfx[0], sfx[1], sfx[2], sfx[3]);
-        return -1;
-    }
-    const int C = cv->c.cout;
-    float *buf = malloc(4 * (size_t)C * sizeof(float));
-    if (!buf) {
-        sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", sr_safetensors_path(st));
-        return -1;
-    }
-    int64_t shp[1] = {C};
-    for (int i = 0; i < 4; i++) {
-        if (sr_safetensors_read(st, nm[i], 1, shp, buf + (size_t)i * C, err)) {
-            free(buf);
-            return -1;
-        }
-        used[i] = 1;
-    }
-    for (int i = 0; i < C; i++) {
-        if (!(buf[3 * C + i] + eps > 0) || !isfinite(buf[3 * C + i])) {
-            sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s': variance not positive",
-                         sr_safetensors_path(st), nm[3]);
-            free(buf);
-            return -1;
-        }
-    }
-    sr_fold_batchnorm(&cv->c, buf, buf + C, buf + 2 * C, buf + 3 * C, eps);
-    free(buf);
-    return 1;
-}
-
 sr_generator *sr_generator_load(const char *path, sr_error *err)
 {
     sr_safetensors *st = sr_safetensors_open(path, err);
@@ -653,29 +481,12 @@ sr_generator *sr_generator_load(const char *path, sr_error *err)
     sr_generator_config cfg;
     if (read_config(st, &cfg, err))
         goto fail;
-    /* PReLU alpha counts (SRResNet): from the file, 1 or num_feat each. */
-    int nalpha[1 + 1024 + GEN_MAX_UP];
-    if (cfg.arch == SR_ARCH_SRRESNET) {
-        int na = 0, nup = cfg.scale == 8 ? 3 : cfg.scale == 4 ? 2 : 1;
-        char nm[64];
-        for (int i = 0; i < 1 + cfg.blocks + nup; i++) {
-            if (i == 0)
-                snprintf(nm, sizeof nm, "act_first.weight");
-            else if (i <= cfg.blocks)
-                snprintf(nm, sizeof nm, "body.%d.act.weight", i - 1);
-            else
-                snprintf(nm, sizeof nm, "act_up%d.weight", i - cfg.blocks);
-            int64_t s[8];
-            int nd = sr_safetensors_shape(st, nm, s);
-            nalpha[na++] = nd == 1 && s[0] == cfg.channels ? cfg.channels : 1;
-        }
-    }
     /* The metadata decides the layout before any tensor is read: check that
      * the file could plausibly hold it before allocating, so a 1 KB file
      * claiming 1024 blocks x 4096 features is refused instead of allocating
      * a terabyte. Biases absent from files (convs followed by batch norm) are
      * what the slack is for. */
-    g = build(&cfg, nalpha, 1, err);
+    g = build(&cfg, st, 1, err);
     if (!g)
         goto fail;
     uint64_t need = 0;
@@ -694,7 +505,7 @@ sr_generator *sr_generator_load(const char *path, sr_error *err)
                      (unsigned long long)need, (unsigned long long)have);
         goto fail;
     }
-    g = build(&cfg, nalpha, 0, err);
+    g = build(&cfg, st, 0, err);
     if (!g)
         goto fail;
     const int nt = sr_safetensors_count(st);
@@ -703,14 +514,13 @@ sr_generator *sr_generator_load(const char *path, sr_error *err)
         sr_error_set(err, SR_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    const int srr = cfg.arch == SR_ARCH_SRRESNET;
     for (int i = 0; i < g->nparams; i++) {
         sr_param *p = &g->params[i];
-        size_t len = strlen(p->name);
-        /* An SRResNet conv followed by BN may come without a bias. */
-        int bias_optional = srr && len > 5 && !strcmp(p->name + len - 5, ".bias") &&
-                            (strstr(p->name, ".conv1.") || strstr(p->name, ".conv2.") ||
-                             !strncmp(p->name, "conv_body.", 10));
+        /* a conv followed by batch norm may come without a bias */
+        int bias_optional = 0;
+        for (int k = 0; k < g->nconv; k++)
+            if (g->convs[k].param + 1 == i && g->convs[k].bias_optional)
+                bias_optional = 1;
         if (bias_optional && !sr_safetensors_has(st, p->name))
             continue; /* stays zero */
         if (sr_safetensors_read(st, p->name, p->ndim, p->shape, p->data, err))
@@ -725,42 +535,9 @@ sr_generator *sr_generator_load(const char *path, sr_error *err)
     }
     for (int t = 0; t < nt; t++)
         used[t] = sr_generator_param_by_name(g, sr_safetensors_name(st, t)) != NULL;
-    if (srr) {
-        float eps = 1e-5f;
-        const char *e = sr_safetensors_meta(st, "bn_eps");
-        if (e) {
-            char *end;
-            double v = strtod(e, &end);
-            if (end == e || *end || !(v > 0 && v < 1)) {
-                sr_error_set(err, SR_ERR_WEIGHTS, "%s: metadata bn_eps '%.40s' is invalid", path,
-                             e);
-                goto fail;
-            }
-            eps = (float)v;
-        }
-        for (int i = 0; i <= 2 * cfg.blocks; i++) {
-            char bn[64];
-            gen_conv *cv;
-            if (i == 2 * cfg.blocks) {
-                snprintf(bn, sizeof bn, "bn_body");
-                cv = &g->body;
-            } else {
-                snprintf(bn, sizeof bn, "body.%d.bn%d", i / 2, i % 2 + 1);
-                cv = i % 2 ? &g->conv2[i / 2] : &g->conv1[i / 2];
-            }
-            int u[4] = {0};
-            if (load_bn(st, cv, bn, eps, err, u) < 0)
-                goto fail;
-            if (u[0]) { /* mark the four BN tensors as used */
-                for (int t = 0; t < nt; t++) {
-                    const char *name = sr_safetensors_name(st, t);
-                    size_t bl = strlen(bn);
-                    if (!strncmp(name, bn, bl) && name[bl] == '.')
-                        used[t] = 1;
-                }
-            }
-        }
-    }
+    const gen_arch *a = gen_arch_get(cfg.arch);
+    if (a->post_load && a->post_load(g, st, used, err))
+        goto fail;
     for (int t = 0; t < nt; t++) {
         if (!used[t]) {
             sr_error_set(err, SR_ERR_WEIGHTS,
@@ -785,6 +562,28 @@ fail:
     sr_generator_free(g);
     sr_safetensors_close(st);
     return NULL;
+}
+
+int sr_generator_describe(const char *path, sr_generator_config *cfg, size_t *params,
+                          sr_error *err)
+{
+    sr_safetensors *st = sr_safetensors_open(path, err);
+    if (!st)
+        return -1;
+    int rc = -1;
+    if (!read_config(st, cfg, err)) {
+        sr_generator *g = build(cfg, st, 1, err);
+        if (g) {
+            *params = 0;
+            for (int i = 0; i < g->nparams; i++)
+                *params += g->params[i].numel;
+            *cfg = g->cfg;
+            sr_generator_free(g);
+            rc = 0;
+        }
+    }
+    sr_safetensors_close(st);
+    return rc;
 }
 
 /* ---- saving --------------------------------------------------------------- */
@@ -814,6 +613,14 @@ int sr_generator_save(const sr_generator *g, const char *path, const char *const
     sr_st_writer_meta(w, "num_in_ch", num);
     snprintf(num, sizeof num, "%d", g->cfg.out_channels);
     sr_st_writer_meta(w, "num_out_ch", num);
+    const gen_arch *a = gen_arch_get(g->cfg.arch);
+    if (a->save_meta) {
+        const char *kv[16];
+        char buf[8][64];
+        int n = a->save_meta(g, kv, buf);
+        for (int i = 0; i < n; i++)
+            sr_st_writer_meta(w, kv[2 * i], kv[2 * i + 1]);
+    }
     sr_st_writer_meta(w, "value_range", "0,1");
     sr_st_writer_meta(w, "format", "srgan-up generator");
     for (int i = 0; i < g->nparams; i++)

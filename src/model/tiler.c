@@ -316,11 +316,16 @@ static void tiler_destroy(sr_stage *self)
 static size_t budget_bytes(const sr_generator *g, int th, int tw, int threads, int in_w,
                            int in_h, int views)
 {
-    const int H = sr_generator_halo(g), s = g->cfg.scale;
+    const int H = sr_generator_halo(g), s = g->cfg.scale, A = g->align;
+    /* an estimate: sizes rounded up to the alignment (unshuffle) */
+    in_h = (in_h + A - 1) / A * A;
+    in_w = (in_w + A - 1) / A * A;
+    th = (th + A - 1) / A * A;
+    tw = (tw + A - 1) / A * A;
     const int wh = th + 2 * H < in_h ? th + 2 * H : in_h;
     const int ww = tw + 2 * H < in_w ? tw + 2 * H : in_w;
     gen_region r = {.full_h = 1 << 30, .full_w = 1 << 30, .wy0 = 0, .wx0 = 0, .wh = wh,
-                    .ww = ww, .ry0 = (wh - th) / 2, .rx0 = (ww - tw) / 2};
+                    .ww = ww, .ry0 = (wh - th) / 2 / A * A, .rx0 = (ww - tw) / 2 / A * A};
     r.ry1 = r.ry0 + (th < wh ? th : wh);
     r.rx1 = r.rx0 + (tw < ww ? tw : ww);
     size_t per = tile_floats(g, &r, g->cfg.in_channels, g->cfg.out_channels) * sizeof(float);
@@ -384,6 +389,19 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
             tile = tile > 16 ? (tile - 1) / 8 * 8 : 8;
         }
     }
+    /* An architecture that unshuffles its input (rrdbnet x2) needs windows
+     * and regions starting at multiples of the factor; the halo already is
+     * one. */
+    const int A = g->align;
+    if (views > 1 && A > 1 && (t->in_w % A || t->in_h % A)) {
+        sr_error_set(err, SR_ERR_UNSUPPORTED,
+                     "generator: the self-ensemble with %s x%d needs image sides that are "
+                     "multiples of %d (this one is %dx%d)", sr_arch_name(cf->arch), cf->scale, A,
+                     t->in_w, t->in_h);
+        tiler_destroy(&t->base);
+        return NULL;
+    }
+    tile = (tile + A - 1) / A * A;
     t->tile_h = tile < t->in_h ? tile : t->in_h;
     /* Columns: enough tiles per band for every thread, in a multiple of the
      * thread count when that keeps tiles from getting narrower than half. */
@@ -392,7 +410,9 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
         ntx = t->threads < t->in_w ? t->threads : t->in_w;
     else if (ntx % t->threads)
         ntx += t->threads - ntx % t->threads;
-    t->tile_w = (t->in_w + ntx - 1) / ntx;
+    t->tile_w = ((t->in_w + ntx - 1) / ntx + A - 1) / A * A;
+    if (t->tile_w > t->in_w)
+        t->tile_w = t->in_w;
     t->views = views;
     t->on_tile = o ? o->on_tile : NULL;
     t->on_tile_user = o ? o->on_tile_user : NULL;

@@ -83,6 +83,13 @@ int ckpt_save(const train_state *s, const sr_train_config *c, const char *path, 
     META("channels", "%d", gc->channels);
     META("in_channels", "%d", gc->in_channels);
     META("out_channels", "%d", gc->out_channels);
+    /* the architecture's extras (sr_generator_config), so that a resumed run
+     * rebuilds the same network */
+    META("gen.num_grow_ch", "%d", gc->grow);
+    META("gen.act_type", "%d", (int)gc->act);
+    META("gen.res_scale", "%.9g", gc->res_scale);
+    META("gen.img_range", "%.9g", gc->img_range);
+    META("gen.rgb_mean", "%.9g,%.9g,%.9g", gc->rgb_mean[0], gc->rgb_mean[1], gc->rgb_mean[2]);
     META("has_ema", "%d", s->ema != NULL);
     META("seconds", "%.3f", s->seconds);
     META("val_psnr", "%.4f", s->val_psnr);

@@ -38,7 +38,7 @@ void sr_train_config_defaults(sr_train_config *c, sr_phase phase)
 {
     memset(c, 0, sizeof *c);
     c->phase = phase;
-    c->gen = (sr_generator_config){SR_ARCH_MSRRESNET, 4, 16, 64, 3, 3};
+    c->gen = (sr_generator_config){.arch = SR_ARCH_MSRRESNET, .scale = 4, .blocks = 16, .channels = 64, .in_channels = 3, .out_channels = 3};
     c->iters = phase == SR_PHASE_GAN ? 100000 : 200000;
     c->batch = 16;
     c->patch = 128;
@@ -118,6 +118,18 @@ static int is_checkpoint(const char *path, sr_generator_config *gc, sr_error *er
             const char *s = sr_safetensors_meta(st, k[i]);
             *v[i] = s ? atoi(s) : 0;
         }
+        /* the architecture's extras (absent in older checkpoints: defaults) */
+        const char *x;
+        if ((x = sr_safetensors_meta(st, "gen.num_grow_ch")))
+            gc->grow = atoi(x);
+        if ((x = sr_safetensors_meta(st, "gen.act_type")))
+            gc->act = (sr_act_type)atoi(x);
+        if ((x = sr_safetensors_meta(st, "gen.res_scale")))
+            gc->res_scale = strtof(x, NULL);
+        if ((x = sr_safetensors_meta(st, "gen.img_range")))
+            gc->img_range = strtof(x, NULL);
+        if ((x = sr_safetensors_meta(st, "gen.rgb_mean")))
+            sscanf(x, "%f,%f,%f", &gc->rgb_mean[0], &gc->rgb_mean[1], &gc->rgb_mean[2]);
     }
     sr_safetensors_close(st);
     return yes;
@@ -442,6 +454,12 @@ static int init_models(loop *L, sr_generator *g, sr_disc *d, sr_error *err)
         return -1;
     }
     L->p = c->patch / L->scale;
+    if (gc->arch == SR_ARCH_RRDBNET && gc->scale == 2 && L->p % 2) {
+        /* its pixel unshuffle takes the LR patch in 2x2 cells */
+        sr_error_set(err, SR_ERR_ARG, "training: rrdbnet x2 needs --patch a multiple of 4 (not %d)",
+                     c->patch);
+        return -1;
+    }
     if (c->phase == SR_PHASE_GAN) {
         if (c->patch < 32) {
             sr_error_set(err, SR_ERR_ARG,

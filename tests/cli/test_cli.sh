@@ -274,6 +274,27 @@ check "--list-models finds \$SRGAN_UP_WEIGHTS" grep -q 'tiny-x4' out.txt
 SRGAN_UP_WEIGHTS=$T/wdir run "$UP" -m tiny-x4 rgb.png n_named.png
 check "model chosen by name" [ "$("$IMG" diff n_named.png n_rgb.png)" = "0" ]
 
+# --- every architecture: listed with its architecture and parameter count
+# (the PyTorch fixtures' state_dict sizes), loaded by -m, odd sides too
+FX=$SRGAN_SRCDIR/tests/fixtures/model
+mkdir -p archs && for m in srvgg_x4 rrdbnet_x2 edsr_x2; do cp "$FX/$m.safetensors" archs/; done
+SRGAN_UP_WEIGHTS=$T/archs run "$UP" --list-models
+check "--list-models: srvgg and its size" grep -q '^srvgg_x4 .* x4 *srvgg *3x8 *5.5k ' out.txt
+check "--list-models: rrdbnet and its size" grep -q '^rrdbnet_x2 .* x2 *rrdbnet *2x8 *26.0k ' out.txt
+check "--list-models: edsr and its size" grep -q '^edsr_x2 .* x2 *edsr *2x8 *5.7k ' out.txt
+for ms in srvgg_x4:4:92 rrdbnet_x2:2:46 edsr_x2:2:46; do
+    m=${ms%%:*}; s=${ms#*:}; s=${s%%:*}; w=${ms##*:}
+    run "$UP" -m "archs/$m.safetensors" -x "$s" rgb.png "a_$m.png"
+    check "-m $m upscales a 23x17 image" [ "$("$IMG" info "a_$m.png")" = "$w $((17 * s)) 3 u8 1" ]
+done
+# a checkpoint of no known architecture: one line naming its first tensor
+{ printf '\103\0\0\0\0\0\0\0'
+  printf '{"encoder.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+  printf '\0\0\0\0'; } > alien.safetensors
+run "$UP" -m alien.safetensors -x 4 rgb.png n_alien.png
+check "unknown architecture: exit 2" [ $rc -eq 2 ]
+check "unknown architecture: one line naming the tensor" one_line_naming "tensor 'encoder.weight' does not fit any architecture"
+
 # --- intensities: dtype conversion keeps values; normalisation maps back
 run "$UP" --method nearest -x 1 --dtype float32 gray16.tif g_f32.tif
 check "--dtype float32 from 16-bit" [ "$("$IMG" info g_f32.tif | cut -d' ' -f4)" = "f32" ]

@@ -43,6 +43,31 @@ check "a schedule that does not depend on --iters: says so" grep -q 'the learnin
 "$TR" $tiny --out run --iters 20 --resume --status-every 2x 2> log.txt
 check "bad --status-every: usage error" grep -q 'status-every needs N' log.txt
 
+# every architecture trains: runs, the pixel loss falls, the model names its arch
+for a in srvgg rrdbnet edsr; do
+    "$TR" --hr hr --scale 2 --arch $a --blocks 1 --features 8 --batch 4 --patch 16 --threads 1 \
+        --iters 100 --lr-g 2e-3 --status-every 25 --out "run_$a" 2> log.txt
+    rc=$?
+    check "--arch $a trains (0)" [ $rc -eq 0 ]
+    l25=$(sed -n 's/.*it 25\/100 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
+    l100=$(sed -n 's/.*it 100\/100 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
+    check "--arch $a: the loss falls ($l25 -> $l100)" awk -v a="$l25" -v b="$l100" 'BEGIN { exit !(a > 0 && b < 0.9 * a) }'
+    check "--arch $a: the model says $a" grep -aq "\"arch\":\"$a\"" "run_$a/model.safetensors"
+done
+# a model whose extras are not the defaults (srvgg with LeakyReLU) trains from
+# --init, and its checkpoint carries them to the next --init
+FX=$SRGAN_SRCDIR/tests/fixtures/model
+"$TR" --hr hr --scale 2 --init "$FX/srvgg_x2_lrelu.safetensors" --batch 2 --patch 16 --threads 1 \
+    --iters 4 --out run_lrelu 2> log.txt
+check "--init srvgg leakyrelu trains" [ $? -eq 0 ]
+"$TR" --hr hr --scale 2 --init run_lrelu/checkpoint.safetensors --batch 2 --patch 16 --threads 1 \
+    --iters 4 --out run_lrelu2 2> log.txt
+check "--init from its checkpoint: the same network" [ $? -eq 0 ]
+check "still leakyrelu" grep -aq '"act_type":"leakyrelu"' run_lrelu2/model.safetensors
+"$TR" --hr hr --scale 2 --arch rrdbnet --blocks 1 --features 8 --batch 2 --patch 18 --out run_odd \
+    --iters 2 2> log.txt
+check "rrdbnet x2 with an odd LR patch: says what to do" grep -q 'rrdbnet x2 needs --patch a multiple of 4' log.txt
+
 echo "$pass passed, $fail failed"
 cd / && rm -rf "$T"
 [ $fail -eq 0 ]

@@ -28,9 +28,16 @@ static float frand(void)
     return (float)(rng >> 8) / 16777216.0f;
 }
 
+/* srvgg's activation for gen() */
+static sr_act_type g_act = SR_ACT_TYPE_PRELU;
+
 static sr_generator *gen(sr_arch arch, int scale, int blocks, int feat, int ch, uint64_t seed)
 {
-    sr_generator_config c = {arch, scale, blocks, feat, ch, ch};
+    sr_generator_config c = {.arch = arch, .scale = scale, .blocks = blocks, .channels = feat,
+                             .in_channels = ch, .out_channels = ch};
+    c.grow = 4;         /* rrdbnet: small dense blocks */
+    c.res_scale = 0.5f; /* edsr: the scaled residual op */
+    c.act = g_act;
     sr_error err = {0};
     sr_generator *g = sr_generator_new(&c, seed, &err);
     if (!g)
@@ -67,9 +74,9 @@ static void test_config_and_names(void)
     sr_generator_free(g);
 
     sr_error err = {0};
-    sr_generator_config bad = {SR_ARCH_MSRRESNET, 5, 1, 8, 3, 3};
+    sr_generator_config bad = {.arch = SR_ARCH_MSRRESNET, .scale = 5, .blocks = 1, .channels = 8, .in_channels = 3, .out_channels = 3};
     CHECK(sr_generator_new(&bad, 1, &err) == NULL && strstr(err.msg, "scale"));
-    sr_generator_config bad2 = {SR_ARCH_MSRRESNET, 4, 1, 8, 1, 3};
+    sr_generator_config bad2 = {.arch = SR_ARCH_MSRRESNET, .scale = 4, .blocks = 1, .channels = 8, .in_channels = 1, .out_channels = 3};
     sr_error e2 = {0};
     CHECK(sr_generator_new(&bad2, 1, &e2) == NULL && e2.code == SR_ERR_ARG);
 }
@@ -215,6 +222,72 @@ static int load_fails(const char *path, const char *want1, const char *want2)
     return ok;
 }
 
+/* srvgg, rrdbnet, edsr: saved and loaded back (configuration, metadata and
+ * output equal), then without the architecture metadata (detected and
+ * inferred from the tensor names and shapes, output still equal). */
+static void test_save_load_archs(void)
+{
+    static const sr_arch archs[] = {SR_ARCH_SRVGG, SR_ARCH_RRDBNET, SR_ARCH_EDSR};
+    static const char *const strip[] = {"arch", "scale", "upscale", "num_block", "num_conv",
+                                        "num_feat", "num_in_ch", "num_out_ch", "num_grow_ch",
+                                        "act_type"};
+    const uint32_t keep = rng; /* the gradient checks' draws stay as they were */
+    for (int a = 0; a < 3; a++) {
+        const int s = archs[a] == SR_ARCH_RRDBNET ? 2 : 4;
+        g_act = SR_ACT_TYPE_PRELU;
+        sr_generator *g = gen(archs[a], s, 2, 8, 3, 17);
+        if (!g)
+            return;
+        char path[1200];
+        snprintf(path, sizeof path, "%s", tmp_path("arch.safetensors"));
+        sr_error err = {0};
+        CHECK(sr_generator_save(g, path, NULL, &err) == 0);
+        sr_tensor x = sr_tensor_alloc(1, 3, 6, 8), y1 = sr_tensor_alloc(1, 3, 6 * s, 8 * s),
+                  y2 = sr_tensor_alloc(1, 3, 6 * s, 8 * s);
+        for (size_t i = 0; i < sr_tensor_numel(&x); i++)
+            x.data[i] = frand();
+        forward_of(g, &x, &y1);
+        for (int pass = 0; pass < 2; pass++) {
+            const char *p = path;
+            for (size_t k = 0; pass && k < sizeof strip / sizeof *strip; k++)
+                p = edited(p, NULL, NULL, 0, strip[k], NULL, k % 2 ? "bare1.safetensors"
+                                                                    : "bare0.safetensors");
+            sr_generator *h = sr_generator_load(p, &err);
+            CHECK_MSG(h != NULL, "%s: %s", sr_arch_name(archs[a]), err.msg);
+            if (!h)
+                continue;
+            CHECK_MSG(!memcmp(sr_generator_get_config(g), sr_generator_get_config(h),
+                              sizeof(sr_generator_config)),
+                      "%s pass %d", sr_arch_name(archs[a]), pass);
+            CHECK(pass || !strcmp(sr_generator_meta(h, "arch"), sr_arch_name(archs[a])));
+            forward_of(h, &x, &y2);
+            CHECK(!memcmp(y1.data, y2.data, sr_tensor_numel(&y1) * 4));
+            sr_generator_free(h);
+        }
+        sr_tensor_free(&x);
+        sr_tensor_free(&y1);
+        sr_tensor_free(&y2);
+        sr_generator_free(g);
+    }
+    rng = keep;
+}
+
+/* A checkpoint of no known architecture: one line naming its first tensor. */
+static void test_no_architecture(void)
+{
+    sr_st_writer *w = sr_st_writer_new();
+    static float v[4];
+    int64_t sh[1] = {4};
+    sr_st_writer_add(w, "encoder.weight", 1, sh, v);
+    sr_st_writer_add(w, "decoder.weight", 1, sh, v);
+    sr_error err = {0};
+    const char *p = tmp_path("alien.safetensors");
+    CHECK(sr_st_writer_save(w, p, &err) == 0);
+    sr_st_writer_free(w);
+    CHECK(load_fails(p, "tensor 'encoder.weight' does not fit any architecture", "rrdbnet"));
+    CHECK(sr_generator_load(p, &err) == NULL && !strchr(err.msg, '\n'));
+}
+
 static void test_load_errors(void)
 {
     sr_generator *g = gen(SR_ARCH_MSRRESNET, 4, 2, 8, 3, 5);
@@ -287,7 +360,7 @@ static double loss_of(sr_generator *g, const sr_tensor *x, const float *wts, sr_
 
 static void gradcheck(sr_arch arch, int scale)
 {
-    const int n = 2, h = 4, w = 5, ch = 3;
+    const int n = 2, h = 4, w = arch == SR_ARCH_RRDBNET && scale == 2 ? 6 : 5, ch = 3;
     sr_generator *g = gen(arch, scale, 2, 4, ch, 123);
     if (!g)
         return;
@@ -392,6 +465,31 @@ static void test_gradcheck_srresnet(void)
     gradcheck(SR_ARCH_SRRESNET, 3);
 }
 
+static void test_gradcheck_srvgg(void)
+{
+    gradcheck(SR_ARCH_SRVGG, 4); /* per-channel PReLU */
+    g_act = SR_ACT_TYPE_LEAKYRELU;
+    gradcheck(SR_ARCH_SRVGG, 2);
+    g_act = SR_ACT_TYPE_RELU;
+    gradcheck(SR_ARCH_SRVGG, 3);
+    g_act = SR_ACT_TYPE_PRELU;
+}
+
+/* dense blocks (channel slices), nearest upsampling, and at x2 the pixel
+ * unshuffle of the input */
+static void test_gradcheck_rrdbnet(void)
+{
+    gradcheck(SR_ARCH_RRDBNET, 2);
+    gradcheck(SR_ARCH_RRDBNET, 4);
+}
+
+/* mean shift and range, scaled residuals */
+static void test_gradcheck_edsr(void)
+{
+    gradcheck(SR_ARCH_EDSR, 2);
+    gradcheck(SR_ARCH_EDSR, 3);
+}
+
 /* A tiny file whose metadata claims a gigantic network is refused before
  * anything is allocated, with a message naming the file. */
 static void test_metadata_bomb(void)
@@ -434,7 +532,12 @@ int main(void)
     RUN(test_save_load);
     RUN(test_load_errors);
     RUN(test_gradcheck_msrresnet);
+    RUN(test_save_load_archs);
+    RUN(test_no_architecture);
     RUN(test_gradcheck_srresnet);
+    RUN(test_gradcheck_srvgg);
+    RUN(test_gradcheck_rrdbnet);
+    RUN(test_gradcheck_edsr);
     RUN(test_metadata_bomb);
     return testlib_summary();
 }

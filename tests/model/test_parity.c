@@ -1,6 +1,9 @@
 /* test_parity.c: the generator against PyTorch on committed fixtures
  * (tools/make_parity_fixtures.py): MSRResNet x2/x3(gray)/x4 and SRResNet
- * x2/x4 with batch norm folded at load. Max |C - PyTorch| <= 1e-4. */
+ * x2/x4 with batch norm folded at load; (tools/make_arch_fixtures.py, the
+ * networks of tools/ref_archs.py) SRVGGNetCompact x4 (PReLU) and x2
+ * (LeakyReLU), RRDBNet x4 and x2 (pixel unshuffle), EDSR x2 (res_scale
+ * 0.1) and x3 (another mean and range). Max |C - PyTorch| <= 1e-4. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +77,12 @@ static void test_msrresnet_x4(void) { run_case("msrresnet_x4", SR_ARCH_MSRRESNET
 static void test_msrresnet_x3_gray(void) { run_case("msrresnet_x3_gray", SR_ARCH_MSRRESNET, 3); }
 static void test_srresnet_x2(void) { run_case("srresnet_x2", SR_ARCH_SRRESNET, 2); }
 static void test_srresnet_x4(void) { run_case("srresnet_x4", SR_ARCH_SRRESNET, 4); }
+static void test_srvgg_x4(void) { run_case("srvgg_x4", SR_ARCH_SRVGG, 4); }
+static void test_srvgg_x2_lrelu(void) { run_case("srvgg_x2_lrelu", SR_ARCH_SRVGG, 2); }
+static void test_rrdbnet_x4(void) { run_case("rrdbnet_x4", SR_ARCH_RRDBNET, 4); }
+static void test_rrdbnet_x2(void) { run_case("rrdbnet_x2", SR_ARCH_RRDBNET, 2); }
+static void test_edsr_x2(void) { run_case("edsr_x2", SR_ARCH_EDSR, 2); }
+static void test_edsr_x3(void) { run_case("edsr_x3", SR_ARCH_EDSR, 3); }
 
 /* The fixture's network part must matter: zeroing conv_last must move the
  * output far beyond the tolerance (otherwise the test could not fail). */
@@ -113,6 +122,12 @@ int main(void)
     RUN(test_msrresnet_x3_gray);
     RUN(test_srresnet_x2);
     RUN(test_srresnet_x4);
+    RUN(test_srvgg_x4);
+    RUN(test_srvgg_x2_lrelu);
+    RUN(test_rrdbnet_x4);
+    RUN(test_rrdbnet_x2);
+    RUN(test_edsr_x2);
+    RUN(test_edsr_x3);
     RUN(test_sensitivity);
     return testlib_summary();
 }

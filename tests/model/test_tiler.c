@@ -57,11 +57,21 @@ static float frand(void)
     return (float)(rng >> 8) / 16777216.0f;
 }
 
+/* Every architecture, at the scales it supports (rrdbnet: x2 with the
+ * pixel unshuffle that needs 2-aligned windows, and x4). */
+#define NARCH 5
+static int scale_ok(int arch, int scale)
+{
+    return arch != SR_ARCH_RRDBNET || scale != 3;
+}
+
 /* Random generator with weights at Kaiming scale (x10 the 0.1 init) so that
  * every layer matters and a too-small halo would show. */
 static sr_generator *make_gen(sr_arch arch, int scale, int ch, int blocks, int feat)
 {
-    sr_generator_config c = {arch, scale, blocks, feat, ch, ch};
+    sr_generator_config c = {.arch = arch, .scale = scale, .blocks = blocks, .channels = feat, .in_channels = ch, .out_channels = ch};
+    c.grow = 4;          /* rrdbnet: small dense blocks */
+    c.res_scale = 0.5f;  /* edsr: the scaled residual op */
     sr_error err = {0};
     sr_generator *g = sr_generator_new(&c, 42 + scale + 10 * ch + 100 * arch, &err);
     if (!g) {
@@ -147,8 +157,10 @@ static void test_tiled_equals_whole(void)
     static const int tiles[] = {1, 3, 7, 0};
     int runs = 0, fails = 0;
     double worst = 0;
-    for (int arch = 0; arch < 2; arch++) {
+    for (int arch = 0; arch < NARCH; arch++) {
         for (int scale = 2; scale <= 4; scale++) {
+            if (!scale_ok(arch, scale))
+                continue;
             for (int ch = 1; ch <= 3; ch += 2) {
                 sr_generator *g = make_gen((sr_arch)arch, scale, ch, 1, 4);
                 for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
@@ -184,7 +196,7 @@ static void test_tiled_equals_whole(void)
  * automatic tile size from a small memory budget. */
 static void test_larger(void)
 {
-    for (int arch = 0; arch < 2; arch++) {
+    for (int arch = 0; arch < NARCH; arch++) {
         sr_generator *g = make_gen((sr_arch)arch, 4, 3, 3, 8);
         const int w = 41, h = 29, c = 3;
         float *img = malloc((size_t)w * h * c * sizeof(float));
@@ -210,8 +222,10 @@ static void test_larger(void)
  * (in input pixels), and the halo is not much larger than the real reach. */
 static void test_halo_covers_receptive_field(void)
 {
-    for (int arch = 0; arch < 2; arch++) {
+    for (int arch = 0; arch < NARCH; arch++) {
         for (int scale = 2; scale <= 4; scale++) {
+            if (!scale_ok(arch, scale))
+                continue;
             sr_generator *g = make_gen((sr_arch)arch, scale, 1, 2, 4);
             const int H = sr_generator_halo(g);
             const int n = 2 * H + 9, s = scale, py = n / 2, px = n / 2;
@@ -231,7 +245,11 @@ static void test_halo_covers_receptive_field(void)
                     reach = d > reach ? d : reach;
                 }
             }
-            CHECK_MSG(reach <= H && reach >= H - 2, "%s x%d: reach %d, halo %d",
+            /* RRDBNet's longest paths pass 0.2 scalings six times and
+             * through 32 convs: at its far end the perturbation falls below
+             * float resolution, so the visible reach is shorter there */
+            const int slack = arch == SR_ARCH_RRDBNET ? H / 4 : 2;
+            CHECK_MSG(reach <= H && reach >= H - slack, "%s x%d: reach %d, halo %d",
                       sr_arch_name((sr_arch)arch), scale, reach, H);
             free(a);
             free(b);
@@ -329,12 +347,14 @@ static float *ensemble_whole(const sr_generator *g, const float *img, int w, int
  * And the ensemble is not the plain output (the views do differ). */
 static void test_ensemble_equals_eight_whole_runs(void)
 {
-    static const int sizes[][2] = {{13, 11}, {1, 9}, {10, 1}, {6, 7}};
+    static const int sizes[][2] = {{13, 11}, {1, 9}, {10, 1}, {6, 7}, {8, 6}};
     static const int tiles[] = {1, 3, 7};
     int exact_fail = 0, tiled_fail = 0, same_as_plain = 0, runs = 0;
     double worst = 0;
-    for (int arch = 0; arch < 2; arch++) {
+    for (int arch = 0; arch < NARCH; arch++) {
         for (int scale = 2; scale <= 4; scale++) {
+            if (!scale_ok(arch, scale))
+                continue;
             for (int ch = 1; ch <= 3; ch += 2) {
                 sr_generator *g = make_gen((sr_arch)arch, scale, ch, 1, 4);
                 for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
@@ -342,6 +362,19 @@ static void test_ensemble_equals_eight_whole_runs(void)
                     float *img = malloc((size_t)w * h * ch * sizeof(float));
                     for (int i = 0; i < w * h * ch; i++)
                         img[i] = frand();
+                    if (arch == SR_ARCH_RRDBNET && scale == 2 && (w % 2 || h % 2)) {
+                        /* the flipped views of an odd side would not be
+                         * 2-aligned: refused, saying why */
+                        sr_tile_opts e = {.tile = 4, .threads = 1, .ensemble = 1};
+                        sr_error err = {0};
+                        int bad = 0;
+                        sr_stage *st = sr_generator_stage_new(memsrc_new(img, w, h, ch, &bad), g,
+                                                              &e, &err);
+                        CHECK(st == NULL && strstr(err.msg, "multiples of 2") != NULL);
+                        sr_stage_free(st);
+                        free(img);
+                        continue;
+                    }
                     float *ref = ensemble_whole(g, img, w, h, ch);
                     sr_tile_opts one = {.tile = w > h ? w : h, .threads = 1, .ensemble = 1};
                     double d = tiled_diff(g, img, ref, w, h, ch, &one, 5);
@@ -457,7 +490,7 @@ static void test_arenas_reused_across_files(void)
  * strip by strip; the result equals tiles too short to be split. */
 static void test_tail_strips(void)
 {
-    for (int arch = 0; arch < 2; arch++) {
+    for (int arch = 0; arch < NARCH; arch++) {
         for (int scale = 2; scale <= 4; scale += 2) {
             sr_generator *g = make_gen((sr_arch)arch, scale, 3, 2, 8);
             const int w = 11, h = 150, c = 3;
@@ -487,9 +520,11 @@ static void test_tail_strips(void)
                 bytes[k] = sr_arena_pool_bytes();
                 free(img2);
             }
+            /* rrdbnet's trunk keeps three dense blocks of 8 + 4 * 4 channels */
+            const size_t maps = arch == SR_ARCH_RRDBNET ? 16 : 8;
             size_t lr_map = (size_t)8 * 800 * w2 * sizeof(float);
-            CHECK_MSG(bytes[1] - bytes[0] < 8 * lr_map, "arena grew %zu bytes, 8 LR maps %zu",
-                      bytes[1] - bytes[0], 8 * lr_map);
+            CHECK_MSG(bytes[1] - bytes[0] < maps * lr_map, "%s: arena grew %zu bytes, %zu LR maps %zu",
+                      sr_arch_name((sr_arch)arch), bytes[1] - bytes[0], maps, maps * lr_map);
             free(ref);
             free(img);
             sr_generator_free(g);

@@ -175,7 +175,7 @@ static void test_lr_synthesis_exact(void)
 static void base_config(sr_train_config *c, const char *out, long iters)
 {
     sr_train_config_defaults(c, SR_PHASE_PSNR);
-    c->gen = (sr_generator_config){SR_ARCH_MSRRESNET, 2, 2, 16, 3, 3};
+    c->gen = (sr_generator_config){.arch = SR_ARCH_MSRRESNET, .scale = 2, .blocks = 2, .channels = 16, .in_channels = 3, .out_channels = 3};
     c->hr_dir = hr_dir, c->lr_dir = dark_dir, c->out_dir = out;
     c->iters = iters, c->batch = 4, c->patch = 32, c->threads = 2;
     c->lr_g = 2e-3, c->schedule = "constant";
