@@ -109,14 +109,13 @@ static int model_path(const char *file, char *out, size_t n)
 }
 
 /* Limit on the mesh (sr_mesh4, the project's one period-4 measure, in Y
- * levels), averaged over the two images. Measured: HR butterfly and bird
- * 0.32 and 0.04, x4-psnr 0.17 and 0.04, the shipped x4-gan 1.01 and 0.25
- * (mean 0.63, about 3.4x HR's 0.18). The GAN fine-tune after 250
- * iterations, whose mesh is plain to see on smooth areas, measured 0.97
- * with the test's earlier measure of the same thing (high-pass phase means;
- * it reads within 4% of sr_mesh4 on the shipped models: 0.65 for x4-gan),
- * so it stays above this limit; the mesh faded as training went on. */
-#define MESH_MAX 0.8
+ * levels), averaged over the two images, relative to the HR images' own:
+ * issue 10 asks for at most 1.5x. Measured on butterfly and bird: the GAN
+ * fine-tune as shipped until 2026-12-01 read 0.63 against HR's 0.18 (3.4x,
+ * a mesh plain to see on smooth areas); x4-psnr 0.11; the shipped x4-gan,
+ * the network interpolation 0.5 x4-psnr + 0.5 that fine-tune, reads below
+ * 1.5x (see weights/README.md). */
+#define MESH_MAX_RATIO 1.5
 
 static const char *const images[] = {"butterfly", "bird"};
 
@@ -154,7 +153,7 @@ static void check_gan_model(const char *file, const char *psnr_file)
     char gan[1024], psnr[1024], image[1024];
     if (model_path(file, gan, sizeof gan) || model_path(psnr_file, psnr, sizeof psnr))
         return;
-    double mesh = 0;
+    double mesh = 0, mesh_hr = 0;
     for (int i = 0; i < 2; i++) {
         set5_path(i, image, sizeof image);
         scored a, b;
@@ -180,11 +179,13 @@ static void check_gan_model(const char *file, const char *psnr_file)
         CHECK_MSG(dg < dh * 1.5, "%s on %s: detail %.2f is far above HR's %.2f (noise)", file,
                   images[i], dg, dh);
         mesh += mg / 2;
+        mesh_hr += mh / 2;
         scored_free(&a);
         scored_free(&b);
     }
-    CHECK_MSG(mesh < MESH_MAX, "%s: a period-4 mesh of %.3f levels on average (limit %.1f)", file,
-              mesh, MESH_MAX);
+    CHECK_MSG(mesh <= MESH_MAX_RATIO * mesh_hr,
+              "%s: a period-4 mesh of %.3f levels on average, over %.1fx HR's %.3f", file, mesh,
+              MESH_MAX_RATIO, mesh_hr);
 }
 
 static void test_x4_psnr(void) { check_psnr_model("x4-psnr.safetensors", 1.0); }
