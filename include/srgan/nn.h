@@ -148,8 +148,7 @@ typedef enum sr_conv_impl {
 } sr_conv_impl;
 /* Winograd F(4x4, 3x3). AUTO runs it, on CPUs with AVX2 + FMA and without
  * AVX-512, for 3x3 stride-1 pad-1 convs with at least
- * SR_WINOGRAD_MIN_CHANNELS input and output channels that have been
- * prepared: sr_conv2d_prepare transforms the weights once (call it when the
+ * SR_WINOGRAD_MIN_CHANNELS output channels that have been prepared: sr_conv2d_prepare transforms the weights once (call it when the
  * weights are final, e.g. after loading, and again whenever they change;
  * sr_conv2d_release frees the copy; prepare on a layer Winograd does not
  * handle does nothing). Its results differ from the direct paths by float
@@ -160,7 +159,7 @@ typedef enum sr_conv_impl {
  * avx2 | winograd | winograd-ref | ref overrides what AUTO picks, for every
  * conv it can run (unprepared layers then transform their weights per call,
  * in scratch). Read once, at the first conv. */
-#define SR_WINOGRAD_MIN_CHANNELS 16
+#define SR_WINOGRAD_MIN_CHANNELS 8
 int sr_conv2d_prepare(sr_conv2d *l);  /* 0, or -1 when out of memory */
 void sr_conv2d_release(sr_conv2d *l);
 /* sr_conv2d_forward_ep_impl for a tensor x that is a crop of a larger image whose
@@ -177,8 +176,8 @@ void sr_conv2d_forward_at(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, 
  * start (and after any resampling). Direct and im2col convs reach kh/2.
  * A Winograd conv's tile makes each of its 4 outputs depend (in rounding)
  * on up to 5 of the 6 tile inputs: with the grid fixed, n consecutive
- * Winograd convs reach at most 2n + 1 (3, then alternately 1 and 3 at the
- * worst phase), so each counts 2 and the first of a run 1 more. */
+ * Winograd convs reach at most 3, 4, 7, 8, ... (3 and 1 in turn, from the
+ * worst phase), so they count 3, 1, 3, 1, ... along a run. */
 int sr_conv2d_reach(const sr_conv2d *l, int *run);
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl);

@@ -175,7 +175,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
         return 0;
     }
     *g = sr_generator_load(chosen.path, &err);
-    if (!*g) {
+    if (!*g || sr_generator_prepare(*g, &err)) { /* weights final: Winograd transforms once */
         fprintf(stderr, "srgan-up: %s\n", err.msg);
         return -1;
     }
@@ -185,6 +185,10 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     if (have_micro) {
         static char micro_name[128];
         sr_generator *gm = sr_generator_load(micro.path, &merr);
+        if (gm && sr_generator_prepare(gm, &merr)) {
+            sr_generator_free(gm);
+            gm = NULL;
+        }
         if (gm) {
             snprintf(micro_name, sizeof micro_name, "%s", micro.name);
             plan->g_micro = gm;

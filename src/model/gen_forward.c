@@ -8,7 +8,10 @@
  * Values near a window edge that is not an image edge are wrong (the convs
  * zero-pad there) but that error moves inward one conv radius per layer and
  * the halo is wide enough that it never reaches the region, so a region's
- * output equals the whole-image output. */
+ * output equals the whole-image output. Bit for bit also with Winograd
+ * convs, whose 4x4 tile grid is anchored to image coordinates: every conv
+ * gets the image position of its input's pixel (0, 0) (sr_conv2d_forward_at)
+ * and the halo counts Winograd's wider reach (sr_conv2d_reach). */
 #include "gen_internal.h"
 
 #include <string.h>
@@ -148,20 +151,21 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
      * outputs alternate between R and Q (P holds the block's middle). */
     sr_tensor feat0 = view(srr ? S : R, C, wh, ww);
     sr_conv_epilogue e = gen_act_epilogue(&g->first_act, 1);
-    sr_conv2d_forward_ep(&g->first.c, x, &feat0, scr, &e);
+    const int gy = r->wy0, gx = r->wx0; /* image coordinates of the window (Winograd grid) */
+    sr_conv2d_forward_at(&g->first.c, x, &feat0, scr, SR_CONV_AUTO, &e, gy, gx);
     sr_tensor tp = view(P, C, wh, ww);
     sr_tensor trunk = feat0;
     for (int i = 0; i < B; i++) {
         sr_tensor out = view(trunk.data == R ? Q : R, C, wh, ww);
         e = gen_act_epilogue(&g->block_act[i], 1);
-        sr_conv2d_forward_ep(&g->conv1[i].c, &trunk, &tp, scr, &e);
+        sr_conv2d_forward_at(&g->conv1[i].c, &trunk, &tp, scr, SR_CONV_AUTO, &e, gy, gx);
         sr_conv_epilogue res = {.residual = trunk.data};
-        sr_conv2d_forward_ep(&g->conv2[i].c, &tp, &out, scr, &res);
+        sr_conv2d_forward_at(&g->conv2[i].c, &tp, &out, scr, SR_CONV_AUTO, &res, gy, gx);
         trunk = out;
     }
     if (srr) { /* conv_body (BN folded) + long skip from the head */
         sr_conv_epilogue res = {.residual = feat0.data};
-        sr_conv2d_forward_ep(&g->body.c, &trunk, &tp, scr, &res);
+        sr_conv2d_forward_at(&g->body.c, &trunk, &tp, scr, SR_CONV_AUTO, &res, gy, gx);
         trunk = tp;
     }
 
@@ -192,6 +196,7 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
         const int s0 = clampi(a - M, p.cy0, p.cy1), s1 = clampi(b + M, p.cy0, p.cy1);
         int h = s1 - s0, w = cw;
         sr_tensor in = view(U, C, h, w);
+        int f = 1; /* the strip's origin in image coordinates is (f * s0, f * cx0) */
         for (int c = 0; c < C; c++)
             memcpy(U + (size_t)c * h * w, T + ((size_t)c * ch + (s0 - p.cy0)) * cw,
                    (size_t)h * w * sizeof(float));
@@ -199,9 +204,11 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
             const int rr = g->up_r;
             sr_tensor u = view(P, C * rr * rr, h, w);
             e = gen_act_epilogue(&g->up_act[k], rr * rr);
-            sr_conv2d_forward_ep(&g->up[k].c, &in, &u, scr, &e);
+            sr_conv2d_forward_at(&g->up[k].c, &in, &u, scr, SR_CONV_AUTO, &e, f * s0,
+                                 f * p.cx0);
             h *= rr;
             w *= rr;
+            f *= rr;
             sr_tensor sh = view(Q, C, h, w);
             sr_pixel_shuffle_forward(&u, rr, &sh);
             in = sh;
@@ -209,11 +216,11 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
         if (!srr) {
             sr_tensor t = view(P, C, h, w);
             e = gen_act_epilogue(&g->hr_act, 1);
-            sr_conv2d_forward_ep(&g->hr.c, &in, &t, scr, &e);
+            sr_conv2d_forward_at(&g->hr.c, &in, &t, scr, SR_CONV_AUTO, &e, f * s0, f * p.cx0);
             in = t;
         }
         sr_tensor out = view(O, oc, h, w);
-        sr_conv2d_forward(&g->last.c, &in, &out, scr);
+        sr_conv2d_forward_at(&g->last.c, &in, &out, scr, SR_CONV_AUTO, NULL, f * s0, f * p.cx0);
 
         /* the strip's rows of the region, plus the skip already in y */
         const int rows = s * (b - a), oy = s * (a - s0), y0 = s * (a - r->ry0);

@@ -119,10 +119,17 @@ static void free_params(sr_generator *g)
     g->nparams = g->capparams = 0;
 }
 
+#define GEN_MAX_CONVS (4 + 2 * 1024 + GEN_MAX_UP)
+static int list_convs(sr_generator *g, gen_conv **all);
+
 void sr_generator_free(sr_generator *g)
 {
     if (!g)
         return;
+    gen_conv *all[GEN_MAX_CONVS];
+    int n = list_convs(g, all);
+    for (int i = 0; i < n; i++)
+        sr_conv2d_release(&all[i]->c);
     free_params(g);
     free(g->conv1);
     free(g->conv2);
@@ -195,14 +202,12 @@ static int add_prelu(sr_generator *g, gen_act *a, const char *name, int nalpha)
     return 0;
 }
 
-/* Point the layers at their parameter storage (after all params exist:
- * the params array may move while it grows). */
-static void wire(sr_generator *g)
+/* Every conv of the generator, in forward order; returns the count. */
+static int list_convs(sr_generator *g, gen_conv **all)
 {
-    gen_conv *all[4 + 2 * 1024 + GEN_MAX_UP];
     int n = 0;
     all[n++] = &g->first;
-    for (int i = 0; i < g->cfg.blocks; i++) {
+    for (int i = 0; i < g->cfg.blocks && g->conv1 && g->conv2; i++) {
         all[n++] = &g->conv1[i];
         all[n++] = &g->conv2[i];
     }
@@ -213,6 +218,28 @@ static void wire(sr_generator *g)
     if (g->cfg.arch == SR_ARCH_MSRRESNET)
         all[n++] = &g->hr;
     all[n++] = &g->last;
+    return n;
+}
+
+/* Winograd weight transforms (sr_conv2d_prepare) for inference. */
+int sr_generator_prepare(sr_generator *g, sr_error *err)
+{
+    gen_conv *all[GEN_MAX_CONVS];
+    int n = list_convs(g, all);
+    for (int i = 0; i < n; i++)
+        if (sr_conv2d_prepare(&all[i]->c)) {
+            sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory preparing the convs");
+            return -1;
+        }
+    return 0;
+}
+
+/* Point the layers at their parameter storage (after all params exist:
+ * the params array may move while it grows). */
+static void wire(sr_generator *g)
+{
+    gen_conv *all[GEN_MAX_CONVS];
+    int n = list_convs(g, all);
     for (int i = 0; i < n; i++) {
         all[i]->c.weight = g->params[all[i]->param].data;
         all[i]->c.bias = g->params[all[i]->param + 1].data;
@@ -424,10 +451,19 @@ void sr_generator_zero_grad(sr_generator *g)
 
 /* ---- receptive field ------------------------------------------------------ */
 
+/* Radii as the convs run (sr_conv2d_reach): kh/2 each for direct and
+ * im2col convs, more for runs of Winograd convs, whose outputs' rounding
+ * depends on their whole input tile; a halo this wide keeps tiles bit-exact. */
 int gen_trunk_radius(const sr_generator *g)
 {
-    const int head = g->first.c.kh / 2;
-    return head + 2 * g->cfg.blocks + (g->cfg.arch == SR_ARCH_SRRESNET ? 1 : 0);
+    int run = 0, r = sr_conv2d_reach(&g->first.c, &run);
+    for (int i = 0; i < g->cfg.blocks; i++) {
+        r += sr_conv2d_reach(&g->conv1[i].c, &run);
+        r += sr_conv2d_reach(&g->conv2[i].c, &run);
+    }
+    if (g->cfg.arch == SR_ARCH_SRRESNET)
+        r += sr_conv2d_reach(&g->body.c, &run);
+    return r;
 }
 
 /* Walk back from the output: margins at the current resolution grow by each
@@ -435,12 +471,13 @@ int gen_trunk_radius(const sr_generator *g)
  * are aligned to LR pixels, so ceil is exact. */
 int gen_tail_margin(const sr_generator *g)
 {
-    int m = g->last.c.kh / 2;
+    int run = 0, m = sr_conv2d_reach(&g->last.c, &run);
     if (g->cfg.arch == SR_ARCH_MSRRESNET)
-        m += g->hr.c.kh / 2;
+        m += sr_conv2d_reach(&g->hr.c, &run);
     for (int k = g->nup - 1; k >= 0; k--) {
         m = (m + g->up_r - 1) / g->up_r;
-        m += g->up[k].c.kh / 2;
+        run = 0; /* a new resolution, a new grid */
+        m += sr_conv2d_reach(&g->up[k].c, &run);
     }
     return m;
 }

@@ -105,9 +105,12 @@ static int layer_isa(const geom *g, sr_conv_impl impl)
 
 /* ---- Winograd dispatch --------------------------------------------------- */
 
-/* AUTO runs Winograd for prepared 3x3 convs with at least this many input
- * and output channels (AVX2-only CPUs). Measured with bench_conv on the
- * 2-core Zen 3 VM, one thread (bench/README.md). */
+/* AUTO runs Winograd for prepared 3x3 convs with at least this many output
+ * channels (AVX2-only CPUs), whatever the input channels. Measured with
+ * bench_conv on the 2-core Zen 3 VM, one thread, GFLOP/s Winograd vs the
+ * best other path: 64->64 150-170 vs 56-65, 8->8 69 vs 61, 3->64 38 vs 35
+ * (and the im2col head conv rounds differently in tiles, Winograd does
+ * not), but 64->3 28 vs 31 for the direct kernel (bench/README.md). */
 #define WINO_AUTO_MIN_CH SR_WINOGRAD_MIN_CHANNELS
 
 static sr_conv_impl env_impl_value = SR_CONV_AUTO;
@@ -156,7 +159,7 @@ static int wino_kind(const sr_conv2d *l, sr_conv_impl impl)
     if (impl == SR_CONV_WINOGRAD)
         return 1;
     if (impl == SR_CONV_AUTO && l->wino && !sr_conv_direct_cpu_ok() &&
-        l->cin >= WINO_AUTO_MIN_CH && l->cout >= WINO_AUTO_MIN_CH)
+        l->cout >= WINO_AUTO_MIN_CH)
         return 1;
     return 0;
 }
@@ -185,9 +188,7 @@ int sr_conv2d_reach(const sr_conv2d *l, int *run)
         *run = 0;
         return l->kh / 2 > l->kw / 2 ? l->kh / 2 : l->kw / 2;
     }
-    const int first = !*run;
-    *run = 1;
-    return 2 + first;
+    return ++*run % 2 ? 3 : 1; /* the worst phase: 3, then 1 and 3 in turn */
 }
 
 static size_t wino_scratch(const sr_conv2d *l, const geom *g)
