@@ -15,8 +15,9 @@
  *     sum runs in channel order from zero, whatever the band, so a tile's
  *     bits do not depend on which band it falls in);
  *  3. output transform (A^T down, then across, 8 tiles per vector), + bias,
- *     re-interleaved into rows and stored; the epilogue (residual add,
- *     activation) runs on each stored row segment while it is in cache.
+ *     re-interleaved into rows, the epilogue (residual add, activation)
+ *     applied in registers, stored (the partial chunks at the image edges
+ *     go through sr_conv_epilogue_rows instead, the same operations).
  * The arithmetic is the reference's (conv2d_winograd.h macros), so both
  * give the same bits. */
 #include "conv2d_internal.h"
@@ -64,17 +65,53 @@ INL void deinterleave(const float *in, __m256 *o0, __m256 *o1, __m256 *o2, __m25
     *o3 = _mm256_shuffle_ps(t1, t3, 0xEE);
 }
 
-/* The inverse: out[4j + q] = y_q[j]. */
-INL void interleave(__m256 y0, __m256 y1, __m256 y2, __m256 y3, float *out)
+/* The inverse: r[v][i] = out[8v + i] with out[4j + q] = y_q[j]. */
+INL void interleave(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *r)
 {
     __m256 t0 = _mm256_unpacklo_ps(y0, y1), t1 = _mm256_unpackhi_ps(y0, y1);
     __m256 t2 = _mm256_unpacklo_ps(y2, y3), t3 = _mm256_unpackhi_ps(y2, y3);
     __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
     __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    _mm256_storeu_ps(out, _mm256_permute2f128_ps(s0, s1, 0x20));
-    _mm256_storeu_ps(out + 8, _mm256_permute2f128_ps(s2, s3, 0x20));
-    _mm256_storeu_ps(out + 16, _mm256_permute2f128_ps(s0, s1, 0x31));
-    _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(s2, s3, 0x31));
+    r[0] = _mm256_permute2f128_ps(s0, s1, 0x20);
+    r[1] = _mm256_permute2f128_ps(s2, s3, 0x20);
+    r[2] = _mm256_permute2f128_ps(s0, s1, 0x31);
+    r[3] = _mm256_permute2f128_ps(s2, s3, 0x31);
+}
+
+/* The epilogue of one output channel, in registers: the operations of
+ * sr_conv_epilogue_rows (y + residual, then d > 0 ? d : 0 or d * a), so the
+ * same bits (max(d, +0) is +0 for -0 and NaN, like the comparison). */
+typedef struct chan_ep {
+    const float *res; /* residual plane of this channel, or NULL */
+    int act;          /* SR_ACT_* */
+    __m256 a;         /* LReLU slope or this channel's PReLU alpha */
+} chan_ep;
+
+INL void channel_epilogue(const sr_conv_epilogue *ep, int k, size_t plane, chan_ep *c)
+{
+    c->res = NULL;
+    c->act = SR_ACT_NONE;
+    c->a = _mm256_setzero_ps();
+    if (!ep)
+        return;
+    c->res = ep->residual ? ep->residual + (size_t)k * plane : NULL;
+    c->act = (int)ep->act;
+    if (ep->act == SR_ACT_LRELU)
+        c->a = _mm256_set1_ps(ep->slope);
+    else if (ep->act == SR_ACT_PRELU)
+        c->a = _mm256_set1_ps(ep->alpha[ep->nalpha == 1 ? 0 : k / (ep->group > 0 ? ep->group : 1)]);
+}
+
+INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res)
+{
+    if (e->res)
+        d = _mm256_add_ps(d, _mm256_loadu_ps(res));
+    if (e->act == SR_ACT_RELU)
+        d = _mm256_max_ps(d, _mm256_setzero_ps());
+    else if (e->act == SR_ACT_LRELU || e->act == SR_ACT_PRELU)
+        d = _mm256_blendv_ps(_mm256_mul_ps(d, e->a), d,
+                             _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ));
+    return d;
 }
 
 /* A band: tile rows [ty0, ty0 + nr) x tile columns [cx0, cx0 + ncx); tile
@@ -180,7 +217,10 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
     for (int kk = 0; kk < kn; kk++) {
         const int k = k0 + kk;
         const __m256 bk = _mm256_set1_ps(bias ? bias[k] : 0.0f);
+        chan_ep ce;
+        channel_epilogue(ep, k, plane, &ce);
         float *yk = y + (size_t)k * plane;
+        int ragged = 0; /* rows stored without the epilogue (partial chunks) */
         for (int r = 0; r < b->nr; r++) {
             const int oyl = 4 * (b->ty0 + r) - g->py;
             for (int j = 0; j < ncx; j += 8) {
@@ -207,24 +247,40 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
                     o2 = _mm256_add_ps(o2, bk);
                     o3 = _mm256_add_ps(o3, bk);
                     float *row = yk + (size_t)yy * w;
-                    if (xb >= 0 && xb + 32 <= w) {
-                        interleave(o0, o1, o2, o3, row + xb);
+                    __m256 v[4];
+                    interleave(o0, o1, o2, o3, v);
+                    if (xb >= 0 && xb + 32 <= w) { /* epilogue in registers */
+                        const float *res = ce.res ? ce.res + (size_t)yy * w + xb : NULL;
+                        for (int q = 0; q < 4; q++)
+                            _mm256_storeu_ps(row + xb + 8 * q,
+                                             ep ? apply_ep(&ce, v[q], res + 8 * q) : v[q]);
                     } else {
                         float tmp[32];
-                        interleave(o0, o1, o2, o3, tmp);
+                        for (int q = 0; q < 4; q++)
+                            _mm256_storeu_ps(tmp + 8 * q, v[q]);
                         const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
                         if (e > a)
                             memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
+                        ragged = 1;
                     }
                 }
             }
-            if (ep && x_hi > x_lo) /* the tile row's 4 output rows, still in cache */
+            if (ep && ragged && x_hi > x_lo) /* rows with a partial chunk: all of them, here */
                 for (int o = 0; o < 4; o++) {
                     const int yy = oyl + o;
-                    if (yy >= 0 && yy < h)
-                        sr_conv_epilogue_rows(ep, y, plane, k, k + 1, (size_t)yy * w + x_lo,
-                                              (size_t)(x_hi - x_lo));
+                    if (yy < 0 || yy >= h)
+                        continue;
+                    for (int j = 0; j < ncx; j += 8) {
+                        const int xb = xb0 + 4 * j;
+                        if (xb >= 0 && xb + 32 <= w)
+                            continue; /* done in registers */
+                        const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
+                        if (e > a)
+                            sr_conv_epilogue_rows(ep, y, plane, k, k + 1, (size_t)yy * w + a,
+                                                  (size_t)(e - a));
+                    }
                 }
+            ragged = 0;
         }
     }
 }
