@@ -142,7 +142,8 @@ typedef enum sr_conv_impl {
     SR_CONV_GEMM,
     SR_CONV_DIRECT,
     SR_CONV_DIRECT_AVX2,
-    SR_CONV_WINOGRAD,     /* F(4x4, 3x3), AVX2 + FMA: 3x3 stride-1 pad-1 convs */
+    SR_CONV_WINOGRAD,     /* F(4x4, 3x3), AVX2 + FMA: 3x3 stride-1 pad-1 convs
+                           * (backward: dx by Winograd, dweight as AUTO) */
     SR_CONV_WINOGRAD_REF, /* the same in plain C (same bits; tests) */
     SR_CONV_REF           /* the six-loop reference (tests) */
 } sr_conv_impl;
@@ -153,7 +154,11 @@ typedef enum sr_conv_impl {
  * sr_conv2d_release frees the copy; prepare on a layer Winograd does not
  * handle does nothing). Its results differ from the direct paths by float
  * rounding, a little more than they differ from each other (relative error
- * bound: tests/nn/test_nn_winograd.c).
+ * bound: tests/nn/test_nn_winograd.c). The backward pass (training) of
+ * the same convs computes dx, a 3x3 conv of dy with the flipped kernel, by
+ * Winograd too, on CPUs and for layers (input channels) where AUTO would,
+ * prepared or not: the weights change every step, so dx transforms them
+ * per call.
  *
  * The environment variable SRGAN_CONV = auto | gemm (im2col) | direct |
  * avx2 | winograd | winograd-ref | ref overrides what AUTO picks, for every

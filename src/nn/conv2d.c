@@ -13,7 +13,8 @@
  * by the direct kernel run on dY with the flipped, transposed weights (stride
  * 1, square kernels) or by sgemm (W^T * dY) + col2im.
  * Forward of 3x3 stride-1 convs with enough channels, once prepared: Winograd
- * F(4x4, 3x3) (conv2d_winograd*.c), see WINO_AUTO_MIN_CH.
+ * F(4x4, 3x3) (conv2d_winograd*.c), see WINO_AUTO_MIN_CH; their dx too (a
+ * 3x3 conv of dy with the flipped, transposed kernel), see wino_dx.
  * The plain six-loop sr_conv2d_forward_ref is what tests compare against. */
 #include "srgan/nn.h"
 #include "conv2d_internal.h"
@@ -191,6 +192,19 @@ int sr_conv2d_reach(const sr_conv2d *l, int *run)
     return ++*run % 2 ? 3 : 1; /* the worst phase: 3, then 1 and 3 in turn */
 }
 
+/* dx by the Winograd kernel: AUTO on AVX2-only CPUs for 3x3 stride-1
+ * pad-1 convs with enough input channels (the dx conv's outputs), or asked
+ * for. The weights change every training step, so they are transformed per
+ * call (for the whole batch: ~3 % of a 64->64 dx at 32x32). */
+static int wino_dx(const sr_conv2d *l, sr_conv_impl impl)
+{
+    if (!sr_wino_layer_ok(l) || !sr_conv_avx2_cpu_ok())
+        return 0;
+    if (impl == SR_CONV_WINOGRAD)
+        return 1;
+    return impl == SR_CONV_AUTO && !sr_conv_direct_cpu_ok() && l->cin >= WINO_AUTO_MIN_CH;
+}
+
 static size_t wino_scratch(const sr_conv2d *l, const geom *g)
 {
     sr_wino_geom w = {g->cin, g->cout, g->h, g->w, 0, 0};
@@ -298,6 +312,15 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
         size_t f = wino_scratch(l, &g);
         if (f > need)
             need = f;
+        if (sr_conv_avx2_cpu_ok()) { /* backward: U of the dx conv, then the rest */
+            sr_wino_geom b = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+            size_t rest = sr_wino_scratch(&b);
+            if (g.K * g.cout > rest)
+                rest = g.K * g.cout;
+            if (need > rest)
+                rest = need;
+            need = sr_wino_u_floats(g.cout, g.cin) + rest;
+        }
     }
     return need;
 }
@@ -630,19 +653,28 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
     geom g = make_geom(l, x);
     if (impl == SR_CONV_AUTO)
         impl = auto_impl();
+    const int wdx = dx && dx->data && wino_dx(l, impl);
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF || impl == SR_CONV_REF)
-        impl = SR_CONV_AUTO; /* forward-only kernels */
+        impl = SR_CONV_AUTO; /* dweight: AUTO's kernels */
     if (dx && dx->data)
         memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float));
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
-    int direct_dx = dx && dx->data ? direct_bwd_isa(&g, impl) : ISA_NONE;
+    const float *u_dx = NULL;
+    if (wdx) { /* the flipped, transposed kernel, transformed once for the batch */
+        const size_t nu = sr_wino_u_floats(g.cout, g.cin);
+        flip_transpose(&g, l->weight, scratch + nu);
+        sr_wino_transform_weights(scratch + nu, g.cout, g.cin, scratch);
+        u_dx = scratch;
+        scratch += nu;
+    }
+    int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
     int direct_dw = dweight && use_direct(&g, impl);
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
         const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
-        float *dxb = dx && dx->data && !direct_dx ? dx->data + b * xs : NULL;
+        float *dxb = dx && dx->data && !direct_dx && !wdx ? dx->data + b * xs : NULL;
         if (dbias)
             backward_bias(&g, dyb, dbias);
         if (direct_dw == ISA_AVX512)
@@ -655,6 +687,10 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
             flip_transpose(&g, l->weight, scratch);
             run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
                        scratch + g.K * g.cout, NULL);
+        }
+        if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
+            sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+            sr_wino_forward_avx2(&wg, dyb, u_dx, NULL, dx->data + b * xs, scratch, NULL);
         }
     }
 }

@@ -11,7 +11,8 @@
  *  - prepared and per-call weight transforms agree; AUTO picks Winograd
  *    exactly for prepared layers with enough output channels (AVX2-only
  *    CPUs);
- *  - sr_conv2d_reach counts the Winograd dependence cone. */
+ *  - sr_conv2d_reach counts the Winograd dependence cone;
+ *  - backward: dx by Winograd agrees with im2col within the bound. */
 #include "nn_testutil.h"
 
 #include <math.h>
@@ -271,6 +272,49 @@ static void test_auto_dispatch_and_reach(void)
     free_layer(&S);
 }
 
+/* Backward: dx by Winograd (the flipped, transposed kernel) agrees with the
+ * im2col path within the bound; dweight and dbias are AUTO's, the same bits. */
+static void test_backward_dx(void)
+{
+    if (!have_avx2())
+        return;
+    static const wshape sh[] = {{64, 64, 32, 32}, {3, 64, 13, 9}, {64, 3, 7, 30}, {16, 24, 1, 1}};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+        layer L = make_layer(&sh[i], 900 + i, 1, 1);
+        const int n = 2; /* a batch: the transform is shared */
+        sr_tensor x = sr_tensor_alloc(n, sh[i].cin, sh[i].h, sh[i].w);
+        sr_tensor dy = sr_tensor_alloc(n, sh[i].cout, sh[i].h, sh[i].w);
+        rng r = {31 + i};
+        fill_rand(&r, x.data, sr_tensor_numel(&x), 1.0f);
+        fill_rand(&r, dy.data, sr_tensor_numel(&dy), 1.0f);
+        const size_t nw = (size_t)sh[i].cout * sh[i].cin * 9;
+        sr_tensor dx[2];
+        float *dw[2], *db[2];
+        for (int k = 0; k < 2; k++) {
+            dx[k] = sr_tensor_alloc(n, sh[i].cin, sh[i].h, sh[i].w);
+            dw[k] = sr_alloc_floats(nw);
+            db[k] = sr_alloc_floats((size_t)sh[i].cout);
+            float *scratch = malloc(sr_conv2d_scratch_floats(&L.c, &x) * sizeof(float));
+            sr_conv2d_backward_impl(&L.c, &x, &dy, &dx[k], dw[k], db[k], scratch,
+                                    k ? SR_CONV_WINOGRAD : SR_CONV_GEMM);
+            free(scratch);
+        }
+        double e = max_rel_err(dx[1].data, dx[0].data, sr_tensor_numel(&dx[0]), 1e-3);
+        CHECK_MSG(e <= WINO_REL_BOUND && e > 0, "cin %d cout %d %dx%d: dx rel err %g",
+                  sh[i].cin, sh[i].cout, sh[i].h, sh[i].w, e);
+        CHECK(max_rel_err(dw[1], dw[0], nw, 1e-3) <= 1e-5);
+        CHECK(!memcmp(db[0], db[1], (size_t)sh[i].cout * sizeof(float)));
+        for (int k = 0; k < 2; k++) {
+            sr_tensor_free(&dx[k]);
+            sr_free_floats(dw[k]);
+            sr_free_floats(db[k]);
+        }
+        sr_tensor_free(&x);
+        sr_tensor_free(&dy);
+        free_layer(&L);
+    }
+}
+
 int main(void)
 {
     if (getenv("SRGAN_CONV")) {
@@ -281,5 +325,6 @@ int main(void)
     RUN(test_error_bound);
     RUN(test_crop_with_origin_is_exact);
     RUN(test_auto_dispatch_and_reach);
+    RUN(test_backward_dx);
     return testlib_summary();
 }
