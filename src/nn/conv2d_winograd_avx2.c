@@ -184,25 +184,38 @@ static AVX2 void input_band(const sr_wino_geom *g, const float *x, const band *b
     }
 }
 
-/* m[j][0..16) = sum over c, in order, of u[c][j] * v[c][0..16) */
+/* m[j][0..16) = sum over c, in order, of u[c][j] * v[c][0..16). Written
+ * out by hand (12 named accumulators): with arrays and loops, -O2 kept the
+ * accumulators in memory and ran 3x slower than -O3. */
 INL void micro(const float *u, const float *v, size_t ldv, int C, float *m, size_t ldm)
 {
-    __m256 a[WINO_MR][2];
-    for (int j = 0; j < WINO_MR; j++)
-        a[j][0] = a[j][1] = _mm256_setzero_ps();
-    for (int c = 0; c < C; c++) {
-        const __m256 v0 = _mm256_loadu_ps(v + (size_t)c * ldv);
-        const __m256 v1 = _mm256_loadu_ps(v + (size_t)c * ldv + 8);
-        for (int j = 0; j < WINO_MR; j++) {
-            const __m256 bj = _mm256_broadcast_ss(u + (size_t)c * WINO_MR + j);
-            a[j][0] = _mm256_fmadd_ps(bj, v0, a[j][0]);
-            a[j][1] = _mm256_fmadd_ps(bj, v1, a[j][1]);
-        }
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+    __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+    for (int c = 0; c < C; c++, u += WINO_MR, v += ldv) {
+        const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+        __m256 b;
+#define MICRO_ROW(j)                              \
+        b = _mm256_broadcast_ss(u + j);           \
+        a##j##0 = _mm256_fmadd_ps(b, v0, a##j##0); \
+        a##j##1 = _mm256_fmadd_ps(b, v1, a##j##1)
+        MICRO_ROW(0);
+        MICRO_ROW(1);
+        MICRO_ROW(2);
+        MICRO_ROW(3);
+        MICRO_ROW(4);
+        MICRO_ROW(5);
+#undef MICRO_ROW
     }
-    for (int j = 0; j < WINO_MR; j++) {
-        _mm256_storeu_ps(m + (size_t)j * ldm, a[j][0]);
-        _mm256_storeu_ps(m + (size_t)j * ldm + 8, a[j][1]);
-    }
+#define MICRO_STORE(j)                                   \
+    _mm256_storeu_ps(m + (size_t)j * ldm, a##j##0);     \
+    _mm256_storeu_ps(m + (size_t)j * ldm + 8, a##j##1)
+    MICRO_STORE(0);
+    MICRO_STORE(1);
+    MICRO_STORE(2);
+    MICRO_STORE(3);
+    MICRO_STORE(4);
+    MICRO_STORE(5);
+#undef MICRO_STORE
 }
 
 /* Output channels [k0, k0 + kn) of the band from M (rows k - k0). */
