@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 typedef struct job {
@@ -34,7 +35,7 @@ static double now(void)
 
 static void job_init(job *j, int cin, int cout, int k, int h, int w)
 {
-    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL };
+    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL, NULL };
     size_t nw = (size_t)cout * cin * k * k;
     j->c.weight = sr_alloc_floats(nw);
     j->c.bias = sr_alloc_floats((size_t)cout);
@@ -44,11 +45,14 @@ static void job_init(job *j, int cin, int cout, int k, int h, int w)
     for (size_t i = 0; i < sr_tensor_numel(&j->x); i++)
         j->x.data[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
     j->y = sr_tensor_alloc(1, cout, h, w);
+    if (sr_conv2d_prepare(&j->c)) /* Winograd weights once, as at model load */
+        abort();
     j->scratch = sr_alloc_floats(sr_conv2d_scratch_floats(&j->c, &j->x));
 }
 
 static void job_free(job *j)
 {
+    sr_conv2d_release(&j->c);
     sr_free_floats(j->c.weight);
     sr_free_floats(j->c.bias);
     sr_tensor_free(&j->x);
@@ -90,9 +94,9 @@ static int two_threads = 1;
 static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_conv_impl impl,
                   int backward, int reps)
 {
-    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL };
-    if (!sr_conv2d_impl_supported(&probe, impl))
-        return; /* would only time the GEMM fallback again */
+    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL, NULL };
+    if (!sr_conv2d_impl_supported(&probe, impl) || (backward && impl == SR_CONV_WINOGRAD))
+        return; /* would only time the GEMM fallback again; Winograd is forward only */
     double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward ? 2.0 : 1.0);
     job j[2];
     job_init(&j[0], cin, cout, k, h, w);
@@ -116,6 +120,7 @@ static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_c
            impl == SR_CONV_DIRECT        ? "direct"
            : impl == SR_CONV_DIRECT_AVX2 ? "direct-avx2"
            : impl == SR_CONV_GEMM        ? "gemm"
+           : impl == SR_CONV_WINOGRAD    ? "winograd"
                                          : "auto",
            backward ? "backward" : "forward", one, two);
     fflush(stdout);
@@ -123,17 +128,45 @@ static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_c
     job_free(&j[1]);
 }
 
-/*     bench_conv [reps] [1]     (a second argument 1: one thread only) */
+/* The Winograd table of bench/README.md: 3x3 forward, GFLOP/s counted as
+ * the direct conv's FLOPs (2 * cout * cin * 9 per pixel), Winograd against
+ * the other paths, at the sizes and channel counts MSRResNet runs, and the
+ * small channel counts that decide SR_WINOGRAD_MIN_CHANNELS. */
+static void winograd_table(int reps)
+{
+    static const struct { const char *name; int cin, cout, h, w; } sh[] = {
+        {"3x3 64->64 64x64", 64, 64, 64, 64},       {"3x3 64->64 128x128", 64, 64, 128, 128},
+        {"3x3 64->64 256x256", 64, 64, 256, 256},   {"3x3 64->64 326x326 (tile)", 64, 64, 326, 326},
+        {"3x3 64->256 128x128", 64, 256, 128, 128}, {"3x3 64->64 32x1024 (HR)", 64, 64, 32, 1024},
+        {"3x3 3->64 128x128", 3, 64, 128, 128},     {"3x3 64->3 128x128", 64, 3, 128, 128},
+        {"3x3 8->8 128x128", 8, 8, 128, 128},       {"3x3 16->16 128x128", 16, 16, 128, 128},
+        {"3x3 32->32 128x128", 32, 32, 128, 128},
+    };
+    const sr_conv_impl impls[] = {SR_CONV_GEMM, SR_CONV_DIRECT_AVX2, SR_CONV_WINOGRAD};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++)
+        for (size_t k = 0; k < sizeof impls / sizeof *impls; k++)
+            bench(sh[i].name, sh[i].cin, sh[i].cout, 3, sh[i].h, sh[i].w, impls[k], 0,
+                  sh[i].h * sh[i].w >= 65536 ? reps : reps * 4);
+}
+
+/*     bench_conv [reps] [1]       (a second argument 1: one thread only)
+ *     bench_conv reps 0|1 wino    (the Winograd table only) */
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     two_threads = !(argc > 2 && atoi(argv[2]) == 1);
+    if (argc > 3 && !strcmp(argv[3], "wino")) {
+        openblas_set_num_threads(1);
+        winograd_table(reps);
+        return 0;
+    }
     openblas_set_num_threads(1);
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("OPENBLAS_CORETYPE=%s; best of %d\n", ct ? ct : "(unset)", reps);
     /* DIRECT is the AVX-512 kernel where the CPU has it, else the AVX2 one */
-    enum { NI = 3 };
-    sr_conv_impl impls[NI] = { SR_CONV_DIRECT, SR_CONV_DIRECT_AVX2, SR_CONV_GEMM };
+    enum { NI = 4 };
+    sr_conv_impl impls[NI] = { SR_CONV_DIRECT, SR_CONV_DIRECT_AVX2, SR_CONV_GEMM,
+                               SR_CONV_WINOGRAD };
     for (int i = 0; i < NI; i++)
         bench("3x3 64->64 128x128", 64, 64, 3, 128, 128, impls[i], 0, reps);
     for (int i = 0; i < NI; i++)

@@ -3,7 +3,10 @@
  *
  *     bench_infer [--size 256] [--threads 2] [--tile 0] [--repeats 3]
  *                 [--arch msrresnet|srresnet] [--blocks 16] [--feat 64]
+ *                 [--weights FILE.safetensors] [--prepare 1|0]
  *
+ * --prepare 0 skips sr_generator_prepare (no Winograd: the previous paths);
+ * --weights loads a model (its architecture) instead of random weights.
  * Random weights (sr_generator_new) and a random size x size RGB input held
  * in memory; the x4 output rows are pulled through the tiled stage exactly
  * as the CLI does (without file I/O). Prints output megapixels per second
@@ -51,7 +54,8 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int size = 256, threads = 2, tile = 0, repeats = 3, blocks = 16, feat = 64;
+    int size = 256, threads = 2, tile = 0, repeats = 3, blocks = 16, feat = 64, prepare = 1;
+    const char *weights = NULL;
     sr_arch arch = SR_ARCH_MSRRESNET;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
@@ -60,6 +64,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--repeats")) repeats = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--blocks")) blocks = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--feat")) feat = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--prepare")) prepare = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--weights")) weights = argv[i + 1];
         else if (!strcmp(argv[i], "--arch"))
             arch = strcmp(argv[i + 1], "srresnet") ? SR_ARCH_MSRRESNET : SR_ARCH_SRRESNET;
         else {
@@ -71,11 +77,15 @@ int main(int argc, char **argv)
         repeats = 3;
     sr_error err = {0};
     sr_generator_config cfg = {.arch = arch, .scale = 4, .blocks = blocks, .channels = feat, .in_channels = 3, .out_channels = 3};
-    sr_generator *g = sr_generator_new(&cfg, 1, &err);
-    if (!g) {
+    sr_generator *g = weights ? sr_generator_load(weights, &err) : sr_generator_new(&cfg, 1, &err);
+    if (!g || (prepare && sr_generator_prepare(g, &err))) {
         fprintf(stderr, "bench_infer: %s\n", err.msg);
         return 1;
     }
+    cfg = *sr_generator_get_config(g);
+    arch = cfg.arch;
+    blocks = cfg.blocks;
+    feat = cfg.channels;
     float *img = malloc((size_t)size * size * 3 * sizeof(float));
     uint32_t r = 1;
     for (size_t i = 0; i < (size_t)size * size * 3; i++) {
@@ -114,14 +124,15 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const char *ct = getenv("OPENBLAS_CORETYPE");
-    printf("C %s x4 %dx%d, LR %dx%d, threads %d, tile %d (auto if 0), OPENBLAS_CORETYPE=%s: "
+    printf("C %s x4 %dx%d%s, LR %dx%d, threads %d, tile %d (auto if 0), OPENBLAS_CORETYPE=%s: "
            "median %.3f s (min %.3f), %.3f output MP/s, peak RSS %.0f MiB\n",
-           sr_arch_name(arch), blocks, feat, size, size, threads, tile, ct ? ct : "(unset)", med,
+           sr_arch_name(arch), blocks, feat, prepare ? "" : " (not prepared)", size, size,
+           threads, tile, ct ? ct : "(unset)", med,
            times[0], mp / med, ru.ru_maxrss / 1024.0);
     printf("RESULT {\"bench\": \"infer_c\", \"arch\": \"%s\", \"lr_size\": %d, \"threads\": %d, "
-           "\"tile\": %d, \"coretype\": \"%s\", \"median_s\": %.4f, \"out_mpix_per_s\": %.4f, "
-           "\"peak_rss_mb\": %.1f}\n",
-           sr_arch_name(arch), size, threads, tile, ct ? ct : "", med, mp / med,
+           "\"tile\": %d, \"prepared\": %d, \"coretype\": \"%s\", \"median_s\": %.4f, "
+           "\"out_mpix_per_s\": %.4f, \"peak_rss_mb\": %.1f}\n",
+           sr_arch_name(arch), size, threads, tile, prepare, ct ? ct : "", med, mp / med,
            ru.ru_maxrss / 1024.0);
     free(rows);
     free(img);

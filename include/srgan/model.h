@@ -139,6 +139,12 @@ int sr_running_from_build_tree(void);
 int sr_generator_save(const sr_generator *g, const char *path, const char *const *meta,
                       sr_error *err);
 void sr_generator_free(sr_generator *g);
+/* Make the generator ready for fast inference: transform the weights of the
+ * convs that run Winograd (sr_conv2d_prepare). Call once the weights are
+ * final (after loading), and again if they change: until then inference
+ * uses the old transform. Training never needs it. sr_generator_free frees
+ * the transforms. The halo (sr_generator_halo) grows with Winograd. */
+int sr_generator_prepare(sr_generator *g, sr_error *err);
 
 const sr_generator_config *sr_generator_get_config(const sr_generator *g);
 /* Metadata of the file it was loaded from (NULL if none or created). */

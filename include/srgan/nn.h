@@ -91,6 +91,8 @@ typedef struct sr_conv2d {
     int pad;     /* zero padding, same on all sides */
     float *weight; /* [cout][cin][kh][kw], PyTorch OIHW */
     float *bias;   /* [cout], or NULL for no bias */
+    float *wino;   /* Winograd-transformed weights made by sr_conv2d_prepare,
+                    * or NULL (then AUTO never picks Winograd) */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -139,8 +141,51 @@ typedef enum sr_conv_impl {
     SR_CONV_AUTO = 0,
     SR_CONV_GEMM,
     SR_CONV_DIRECT,
-    SR_CONV_DIRECT_AVX2
+    SR_CONV_DIRECT_AVX2,
+    SR_CONV_WINOGRAD,     /* F(4x4, 3x3), AVX2 + FMA: 3x3 stride-1 pad-1 convs
+                           * (backward: dx by Winograd, dweight as AUTO) */
+    SR_CONV_WINOGRAD_REF, /* the same in plain C (same bits; tests) */
+    SR_CONV_REF           /* the six-loop reference (tests) */
 } sr_conv_impl;
+/* Winograd F(4x4, 3x3). AUTO runs it, on CPUs with AVX2 + FMA and without
+ * AVX-512, for 3x3 stride-1 pad-1 convs with at least
+ * SR_WINOGRAD_MIN_CHANNELS output channels that have been prepared: sr_conv2d_prepare transforms the weights once (call it when the
+ * weights are final, e.g. after loading, and again whenever they change;
+ * sr_conv2d_release frees the copy; prepare on a layer Winograd does not
+ * handle does nothing). Its results differ from the direct paths by float
+ * rounding, a little more than they differ from each other (relative error
+ * bound: tests/nn/test_nn_winograd.c). The backward pass (training) of
+ * the same convs computes dx, a 3x3 conv of dy with the flipped kernel, by
+ * Winograd too, on CPUs and for layers (input channels) where AUTO would,
+ * prepared or not: the weights change every step, so dx transforms them
+ * per call.
+ *
+ * The environment variable SRGAN_CONV = auto | gemm (im2col) | direct |
+ * avx2 | winograd | winograd-ref | ref overrides what AUTO picks, for every
+ * conv it can run (unprepared layers then transform their weights per call,
+ * in scratch; with winograd and winograd-ref, the convs Winograd cannot run
+ * get what AUTO gives them without the override). Read once, at the first
+ * conv. */
+#define SR_WINOGRAD_MIN_CHANNELS 8
+int sr_conv2d_prepare(sr_conv2d *l);  /* 0, or -1 when out of memory */
+void sr_conv2d_release(sr_conv2d *l);
+/* sr_conv2d_forward_ep_impl for a tensor x that is a crop of a larger image whose
+ * pixel (0, 0) lies at image coordinates (oy, ox) (>= 0). Winograd computes
+ * 4x4 output tiles and an output's rounding depends on its place in its
+ * tile, so the tile grid is anchored to the image, not to the crop: then a
+ * crop's outputs are bit for bit the whole image's wherever their tile's
+ * 6x6 inputs are the same. Other kernels ignore the origin. */
+void sr_conv2d_forward_at(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                          sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox);
+/* How many pixels (each side) an output's exact bits may depend on, for a
+ * chain of convs as AUTO runs them, to size tile halos: add up
+ * sr_conv2d_reach over the convs at one resolution, with *run = 0 at the
+ * start (and after any resampling). Direct and im2col convs reach kh/2.
+ * A Winograd conv's tile makes each of its 4 outputs depend (in rounding)
+ * on up to 5 of the 6 tile inputs: with the grid fixed, n consecutive
+ * Winograd convs reach at most 3, 4, 7, 8, ... (3 and 1 in turn, from the
+ * worst phase), so they count 3, 1, 3, 1, ... along a run. */
+int sr_conv2d_reach(const sr_conv2d *l, int *run);
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl);
 void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,

@@ -218,12 +218,23 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
             fprintf(stderr, "srgan-up: denoise %g: %g x %s + %g x %s\n", a->denoise, a->denoise, chosen.name,
                     1 - a->denoise, partner.name);
     }
+    /* the weights are final (blended): Winograd transforms, once */
+    if (sr_generator_prepare(*g, &err)) {
+        fprintf(stderr, "srgan-up: %s\n", err.msg);
+        sr_generator_free(*g);
+        *g = NULL;
+        return -1;
+    }
     snprintf(model_name, name_cap, "%s", chosen.name);
     plan->g = *g;
     plan->model_name = model_name;
     if (have_micro) {
         static char micro_name[128];
         sr_generator *gm = sr_generator_load(micro.path, &merr);
+        if (gm && sr_generator_prepare(gm, &merr)) {
+            sr_generator_free(gm);
+            gm = NULL;
+        }
         if (gm) {
             snprintf(micro_name, sizeof micro_name, "%s", micro.name);
             plan->g_micro = gm;
@@ -238,6 +249,10 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     if (have_real) {
         static char real_name[128];
         sr_generator *gr = sr_generator_load(realm.path, &merr);
+        if (gr && sr_generator_prepare(gr, &merr)) {
+            sr_generator_free(gr);
+            gr = NULL;
+        }
         if (gr) {
             snprintf(real_name, sizeof real_name, "%s", realm.name);
             plan->g_jpeg = gr;

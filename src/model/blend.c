@@ -6,8 +6,13 @@
  * fine-tuned from, so the two sit in one basin of the loss and the blend is a
  * model in its own right (blending unrelated models gives noise). s = 1
  * leaves g bit for bit unchanged and s = 0 copies other exactly: the two end
- * points are the two models, which the tests rely on. */
-#include "srgan/model.h"
+ * points are the two models, which the tests rely on.
+ *
+ * Winograd: convs of g that were prepared (sr_generator_prepare) before the
+ * blend hold transforms of the old weights; they are transformed again from
+ * the blended weights, so the blend may come before or after preparing (the
+ * CLI blends first, then prepares once). */
+#include "gen_internal.h"
 
 #include <string.h>
 
@@ -49,5 +54,10 @@ int sr_generator_blend(sr_generator *g, const sr_generator *other, float s, sr_e
         for (size_t k = 0; k < p->numel; k++)
             p->data[k] = s == 0.0f ? q[k] : s * p->data[k] + (1.0f - s) * q[k];
     }
+    for (int i = 0; i < g->nconv; i++)
+        if (g->convs[i].c.wino && sr_conv2d_prepare(&g->convs[i].c)) {
+            sr_error_set(err, SR_ERR_NOMEM, "blend: out of memory preparing the convs");
+            return -1;
+        }
     return 0;
 }

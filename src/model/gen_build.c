@@ -227,76 +227,112 @@ static int to_input_px(const gen_val *v, int m)
     return (m * v->den + v->num - 1) / v->num;
 }
 
+/* How far the error of a window edge (trunk) or of a strip edge (tail)
+ * reaches, as a conv chain runs. A direct or im2col conv adds its radius
+ * kh/2. Winograd convs add 3, 1, 3, 1, ... along a run of them
+ * (sr_conv2d_reach: the grid is fixed to the image, so only the first of two
+ * consecutive ones pays for the worst phase). The state of a value is the
+ * reach m (input pixels in the trunk, the value's own pixels in the tail)
+ * and whether the next Winograd conv adds 1 (odd = 1) rather than 3. */
+typedef struct reach_state {
+    int m, odd;
+} reach_state;
+
+/* The state of several chains meeting (a residual add, a dense block's
+ * concatenation): the one that stays the farther whatever comes next, or,
+ * when neither does, the larger reach with the next Winograd conv counted
+ * as 3 (at most 2 pixels of that resolution too many). two: 2 pixels of the
+ * value's resolution, in the units of m. */
+static reach_state reach_merge(reach_state a, reach_state b, int two)
+{
+    if (a.odd && !b.odd && a.m >= b.m + two)
+        return a;
+    if (b.odd && !a.odd && b.m >= a.m + two)
+        return b;
+    if (a.odd == b.odd)
+        return a.m >= b.m ? a : b;
+    return (reach_state){a.m > b.m ? a.m : b.m, 0};
+}
+
+/* A conv's reach from state *st (updated); the radius in the conv's pixels. */
+static int conv_reach(const sr_conv2d *c, reach_state *st)
+{
+    int run = st->odd;
+    const int r = sr_conv2d_reach(c, &run);
+    st->odd = run % 2;
+    return r;
+}
+
+/* What a value reads: itself, and for a slice what any op wrote into its
+ * root so far (for a dense block's growing prefix exactly the deepest
+ * write). */
+static reach_state read_state(const sr_generator *g, const reach_state *st, int v, int two)
+{
+    return reach_merge(st[v], st[g->vals[v].root], two);
+}
+
+static void write_state(const sr_generator *g, reach_state *st, int v, reach_state x, int two)
+{
+    st[v] = reach_merge(st[v], x, two);
+    const int r = g->vals[v].root;
+    st[r] = reach_merge(st[r], x, two);
+}
+
 /* Forward over the trunk: how far (input pixels) the zero padding at a
  * window edge that is not an image edge reaches into each value. A conv adds
- * its radius; an unshuffle by r on a window aligned to r adds nothing but
- * rounds up to whole unshuffled pixels. */
+ * its reach (conv_reach); an unshuffle by r on a window aligned to r adds
+ * nothing but rounds up to whole unshuffled pixels, and starts a new grid. */
 int gen_trunk_radius(const sr_generator *g)
 {
-    int *rad = calloc((size_t)g->nval, sizeof *rad);
-    if (!rad)
+    reach_state *st = calloc((size_t)g->nval, sizeof *st);
+    if (!st)
         return 1 << 20;
     for (int i = 0; i < g->split; i++) {
         const gen_op *o = &g->ops[i];
-        /* a slice reads what ops wrote into its root so far: for a dense
-         * block's growing prefix that is exactly the deepest write */
-        int m = rad[o->in] > rad[g->vals[o->in].root] ? rad[o->in] : rad[g->vals[o->in].root];
-        if (o->add >= 0) {
-            const int ra = rad[o->add] > rad[g->vals[o->add].root] ? rad[o->add]
-                                                                   : rad[g->vals[o->add].root];
-            m = ra > m ? ra : m;
+        const gen_val *ov = &g->vals[o->out];
+        const int two = to_input_px(ov, 2);
+        reach_state x = read_state(g, st, o->in, to_input_px(&g->vals[o->in], 2));
+        switch (o->kind) {
+        case OP_CONV: x.m += to_input_px(ov, conv_reach(&g->convs[o->conv].c, &x)); break;
+        case OP_UNSHUFFLE: x = (reach_state){(x.m + o->r - 1) / o->r * o->r, 0}; break;
+        case OP_SHUFFLE:
+        case OP_UPNEAREST: x.odd = 0; break;
+        case OP_SCALE_ADD: break;
         }
-        if (o->kind == OP_CONV)
-            m += to_input_px(&g->vals[o->out], g->convs[o->conv].c.kh / 2);
-        else if (o->kind == OP_UNSHUFFLE)
-            m = (m + o->r - 1) / o->r * o->r;
-        if (m > rad[o->out])
-            rad[o->out] = m;
-        if (m > rad[g->vals[o->out].root])
-            rad[g->vals[o->out].root] = m;
+        if (o->add >= 0) /* added to the result: its own reach, not the conv's on top */
+            x = reach_merge(x, read_state(g, st, o->add, two), two);
+        write_state(g, st, o->out, x, two);
     }
-    /* slices of a root read what any op wrote into the root */
-    int r = rad[g->trunk_out];
-    if (rad[g->vals[g->trunk_out].root] > r)
-        r = rad[g->vals[g->trunk_out].root];
-    free(rad);
+    const int r = read_state(g, st, g->trunk_out, to_input_px(&g->vals[g->trunk_out], 2)).m;
+    free(st);
     return r;
 }
 
 /* Backward over the tail from the output: margins at each value's own
- * resolution grow by each conv's radius and shrink (rounding up) through
- * each upsampling. Regions are aligned to the trunk output's pixels, so the
- * rounding is exact. */
+ * resolution grow by each conv's reach and shrink (rounding up) through
+ * each upsampling (a new grid). Regions are aligned to the trunk output's
+ * pixels, so the rounding is exact. */
 int gen_tail_margin(const sr_generator *g)
 {
-    int *need = calloc((size_t)g->nval, sizeof *need);
-    if (!need)
+    reach_state *st = calloc((size_t)g->nval, sizeof *st);
+    if (!st)
         return 1 << 20;
     for (int i = g->nop - 1; i >= g->split; i--) {
         const gen_op *o = &g->ops[i];
-        int m = need[o->out];
-        if (need[g->vals[o->out].root] > m)
-            m = need[g->vals[o->out].root];
+        reach_state x = read_state(g, st, o->out, 2), xa = x;
         switch (o->kind) {
-        case OP_CONV: m += g->convs[o->conv].c.kh / 2; break;
+        case OP_CONV: x.m += conv_reach(&g->convs[o->conv].c, &x); break;
         case OP_SHUFFLE:
-        case OP_UPNEAREST: m = (m + o->r - 1) / o->r; break;
-        case OP_UNSHUFFLE: m *= o->r; break;
+        case OP_UPNEAREST: x = (reach_state){(x.m + o->r - 1) / o->r, 0}; break;
+        case OP_UNSHUFFLE: x = (reach_state){x.m * o->r, 0}; break;
         case OP_SCALE_ADD: break;
         }
-        const int ins[2] = {o->in, o->add};
-        for (int k = 0; k < 2; k++) {
-            if (ins[k] < 0)
-                continue;
-            if (m > need[ins[k]])
-                need[ins[k]] = m;
-            if (m > need[g->vals[ins[k]].root])
-                need[g->vals[ins[k]].root] = m;
-        }
+        write_state(g, st, o->in, x, 2);
+        if (o->add >= 0) /* the added value needs the output's margin only */
+            write_state(g, st, o->add, o->kind == OP_CONV ? xa : x, 2);
     }
-    int m = need[g->trunk_out] > need[g->vals[g->trunk_out].root] ? need[g->trunk_out]
-                                                                    : need[g->vals[g->trunk_out].root];
-    free(need);
+    const int m = read_state(g, st, g->trunk_out, 2).m;
+    free(st);
     return m;
 }
 

@@ -8,7 +8,11 @@
  * window edge that is not an image edge are wrong (the convs zero-pad there)
  * but that error moves inward one conv radius per layer and the halo is
  * wide enough that it never reaches the region, so a region's output equals
- * the whole-image output. */
+ * the whole-image output. Bit for bit also with Winograd convs, whose 4x4
+ * tile grid is anchored to image coordinates: every conv gets the image
+ * position, at its own resolution, of its input's pixel (0, 0)
+ * (sr_conv2d_forward_at), and the halo counts Winograd's wider reach
+ * (sr_conv2d_reach, gen_build.c). */
 #include "gen_internal.h"
 
 #include <stdlib.h>
@@ -136,9 +140,12 @@ static sr_tensor val(const sr_generator *g, float *const *base, int v, int h, in
     return view(base[x->root] + (size_t)x->c0 * vh * vw, x->c, vh, vw);
 }
 
-/* Runs ops [o0, o1) on a single image (n = 1). */
+/* Runs ops [o0, o1) on a single image (n = 1) whose input (h x w) starts
+ * at image coordinates (oy, ox), in input pixels: at a value's resolution
+ * num/den that is (oy * num / den, ox * num / den), exact because windows and
+ * strips are aligned to den (the unshuffle factor). */
 static void run_ops(const sr_generator *g, int o0, int o1, float *const *base, int h, int w,
-                    float *scr)
+                    int oy, int ox, float *scr)
 {
     for (int i = o0; i < o1; i++) {
         const gen_op *o = &g->ops[i];
@@ -148,7 +155,10 @@ static void run_ops(const sr_generator *g, int o0, int o1, float *const *base, i
             sr_conv_epilogue e = gen_act_epilogue(&o->act, out.c);
             if (o->add >= 0)
                 e.residual = val(g, base, o->add, h, w).data;
-            sr_conv2d_forward_ep(&g->convs[o->conv].c, &in, &out, scr, &e);
+            const gen_val *v = &g->vals[o->in];
+            sr_conv2d_forward_at(&g->convs[o->conv].c, &in, &out, scr, SR_CONV_AUTO, &e,
+                                 (int)((long)oy * v->num / v->den),
+                                 (int)((long)ox * v->num / v->den));
             break;
         }
         case OP_SHUFFLE: sr_pixel_shuffle_forward(&in, o->r, &out); break;
@@ -231,7 +241,7 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
     for (int v = 0; v < nv; v++)
         base[v] = toff[v] == (size_t)-1 ? NULL : area + toff[v];
     base[0] = p.prep ? X : x->data;
-    run_ops(g, 0, g->split, base, p.wh, p.ww, scr);
+    run_ops(g, 0, g->split, base, p.wh, p.ww, r->wy0, r->wx0, scr);
 
     /* ---- crop to the region plus the tail's margin ---- */
     const int tr = g->vals[g->trunk_out].root;
@@ -271,7 +281,7 @@ int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tens
         for (int v = 0; v < nv; v++)
             base[v] = soff[v] == (size_t)-1 ? NULL : area + soff[v];
         base[tr] = U;
-        run_ops(g, g->split, g->nop, base, h, cw, scr);
+        run_ops(g, g->split, g->nop, base, h, cw, s0, p.cx0, scr);
         sr_tensor O = val(g, base, g->output, h, cw);
 
         /* the strip's rows of the region, plus the skip already in y */

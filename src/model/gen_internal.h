@@ -174,7 +174,10 @@ int gen_up_stages(int scale, int *r);
 /* ---- receptive field and planning (gen_build.c) ------------------------ */
 
 /* Receptive radius of the trunk in input pixels, and the margin (in pixels
- * at the trunk output's resolution) the tail needs around a strip. */
+ * at the trunk output's resolution) the tail needs around a strip. Both
+ * count each conv as it runs (sr_conv2d_reach: wider for Winograd convs,
+ * whose rounding depends on their whole 4x4 tile), along the farthest-
+ * reaching chain, so they grow once the generator is prepared. */
 int gen_trunk_radius(const sr_generator *g);
 int gen_tail_margin(const sr_generator *g);
 /* Channels x pixels of value v for an input of h x w (at the input's

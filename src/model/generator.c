@@ -154,10 +154,13 @@ static void free_params(sr_generator *g)
     g->nparams = g->capparams = 0;
 }
 
+
 void sr_generator_free(sr_generator *g)
 {
     if (!g)
         return;
+    for (int i = 0; i < g->nconv && g->convs; i++)
+        sr_conv2d_release(&g->convs[i].c);
     free_params(g);
     free(g->convs);
     free(g->ops);
@@ -169,6 +172,20 @@ void sr_generator_free(sr_generator *g)
     free(g->meta_keys);
     free(g->meta_vals);
     free(g);
+}
+
+/* Winograd weight transforms (sr_conv2d_prepare) for inference: every conv
+ * of the list (those Winograd cannot run are left alone). Again after the
+ * weights change (sr_generator_blend does it for the convs it finds
+ * prepared). */
+int sr_generator_prepare(sr_generator *g, sr_error *err)
+{
+    for (int i = 0; i < g->nconv; i++)
+        if (sr_conv2d_prepare(&g->convs[i].c)) {
+            sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory preparing the convs");
+            return -1;
+        }
+    return 0;
 }
 
 /* Point the layers at their parameter storage (after all params exist:

@@ -12,11 +12,17 @@
  * by im2col + sgemm (dY * col^T), dbias by sums, dx either
  * by the direct kernel run on dY with the flipped, transposed weights (stride
  * 1, square kernels) or by sgemm (W^T * dY) + col2im.
+ * Forward of 3x3 stride-1 convs with enough channels, once prepared: Winograd
+ * F(4x4, 3x3) (conv2d_winograd*.c), see WINO_AUTO_MIN_CH; their dx too (a
+ * 3x3 conv of dy with the flipped, transposed kernel), see wino_dx.
  * The plain six-loop sr_conv2d_forward_ref is what tests compare against. */
 #include "srgan/nn.h"
 #include "conv2d_internal.h"
 
 #include <cblas.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Output pixels per im2col block: large enough for sgemm to run at full
@@ -98,6 +104,129 @@ static int layer_isa(const geom *g, sr_conv_impl impl)
     return isa;
 }
 
+/* ---- Winograd dispatch --------------------------------------------------- */
+
+/* AUTO runs Winograd for prepared 3x3 convs with at least this many output
+ * channels (AVX2-only CPUs), whatever the input channels. Measured with
+ * bench_conv on the 2-core Zen 3 VM, one thread, GFLOP/s Winograd vs the
+ * best other path: 64->64 150-170 vs 56-65, 8->8 69 vs 61, 3->64 38 vs 35
+ * (and the im2col head conv rounds differently in tiles, Winograd does
+ * not), but 64->3 28 vs 31 for the direct kernel (bench/README.md). */
+#define WINO_AUTO_MIN_CH SR_WINOGRAD_MIN_CHANNELS
+
+static sr_conv_impl env_impl_value = SR_CONV_AUTO;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+static void read_env(void)
+{
+    static const struct { const char *name; sr_conv_impl impl; } names[] = {
+        {"auto", SR_CONV_AUTO}, {"gemm", SR_CONV_GEMM}, {"im2col", SR_CONV_GEMM},
+        {"direct", SR_CONV_DIRECT}, {"avx2", SR_CONV_DIRECT_AVX2},
+        {"winograd", SR_CONV_WINOGRAD}, {"winograd-ref", SR_CONV_WINOGRAD_REF},
+        {"ref", SR_CONV_REF},
+    };
+    const char *v = getenv("SRGAN_CONV");
+    if (!v || !*v)
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(v, names[i].name)) {
+            env_impl_value = names[i].impl;
+            return;
+        }
+    fprintf(stderr, "srgan: SRGAN_CONV=%s is not one of auto, gemm, im2col, direct, avx2, "
+                    "winograd, winograd-ref, ref; using auto\n", v);
+}
+
+/* What AUTO means in this process (SRGAN_CONV, read once). */
+static sr_conv_impl auto_impl(void)
+{
+    pthread_once(&env_once, read_env);
+    return env_impl_value;
+}
+
+/* Which Winograd kernel a forward call with impl runs for l: 0 none, 1 the
+ * AVX2 kernel, 2 the plain-C one. Depends on the layer and the CPU only,
+ * never on the image size, so a tile and the whole image agree. */
+static int wino_kind(const sr_conv2d *l, sr_conv_impl impl)
+{
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    if (!sr_wino_layer_ok(l))
+        return 0;
+    if (impl == SR_CONV_WINOGRAD_REF)
+        return 2;
+    if (!sr_conv_avx2_cpu_ok())
+        return 0;
+    if (impl == SR_CONV_WINOGRAD)
+        return 1;
+    if (impl == SR_CONV_AUTO && l->wino && !sr_conv_direct_cpu_ok() &&
+        l->cout >= WINO_AUTO_MIN_CH)
+        return 1;
+    return 0;
+}
+
+int sr_conv2d_prepare(sr_conv2d *l)
+{
+    sr_conv2d_release(l);
+    if (!sr_wino_layer_ok(l) || !l->weight)
+        return 0;
+    l->wino = sr_alloc_floats(sr_wino_u_floats(l->cin, l->cout));
+    if (!l->wino)
+        return -1;
+    sr_wino_transform_weights(l->weight, l->cin, l->cout, l->wino);
+    return 0;
+}
+
+void sr_conv2d_release(sr_conv2d *l)
+{
+    sr_free_floats(l->wino);
+    l->wino = NULL;
+}
+
+int sr_conv2d_reach(const sr_conv2d *l, int *run)
+{
+    if (!wino_kind(l, SR_CONV_AUTO)) {
+        *run = 0;
+        return l->kh / 2 > l->kw / 2 ? l->kh / 2 : l->kw / 2;
+    }
+    return ++*run % 2 ? 3 : 1; /* the worst phase: 3, then 1 and 3 in turn */
+}
+
+/* dx by the Winograd kernel: AUTO on AVX2-only CPUs for 3x3 stride-1
+ * pad-1 convs with enough input channels (the dx conv's outputs), or asked
+ * for. The weights change every training step, so they are transformed per
+ * call (for the whole batch: ~3 % of a 64->64 dx at 32x32). */
+static int wino_dx(const sr_conv2d *l, sr_conv_impl impl)
+{
+    if (!sr_wino_layer_ok(l) || !sr_conv_avx2_cpu_ok())
+        return 0;
+    if (impl == SR_CONV_WINOGRAD)
+        return 1;
+    return impl == SR_CONV_AUTO && !sr_conv_direct_cpu_ok() && l->cin >= WINO_AUTO_MIN_CH;
+}
+
+static size_t wino_scratch(const sr_conv2d *l, const geom *g)
+{
+    sr_wino_geom w = {g->cin, g->cout, g->h, g->w, 0, 0};
+    return (l->wino ? 0 : sr_wino_u_floats(g->cin, g->cout)) + sr_wino_scratch(&w);
+}
+
+static void forward_wino(const sr_conv2d *l, const geom *g, int kind, const float *x, float *y,
+                         float *scratch, const sr_conv_epilogue *ep, int oy, int ox)
+{
+    const float *u = l->wino;
+    if (!u) { /* not prepared (tests, SRGAN_CONV): transform into scratch */
+        sr_wino_transform_weights(l->weight, g->cin, g->cout, scratch);
+        u = scratch;
+        scratch += sr_wino_u_floats(g->cin, g->cout);
+    }
+    sr_wino_geom w = {g->cin, g->cout, g->h, g->w, ((oy % 4) + 4) % 4, ((ox % 4) + 4) % 4};
+    if (kind == 1)
+        sr_wino_forward_avx2(&w, x, u, l->bias, y, scratch, ep);
+    else
+        sr_wino_forward_ref(&w, x, u, l->bias, y, ep);
+}
+
 /* Any direct kernel may run (scratch must cover it). */
 static int any_direct(void)
 {
@@ -143,8 +272,10 @@ static int use_direct(const geom *g, sr_conv_impl impl)
 
 int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl)
 {
-    if (impl == SR_CONV_GEMM || impl == SR_CONV_AUTO)
+    if (impl == SR_CONV_GEMM || impl == SR_CONV_AUTO || impl == SR_CONV_REF)
         return 1;
+    if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF)
+        return wino_kind(l, impl) != 0;
     return l->stride <= 1 && cpu_isa(impl) != ISA_NONE;
 }
 
@@ -176,6 +307,20 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
         size_t b = g.K * g.cout + sr_conv_direct_scratch(&d);
         if (b > need)
             need = b;
+    }
+    if (sr_wino_layer_ok(l)) {
+        size_t f = wino_scratch(l, &g);
+        if (f > need)
+            need = f;
+        if (sr_conv_avx2_cpu_ok()) { /* backward: U of the dx conv, then the rest */
+            sr_wino_geom b = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+            size_t rest = sr_wino_scratch(&b);
+            if (g.K * g.cout > rest)
+                rest = g.K * g.cout;
+            if (need > rest)
+                rest = need;
+            need = sr_wino_u_floats(g.cout, g.cin) + rest;
+        }
     }
     return need;
 }
@@ -337,13 +482,40 @@ static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, floa
     }
 }
 
+/* The six-loop reference, then the epilogue (SR_CONV_REF). */
+static void forward_ref_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+                           const sr_conv_epilogue *ep)
+{
+    sr_conv2d_forward_ref(l, x, y);
+    if (!ep)
+        return;
+    const size_t plane = (size_t)y->h * y->w, ys = (size_t)y->c * plane;
+    for (int b = 0; b < y->n; b++) {
+        sr_conv_epilogue e = *ep;
+        if (e.residual)
+            e.residual += b * ys;
+        sr_conv_epilogue_rows(&e, y->data + b * ys, plane, 0, y->c, 0, plane);
+    }
+}
+
 static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
-                       sr_conv_impl impl, const sr_conv_epilogue *ep)
+                       sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox)
 {
     geom g = make_geom(l, x);
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    if (impl == SR_CONV_REF) {
+        forward_ref_ep(l, x, y, ep);
+        return;
+    }
+    const int wk = wino_kind(l, impl);
+    if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF)
+        impl = SR_CONV_AUTO; /* where Winograd cannot run: AUTO's kernel (not the
+                              * env's again), so that e.g. SRResNet's small 9x9
+                              * convs keep the direct kernel, exact in tiles */
     int direct = use_direct(&g, impl);
     sr_direct_geom d = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
@@ -354,7 +526,9 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
                 e.residual += b * ys;
             eb = &e;
         }
-        if (direct)
+        if (wk)
+            forward_wino(l, &g, wk, x->data + b * xs, y->data + b * ys, scratch, eb, oy, ox);
+        else if (direct)
             run_direct(direct, &d, x->data + b * xs, l->weight, l->bias, y->data + b * ys,
                        scratch, eb);
         else
@@ -365,19 +539,25 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl)
 {
-    forward_ep(l, x, y, scratch, impl, NULL);
+    forward_ep(l, x, y, scratch, impl, NULL, 0, 0);
 }
 
 void sr_conv2d_forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
                           const sr_conv_epilogue *ep)
 {
-    forward_ep(l, x, y, scratch, SR_CONV_AUTO, ep);
+    forward_ep(l, x, y, scratch, SR_CONV_AUTO, ep, 0, 0);
+}
+
+void sr_conv2d_forward_at(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                          sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox)
+{
+    forward_ep(l, x, y, scratch, impl, ep, oy, ox);
 }
 
 void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                                float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep)
 {
-    forward_ep(l, x, y, scratch, impl, ep);
+    forward_ep(l, x, y, scratch, impl, ep, 0, 0);
 }
 
 void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch)
@@ -473,17 +653,30 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
                              sr_conv_impl impl)
 {
     geom g = make_geom(l, x);
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    const int wdx = dx && dx->data && wino_dx(l, impl);
+    if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF || impl == SR_CONV_REF)
+        impl = SR_CONV_AUTO; /* dweight: AUTO's kernels */
     if (dx && dx->data)
         memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float));
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
-    int direct_dx = dx && dx->data ? direct_bwd_isa(&g, impl) : ISA_NONE;
+    const float *u_dx = NULL;
+    if (wdx) { /* the flipped, transposed kernel, transformed once for the batch */
+        const size_t nu = sr_wino_u_floats(g.cout, g.cin);
+        flip_transpose(&g, l->weight, scratch + nu);
+        sr_wino_transform_weights(scratch + nu, g.cout, g.cin, scratch);
+        u_dx = scratch;
+        scratch += nu;
+    }
+    int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
     int direct_dw = dweight && use_direct(&g, impl);
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     for (int b = 0; b < g.n; b++) {
         const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
-        float *dxb = dx && dx->data && !direct_dx ? dx->data + b * xs : NULL;
+        float *dxb = dx && dx->data && !direct_dx && !wdx ? dx->data + b * xs : NULL;
         if (dbias)
             backward_bias(&g, dyb, dbias);
         if (direct_dw == ISA_AVX512)
@@ -496,6 +689,10 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
             flip_transpose(&g, l->weight, scratch);
             run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
                        scratch + g.K * g.cout, NULL);
+        }
+        if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
+            sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+            sr_wino_forward_avx2(&wg, dyb, u_dx, NULL, dx->data + b * xs, scratch, NULL);
         }
     }
 }

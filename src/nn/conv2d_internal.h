@@ -53,4 +53,36 @@ void sr_direct_pack_weights(const sr_direct_geom *g, const float *w, float *wp, 
 void sr_direct_fill_band(const sr_direct_geom *g, const float *x, int oy0, int rows, float *band,
                          size_t pitch);
 
+/* ---- Winograd F(4x4, 3x3), 3x3 stride-1 pad-1 convs only ---------------
+ * conv2d_winograd.c: weight transform, the plain-C reference; the AVX2 + FMA
+ * kernel is conv2d_winograd_avx2.c. Output tiles of 4x4 are anchored to the
+ * IMAGE's coordinates, not to the tensor's: local pixel (0, 0) lies at
+ * absolute (oy, ox), the grid has a tile starting at every absolute row and
+ * column divisible by 4, so the first tile row/column of the tensor starts
+ * at local -(oy mod 4) / -(ox mod 4) (partial tiles are zero-padded). An
+ * output's rounding depends on where it sits in its tile and on the tile's
+ * 6x6 inputs; with a fixed grid, a crop of the image computes the same bits
+ * as the whole image wherever those inputs agree. */
+typedef struct sr_wino_geom {
+    int cin, cout, h, w; /* input size = output size */
+    int py, px;          /* oy mod 4, ox mod 4 */
+} sr_wino_geom;
+
+/* Non-zero for the convs Winograd handles (3x3, stride 1, padding 1). */
+int sr_wino_layer_ok(const sr_conv2d *l);
+/* Floats of the packed transformed weights, U[36][cout/6][cin][6] (cout
+ * rounded up to a multiple of 6 with zero rows), and their computation from
+ * OIHW weights: U = G g G^T in double, rounded once to float. */
+size_t sr_wino_u_floats(int cin, int cout);
+void sr_wino_transform_weights(const float *w, int cin, int cout, float *u);
+/* Reference: plain C, one tile at a time, same operations as the AVX2
+ * kernel (so the same bits). bias may be NULL; ep may be NULL. */
+void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
+                         const float *bias, float *y, const sr_conv_epilogue *ep);
+/* The AVX2 + FMA kernel (needs sr_conv_avx2_cpu_ok()) and its scratch. */
+size_t sr_wino_scratch(const sr_wino_geom *g);
+void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                          const float *bias, float *y, float *scratch,
+                          const sr_conv_epilogue *ep);
+
 #endif

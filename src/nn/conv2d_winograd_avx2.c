@@ -1,0 +1,347 @@
+/* conv2d_winograd_avx2.c: Winograd F(4x4, 3x3) with AVX2 + FMA.
+ *
+ * The image's 4x4 output tiles (grid anchored to image coordinates, see
+ * conv2d_internal.h) are processed in bands of at most NT_MAX tiles (whole
+ * tile rows when the image is narrow, else chunks of a tile row), so that a
+ * band's transformed input V[36][cin][tiles] (~300 KB for 64 channels) and
+ * a block of products M[36][KB][tiles] stay in L2:
+ *  1. input transform: 8 tiles per vector. Each of the 6 input rows of a
+ *     tile row is copied into a zero-padded line and de-interleaved by
+ *     column mod 4, so the columns 4j .. 4j+5 of tiles j .. j+7 are six
+ *     contiguous (shifted) loads; B^T is applied down the columns, then
+ *     across;
+ *  2. 36 GEMMs M[p] = U[p] x V[p] per block of KB output channels, by a
+ *     6-channel x 16-tile micro-kernel (12 accumulators; each channel's
+ *     sum runs in channel order from zero, whatever the band, so a tile's
+ *     bits do not depend on which band it falls in);
+ *  3. output transform (A^T down, then across, 8 tiles per vector), + bias,
+ *     re-interleaved into rows, the epilogue (residual add, activation)
+ *     applied in registers, stored (the partial chunks at the image edges
+ *     go through sr_conv_epilogue_rows instead, the same operations).
+ * The arithmetic is the reference's (conv2d_winograd.h macros), so both
+ * give the same bits. */
+#include "conv2d_internal.h"
+#include "conv2d_winograd.h"
+
+#include <string.h>
+
+#define NCX_MAX 32 /* tile columns per band (multiple of 8) */
+#define NT_MAX 32  /* tiles per band, at most (multiple of NR) */
+#define KB 24      /* output channels per GEMM block (multiple of WINO_MR) */
+#define NR 16      /* tiles per micro-kernel call */
+
+static int round_up(int v, int a)
+{
+    return (v + a - 1) / a * a;
+}
+
+size_t sr_wino_scratch(const sr_wino_geom *g)
+{
+    return (size_t)WINO_P * NT_MAX * ((size_t)g->cin + KB) + 16;
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INL static inline __attribute__((always_inline)) AVX2
+
+#define V_ADD(a, b) _mm256_add_ps((a), (b))
+#define V_SUB(a, b) _mm256_sub_ps((a), (b))
+#define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define V_C(x) _mm256_set1_ps(x)
+
+/* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] */
+INL void deinterleave(const float *in, __m256 *o0, __m256 *o1, __m256 *o2, __m256 *o3)
+{
+    __m256 v0 = _mm256_loadu_ps(in), v1 = _mm256_loadu_ps(in + 8);
+    __m256 v2 = _mm256_loadu_ps(in + 16), v3 = _mm256_loadu_ps(in + 24);
+    __m256 s0 = _mm256_permute2f128_ps(v0, v2, 0x20), s1 = _mm256_permute2f128_ps(v0, v2, 0x31);
+    __m256 s2 = _mm256_permute2f128_ps(v1, v3, 0x20), s3 = _mm256_permute2f128_ps(v1, v3, 0x31);
+    __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
+    __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
+    *o0 = _mm256_shuffle_ps(t0, t2, 0x44);
+    *o1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    *o2 = _mm256_shuffle_ps(t1, t3, 0x44);
+    *o3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+/* The inverse: r[v][i] = out[8v + i] with out[4j + q] = y_q[j]. */
+INL void interleave(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *r)
+{
+    __m256 t0 = _mm256_unpacklo_ps(y0, y1), t1 = _mm256_unpackhi_ps(y0, y1);
+    __m256 t2 = _mm256_unpacklo_ps(y2, y3), t3 = _mm256_unpackhi_ps(y2, y3);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s1, 0x20);
+    r[1] = _mm256_permute2f128_ps(s2, s3, 0x20);
+    r[2] = _mm256_permute2f128_ps(s0, s1, 0x31);
+    r[3] = _mm256_permute2f128_ps(s2, s3, 0x31);
+}
+
+/* The epilogue of one output channel, in registers: the operations of
+ * sr_conv_epilogue_rows (y + residual, then d > 0 ? d : 0 or d * a), so the
+ * same bits (max(d, +0) is +0 for -0 and NaN, like the comparison). */
+typedef struct chan_ep {
+    const float *res; /* residual plane of this channel, or NULL */
+    int act;          /* SR_ACT_* */
+    __m256 a;         /* LReLU slope or this channel's PReLU alpha */
+} chan_ep;
+
+INL void channel_epilogue(const sr_conv_epilogue *ep, int k, size_t plane, chan_ep *c)
+{
+    c->res = NULL;
+    c->act = SR_ACT_NONE;
+    c->a = _mm256_setzero_ps();
+    if (!ep)
+        return;
+    c->res = ep->residual ? ep->residual + (size_t)k * plane : NULL;
+    c->act = (int)ep->act;
+    if (ep->act == SR_ACT_LRELU)
+        c->a = _mm256_set1_ps(ep->slope);
+    else if (ep->act == SR_ACT_PRELU)
+        c->a = _mm256_set1_ps(ep->alpha[ep->nalpha == 1 ? 0 : k / (ep->group > 0 ? ep->group : 1)]);
+}
+
+INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res)
+{
+    if (e->res)
+        d = _mm256_add_ps(d, _mm256_loadu_ps(res));
+    if (e->act == SR_ACT_RELU)
+        d = _mm256_max_ps(d, _mm256_setzero_ps());
+    else if (e->act == SR_ACT_LRELU || e->act == SR_ACT_PRELU)
+        d = _mm256_blendv_ps(_mm256_mul_ps(d, e->a), d,
+                             _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ));
+    return d;
+}
+
+/* A band: tile rows [ty0, ty0 + nr) x tile columns [cx0, cx0 + ncx); tile
+ * (r, j) is column r * ncx + j of V and M, whose rows are ntp apart. */
+typedef struct band {
+    int ty0, nr, cx0, ncx, nt, ntp;
+} band;
+
+static AVX2 void input_band(const sr_wino_geom *g, const float *x, const band *b, float *V)
+{
+    const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * (ncx + 8);
+    const size_t ntp = (size_t)b->ntp;
+    float line[4 * (NCX_MAX + 8)];
+    float D[6][4][NCX_MAX + 8], T[6][4][NCX_MAX + 8];
+    const int xs = 4 * b->cx0 - g->px - 1; /* input column of line[0] */
+    const int lo = xs < 0 ? -xs : 0, hi = w - xs < L ? w - xs : L;
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < b->nr; r++) {
+            const int oyl = 4 * (b->ty0 + r) - g->py;
+            for (int i = 0; i < 6; i++) {
+                const int iy = oyl - 1 + i;
+                if (iy < 0 || iy >= h || hi <= lo) {
+                    memset(line, 0, (size_t)L * sizeof(float));
+                } else {
+                    memset(line, 0, (size_t)lo * sizeof(float));
+                    memcpy(line + lo, x + ((size_t)c * h + iy) * w + xs + lo,
+                           (size_t)(hi - lo) * sizeof(float));
+                    memset(line + hi, 0, (size_t)(L - hi) * sizeof(float));
+                }
+                for (int j = 0; j < ncx + 8; j += 8) {
+                    __m256 q0, q1, q2, q3;
+                    deinterleave(line + 4 * j, &q0, &q1, &q2, &q3);
+                    _mm256_storeu_ps(&D[i][0][j], q0);
+                    _mm256_storeu_ps(&D[i][1][j], q1);
+                    _mm256_storeu_ps(&D[i][2][j], q2);
+                    _mm256_storeu_ps(&D[i][3][j], q3);
+                }
+            }
+            for (int m = 0; m < 4; m++) /* down the columns */
+                for (int j = 0; j < ncx + 8; j += 8) {
+                    __m256 v0, v1, v2, v3, v4, v5;
+                    WINO_BT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(&D[0][m][j]),
+                            _mm256_loadu_ps(&D[1][m][j]), _mm256_loadu_ps(&D[2][m][j]),
+                            _mm256_loadu_ps(&D[3][m][j]), _mm256_loadu_ps(&D[4][m][j]),
+                            _mm256_loadu_ps(&D[5][m][j]), v0, v1, v2, v3, v4, v5);
+                    _mm256_storeu_ps(&T[0][m][j], v0);
+                    _mm256_storeu_ps(&T[1][m][j], v1);
+                    _mm256_storeu_ps(&T[2][m][j], v2);
+                    _mm256_storeu_ps(&T[3][m][j], v3);
+                    _mm256_storeu_ps(&T[4][m][j], v4);
+                    _mm256_storeu_ps(&T[5][m][j], v5);
+                }
+            for (int i = 0; i < 6; i++) /* across: tile j's columns 4 and 5 are tile j+1's 0 and 1 */
+                for (int j = 0; j < ncx; j += 8) {
+                    __m256 v[6];
+                    WINO_BT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(&T[i][0][j]),
+                            _mm256_loadu_ps(&T[i][1][j]), _mm256_loadu_ps(&T[i][2][j]),
+                            _mm256_loadu_ps(&T[i][3][j]), _mm256_loadu_ps(&T[i][0][j + 1]),
+                            _mm256_loadu_ps(&T[i][1][j + 1]), v[0], v[1], v[2], v[3], v[4],
+                            v[5]);
+                    float *dst = V + ((size_t)(i * 6) * C + c) * ntp + (size_t)r * ncx + j;
+                    for (int q = 0; q < 6; q++)
+                        _mm256_storeu_ps(dst + (size_t)q * C * ntp, v[q]);
+                }
+        }
+        if (b->ntp > b->nt) /* padding tiles: zeros, computed and dropped */
+            for (int p = 0; p < WINO_P; p++)
+                memset(V + ((size_t)p * C + c) * ntp + b->nt, 0,
+                       (size_t)(b->ntp - b->nt) * sizeof(float));
+    }
+}
+
+/* m[j][0..16) = sum over c, in order, of u[c][j] * v[c][0..16). Written
+ * out by hand (12 named accumulators): with arrays and loops, -O2 kept the
+ * accumulators in memory and ran 3x slower than -O3. */
+INL void micro(const float *u, const float *v, size_t ldv, int C, float *m, size_t ldm)
+{
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+    __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+    for (int c = 0; c < C; c++, u += WINO_MR, v += ldv) {
+        const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+        __m256 b;
+#define MICRO_ROW(j)                              \
+        b = _mm256_broadcast_ss(u + j);           \
+        a##j##0 = _mm256_fmadd_ps(b, v0, a##j##0); \
+        a##j##1 = _mm256_fmadd_ps(b, v1, a##j##1)
+        MICRO_ROW(0);
+        MICRO_ROW(1);
+        MICRO_ROW(2);
+        MICRO_ROW(3);
+        MICRO_ROW(4);
+        MICRO_ROW(5);
+#undef MICRO_ROW
+    }
+#define MICRO_STORE(j)                                   \
+    _mm256_storeu_ps(m + (size_t)j * ldm, a##j##0);     \
+    _mm256_storeu_ps(m + (size_t)j * ldm + 8, a##j##1)
+    MICRO_STORE(0);
+    MICRO_STORE(1);
+    MICRO_STORE(2);
+    MICRO_STORE(3);
+    MICRO_STORE(4);
+    MICRO_STORE(5);
+#undef MICRO_STORE
+}
+
+/* Output channels [k0, k0 + kn) of the band from M (rows k - k0). */
+static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int kn,
+                             const band *b, const float *bias, float *y,
+                             const sr_conv_epilogue *ep)
+{
+    const int h = g->h, w = g->w, ncx = b->ncx;
+    const size_t ntp = (size_t)b->ntp, pstride = (size_t)KB * ntp, plane = (size_t)h * w;
+    const int xb0 = 4 * b->cx0 - g->px; /* output column of the band's first tile */
+    const int x_lo = xb0 > 0 ? xb0 : 0, x_hi = xb0 + 4 * ncx < w ? xb0 + 4 * ncx : w;
+    for (int kk = 0; kk < kn; kk++) {
+        const int k = k0 + kk;
+        const __m256 bk = _mm256_set1_ps(bias ? bias[k] : 0.0f);
+        chan_ep ce;
+        channel_epilogue(ep, k, plane, &ce);
+        float *yk = y + (size_t)k * plane;
+        int ragged = 0; /* rows stored without the epilogue (partial chunks) */
+        for (int r = 0; r < b->nr; r++) {
+            const int oyl = 4 * (b->ty0 + r) - g->py;
+            for (int j = 0; j < ncx; j += 8) {
+                const float *mp = M + (size_t)kk * ntp + (size_t)r * ncx + j;
+                __m256 t[4][6];
+                for (int q = 0; q < 6; q++)
+                    WINO_AT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(mp + (0 * 6 + q) * pstride),
+                            _mm256_loadu_ps(mp + (1 * 6 + q) * pstride),
+                            _mm256_loadu_ps(mp + (2 * 6 + q) * pstride),
+                            _mm256_loadu_ps(mp + (3 * 6 + q) * pstride),
+                            _mm256_loadu_ps(mp + (4 * 6 + q) * pstride),
+                            _mm256_loadu_ps(mp + (5 * 6 + q) * pstride), t[0][q], t[1][q],
+                            t[2][q], t[3][q]);
+                const int xb = xb0 + 4 * j;
+                for (int o = 0; o < 4; o++) {
+                    const int yy = oyl + o;
+                    if (yy < 0 || yy >= h)
+                        continue;
+                    __m256 o0, o1, o2, o3;
+                    WINO_AT(V_ADD, V_SUB, V_FMA, V_C, t[o][0], t[o][1], t[o][2], t[o][3],
+                            t[o][4], t[o][5], o0, o1, o2, o3);
+                    o0 = _mm256_add_ps(o0, bk);
+                    o1 = _mm256_add_ps(o1, bk);
+                    o2 = _mm256_add_ps(o2, bk);
+                    o3 = _mm256_add_ps(o3, bk);
+                    float *row = yk + (size_t)yy * w;
+                    __m256 v[4];
+                    interleave(o0, o1, o2, o3, v);
+                    if (xb >= 0 && xb + 32 <= w) { /* epilogue in registers */
+                        const float *res = ce.res ? ce.res + (size_t)yy * w + xb : NULL;
+                        for (int q = 0; q < 4; q++)
+                            _mm256_storeu_ps(row + xb + 8 * q,
+                                             ep ? apply_ep(&ce, v[q], res + 8 * q) : v[q]);
+                    } else {
+                        float tmp[32];
+                        for (int q = 0; q < 4; q++)
+                            _mm256_storeu_ps(tmp + 8 * q, v[q]);
+                        const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
+                        if (e > a)
+                            memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
+                        ragged = 1;
+                    }
+                }
+            }
+            if (ep && ragged && x_hi > x_lo) /* rows with a partial chunk: all of them, here */
+                for (int o = 0; o < 4; o++) {
+                    const int yy = oyl + o;
+                    if (yy < 0 || yy >= h)
+                        continue;
+                    for (int j = 0; j < ncx; j += 8) {
+                        const int xb = xb0 + 4 * j;
+                        if (xb >= 0 && xb + 32 <= w)
+                            continue; /* done in registers */
+                        const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
+                        if (e > a)
+                            sr_conv_epilogue_rows(ep, y, plane, k, k + 1, (size_t)yy * w + a,
+                                                  (size_t)(e - a));
+                    }
+                }
+            ragged = 0;
+        }
+    }
+}
+
+AVX2 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                               const float *bias, float *y, float *scratch,
+                               const sr_conv_epilogue *ep)
+{
+    const int C = g->cin, K = g->cout, K6 = round_up(K, WINO_MR);
+    const int tyn = (g->h + g->py + 3) / 4, txn = (g->w + g->px + 3) / 4;
+    const int step = round_up(txn, 8) < NCX_MAX ? round_up(txn, 8) : NCX_MAX;
+    const int nr_max = NT_MAX / step > 1 ? NT_MAX / step : 1;
+    float *V = scratch, *M = scratch + (size_t)WINO_P * NT_MAX * C;
+    for (int ty0 = 0; ty0 < tyn; ty0 += nr_max) {
+        for (int cx0 = 0; cx0 < txn; cx0 += step) {
+            band b;
+            b.ty0 = ty0;
+            b.nr = tyn - ty0 < nr_max ? tyn - ty0 : nr_max;
+            b.cx0 = cx0;
+            b.ncx = round_up(txn - cx0, 8) < step ? round_up(txn - cx0, 8) : step;
+            b.nt = b.nr * b.ncx;
+            b.ntp = round_up(b.nt, NR);
+            input_band(g, x, &b, V);
+            for (int kb0 = 0; kb0 < K6; kb0 += KB) {
+                const int kbn = K6 - kb0 < KB ? K6 - kb0 : KB;
+                for (int p = 0; p < WINO_P; p++) {
+                    const float *up = u + ((size_t)p * (K6 / WINO_MR) + kb0 / WINO_MR) * C * WINO_MR;
+                    const float *vp = V + (size_t)p * C * b.ntp;
+                    float *mp = M + (size_t)p * KB * b.ntp;
+                    for (int t = 0; t < b.ntp; t += NR)
+                        for (int k6 = 0; k6 < kbn; k6 += WINO_MR)
+                            micro(up + (size_t)k6 * C, vp + t, (size_t)b.ntp, C,
+                                  mp + (size_t)k6 * b.ntp + t, (size_t)b.ntp);
+                }
+                output_band(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep);
+            }
+        }
+    }
+}
+
+#else /* no AVX2 build: never dispatched (sr_conv_avx2_cpu_ok() is 0) */
+
+void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                          const float *bias, float *y, float *scratch,
+                          const sr_conv_epilogue *ep)
+{
+    (void)scratch;
+    sr_wino_forward_ref(g, x, u, bias, y, ep);
+}
+
+#endif
