@@ -86,6 +86,8 @@ static int describe(const char *path, cli_model *md, int verbose)
     md->channels = meta_int(st, "num_feat", 0);
     md->in_channels = meta_int(st, "num_in_ch", 3);
     copy_str(md->partner, sizeof md->partner, sr_safetensors_meta(st, "denoise_partner"));
+    const char *dd = sr_safetensors_meta(st, "denoise_default");
+    md->denoise_default = dd && md->partner[0] && atof(dd) >= 0 && atof(dd) <= 1 ? atof(dd) : -1;
     /* the architecture as the loader sees it (files converted without
      * metadata included) and the parameter count, from the shapes */
     sr_generator_config gc;

@@ -20,6 +20,7 @@ typedef struct cli_model {
     size_t params;     /* parameters as the network runs (0: unknown) */
     char val_psnr[64]; /* "31.2 dB Set5" from the metadata, or "" */
     char partner[128]; /* metadata "denoise_partner": the noise-free model --denoise blends with */
+    double denoise_default; /* metadata "denoise_default": the strength without --denoise, or -1 */
 } cli_model;
 
 typedef struct cli_models {

@@ -97,6 +97,52 @@ static sr_filter classic_filter(cli_method m)
     }
 }
 
+/* Load a model ready for inference: blended with its noise-free partner at
+ * strength `denoise` (--denoise; -1: the model's own "denoise_default", if
+ * it names one, else the model as trained), then prepared (Winograd weight
+ * transforms, once, after the weights are final). An explicit --denoise
+ * whose partner is missing is an error; a default strength whose partner
+ * is missing falls back to the model as trained, with a warning. */
+static sr_generator *load_model(const cli_models *models, const cli_model *md, double denoise, int verbose,
+                                sr_error *err)
+{
+    double s = denoise >= 0 ? denoise : md->denoise_default;
+    sr_generator *g = sr_generator_load(md->path, err);
+    if (!g)
+        return NULL;
+    if (denoise >= 0 || (s >= 0 && s < 1)) { /* explicit: the partner is checked even at 1 */
+        cli_model p;
+        sr_error perr = {0};
+        if (models_pick(models, md->partner, md->scale, &p, &perr) < 0) {
+            if (denoise >= 0) {
+                sr_error_set(err, SR_ERR_ARG, "--denoise: %s names partner '%s', not found (see "
+                             "--list-models)", md->name, md->partner);
+                sr_generator_free(g);
+                return NULL;
+            }
+            fprintf(stderr, "srgan-up: warning: %s: its denoise partner '%s' is not found; using it "
+                            "as trained (denoise 1)\n", md->name, md->partner);
+        } else {
+            sr_generator *gp = sr_generator_load(p.path, &perr);
+            if (!gp || sr_generator_blend(g, gp, (float)s, &perr)) {
+                sr_error_set(err, perr.code, "--denoise: %s and %s: %s", md->path, p.path, perr.msg);
+                sr_generator_free(gp);
+                sr_generator_free(g);
+                return NULL;
+            }
+            sr_generator_free(gp);
+            if (verbose)
+                fprintf(stderr, "srgan-up: denoise %g%s: %g x %s + %g x %s\n", s,
+                        denoise >= 0 ? "" : " (the model's default)", s, md->name, 1 - s, p.name);
+        }
+    }
+    if (sr_generator_prepare(g, err)) {
+        sr_generator_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 /* Decide between the network and a classic resampler and load the model.
  * Returns 0, or -1 after printing why. */
 static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, char *model_name,
@@ -154,23 +200,11 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     /* --denoise alone means the model it is made for */
     const char *want = a->model ? a->model : a->denoise >= 0 ? "real" : NULL;
     int rc = models_pick(&models, want, a->scale, &chosen, &err);
-    /* --denoise: the model's noise-free partner, named in its metadata */
-    cli_model partner;
-    int have_partner = 0;
-    if (rc == 0 && a->denoise >= 0) {
-        if (!chosen.partner[0]) {
-            fprintf(stderr, "srgan-up: --denoise: model %s has no noise-free partner to blend with "
-                            "(use --model real)\n", chosen.name);
-            models_free(&models);
-            return -1;
-        }
-        if (models_pick(&models, chosen.partner, chosen.scale, &partner, &err) < 0) {
-            fprintf(stderr, "srgan-up: --denoise: %s names partner '%s', not found (see "
-                            "--list-models)\n", chosen.name, chosen.partner);
-            models_free(&models);
-            return -1;
-        }
-        have_partner = 1;
+    if (rc == 0 && a->denoise >= 0 && !chosen.partner[0]) {
+        fprintf(stderr, "srgan-up: --denoise: model %s has no noise-free partner to blend with "
+                        "(use --model real)\n", chosen.name);
+        models_free(&models);
+        return -1;
     }
     cli_model micro;
     sr_error merr = {0};
@@ -183,7 +217,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     cli_model realm;
     int have_real = rc == 0 && !want && models_pick(&models, "real", a->scale, &realm, &merr) == 0 &&
                     realm.in_channels == chosen.in_channels && realm.scale == chosen.scale;
-    models_free(&models);
+    if (rc != 0)
+        models_free(&models);
     if (rc < 0) {
         fprintf(stderr, "srgan-up: %s\n", err.msg);
         return -1;
@@ -199,30 +234,10 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
             fprintf(stderr, "srgan-up: no RGB model found (see --list-models); using bicubic\n");
         return 0;
     }
-    *g = sr_generator_load(chosen.path, &err);
+    *g = load_model(&models, &chosen, a->denoise, a->verbose, &err);
     if (!*g) {
         fprintf(stderr, "srgan-up: %s\n", err.msg);
-        return -1;
-    }
-    if (have_partner) {
-        sr_generator *gp = sr_generator_load(partner.path, &err);
-        if (!gp || sr_generator_blend(*g, gp, (float)a->denoise, &err)) {
-            fprintf(stderr, "srgan-up: --denoise: %s and %s: %s\n", chosen.path, partner.path, err.msg);
-            sr_generator_free(gp);
-            sr_generator_free(*g);
-            *g = NULL;
-            return -1;
-        }
-        sr_generator_free(gp);
-        if (a->verbose)
-            fprintf(stderr, "srgan-up: denoise %g: %g x %s + %g x %s\n", a->denoise, a->denoise, chosen.name,
-                    1 - a->denoise, partner.name);
-    }
-    /* the weights are final (blended): Winograd transforms, once */
-    if (sr_generator_prepare(*g, &err)) {
-        fprintf(stderr, "srgan-up: %s\n", err.msg);
-        sr_generator_free(*g);
-        *g = NULL;
+        models_free(&models);
         return -1;
     }
     snprintf(model_name, name_cap, "%s", chosen.name);
@@ -230,11 +245,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->model_name = model_name;
     if (have_micro) {
         static char micro_name[128];
-        sr_generator *gm = sr_generator_load(micro.path, &merr);
-        if (gm && sr_generator_prepare(gm, &merr)) {
-            sr_generator_free(gm);
-            gm = NULL;
-        }
+        sr_generator *gm = load_model(&models, &micro, -1, a->verbose, &merr);
         if (gm) {
             snprintf(micro_name, sizeof micro_name, "%s", micro.name);
             plan->g_micro = gm;
@@ -248,11 +259,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     }
     if (have_real) {
         static char real_name[128];
-        sr_generator *gr = sr_generator_load(realm.path, &merr);
-        if (gr && sr_generator_prepare(gr, &merr)) {
-            sr_generator_free(gr);
-            gr = NULL;
-        }
+        sr_generator *gr = load_model(&models, &realm, -1, a->verbose, &merr);
         if (gr) {
             snprintf(real_name, sizeof real_name, "%s", realm.name);
             plan->g_jpeg = gr;
@@ -265,6 +272,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
             fprintf(stderr, "srgan-up: %s (JPEG model not used)\n", merr.msg);
         }
     }
+    models_free(&models);
     if (a->verbose)
         fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
                 chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");

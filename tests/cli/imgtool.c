@@ -9,7 +9,8 @@
  *                                conv_last is zero, so an MSRResNet outputs
  *                                exactly its bilinear skip; IMGTOOL_KIND sets
  *                                the "kind" metadata (default "test"),
- *                                IMGTOOL_PARTNER "denoise_partner", IMGTOOL_SEED
+ *                                IMGTOOL_PARTNER "denoise_partner" (and
+ *                                IMGTOOL_DENOISE "denoise_default"), IMGTOOL_SEED
  *                                the initialisation seed (default 1234)
  *   imgtool minmax IN            print "MIN MAX" in native units over all pages
  *   imgtool meta IN              print resolution unit, x, y, then the description
@@ -301,8 +302,10 @@ static int model_cmd(int argc, char **argv)
     }
     const char *kind = getenv("IMGTOOL_KIND");
     const char *partner = getenv("IMGTOOL_PARTNER");
+    const char *dn = getenv("IMGTOOL_DENOISE");
     const char *meta[] = {"kind", kind && *kind ? kind : "test",
-                          partner ? "denoise_partner" : NULL, partner, NULL};
+                          partner ? "denoise_partner" : NULL, partner,
+                          dn ? "denoise_default" : NULL, dn, NULL};
     int rc = sr_generator_save(g, argv[2], meta, &err);
     sr_generator_free(g);
     return rc ? die(&err) : 0;

@@ -572,6 +572,21 @@ check "--model psnr forces the photo model on JPEG" grep -q 'photo.jpg.*p-x4' ou
   check "and differs" [ "$("$IMG" diff dn_jpg.png dn_jpg_psnr.png)" != "0" ]
 SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v rgb.png dn_png.png
 check "PNG input: the photo model by default" grep -q 'rgb.png.*p-x4' out.txt && check "same as --model psnr" [ "$("$IMG" diff dn_png.png dn_psnr.png)" = "0" ]
+# a model's own default strength (metadata denoise_default), as x4-real ships
+mkdir -p dnd && cp dn/p-x4.safetensors dnd/
+IMGTOOL_KIND=real IMGTOOL_SEED=2 IMGTOOL_PARTNER=p-x4 IMGTOOL_DENOISE=0.5 "$IMG" model dnd/r-x4.safetensors 4 1 8 || exit 2
+SRGAN_UP_WEIGHTS=$T/dnd run "$UP" -v --model real rgb.png dnd_default.png
+check "denoise_default: used without --denoise" [ "$("$IMG" diff dnd_default.png dn_h.png)" = "0" ] &&
+  check "-v says it is the model's default" grep -q "denoise 0.5 (the model's default)" out.txt
+SRGAN_UP_WEIGHTS=$T/dnd run "$UP" --model real --denoise 1 rgb.png dnd_1.png
+check "--denoise 1 overrides the default" [ "$("$IMG" diff dnd_1.png dn_real.png)" = "0" ]
+SRGAN_UP_WEIGHTS=$T/dnd run "$UP" -v photo.jpg dnd_jpg.png
+SRGAN_UP_WEIGHTS=$T/dnd run "$UP" --model real --denoise 0.5 photo.jpg dnd_jpg_h.png
+check "JPEG default: the real model at its default strength" [ "$("$IMG" diff dnd_jpg.png dnd_jpg_h.png)" = "0" ]
+mkdir -p dnd_orphan && cp dnd/r-x4.safetensors dnd_orphan/
+SRGAN_UP_WEIGHTS=$T/dnd_orphan run "$UP" --model real rgb.png dnd_orphan.png
+check "default strength, partner missing: still runs" [ $rc -eq 0 ] && check "with a warning naming it" grep -q "partner 'p-x4' is not found" out.txt &&
+  check "as trained" [ "$("$IMG" diff dnd_orphan.png dn_real.png)" = "0" ]
 mkdir -p dn_orphan && cp dn/r-x4.safetensors dn_orphan/
 SRGAN_UP_WEIGHTS=$T/dn_orphan run "$UP" --model real --denoise 0.5 rgb.png dn_bad.png
 check "--denoise with the partner missing: refused (2)" [ $rc -eq 2 ] && check "names the partner" one_line_naming 'p-x4'
