@@ -11,7 +11,8 @@ srgan-up runs under `taskset -c CPU /usr/bin/time -v ... --threads 1` (one
 process per run, median wall time, peak RSS from time -v); PyTorch runs in a
 child process with torch.set_num_threads(1) on the same CPU (median of the
 repeats after one warm-up; peak RSS of that child, model and interpreter
-included). Output MP/s = 0.262 MP / seconds. The PyTorch modules are
+included; --torch-modes, by default its fastest fp32 layout, channels_last, and bf16
+autocast with channels_last). Output MP/s = 0.262 MP / seconds. The PyTorch modules are
 tools/ref_archs.py's and make_parity_fixtures.MSRResNet.
 """
 
@@ -50,8 +51,12 @@ from ref_archs import RRDBNet, SRVGGNetCompact
 torch.set_num_threads(1)
 m = %(ctor)s.eval()
 x = torch.rand(1, 3, 128, 128)
+mode = %(mode)r
+if mode != "fp32":  # channels_last: PyTorch's fastest fp32 layout on the CPU
+    m = m.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
 ts = []
-with torch.no_grad():
+with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
     m(x)
     for _ in range(%(rep)d):
         t = time.perf_counter(); m(x); ts.append(time.perf_counter() - t)
@@ -85,6 +90,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--torch-modes", default="channels_last,bf16_channels_last",
+                    help="PyTorch modes to time: fp32, channels_last, bf16_channels_last")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench_archs.")
     from PIL import Image
@@ -109,17 +116,18 @@ def main():
         print("RESULT " + json.dumps(res), flush=True)
         if a.no_torch:
             continue
-        code = CHILD % {"tools": os.path.join(HERE, "..", "tools"), "ctor": CTORS[name],
-                        "rep": a.repeats}
-        r = subprocess.run(["taskset", "-c", a.cpu, sys.executable, "-c", code],
-                           capture_output=True, text=True)
-        if r.returncode:
-            print(r.stderr)
-            continue
-        t = json.loads(r.stdout.strip().splitlines()[-1])
-        print("RESULT " + json.dumps({"arch": name, "params": params, "impl": "pytorch",
-                                      "s": round(t["s"], 3), "mp_s": round(0.262144 / t["s"], 4),
-                                      "rss_mb": round(t["rss_mb"], 1)}), flush=True)
+        for mode in a.torch_modes.split(","):
+            code = CHILD % {"tools": os.path.join(HERE, "..", "tools"), "ctor": CTORS[name],
+                            "rep": a.repeats, "mode": mode}
+            r = subprocess.run(["taskset", "-c", a.cpu, sys.executable, "-c", code],
+                               capture_output=True, text=True)
+            if r.returncode:
+                print(r.stderr)
+                continue
+            t = json.loads(r.stdout.strip().splitlines()[-1])
+            print("RESULT " + json.dumps({"arch": name, "params": params, "impl": "pytorch " + mode,
+                                          "s": round(t["s"], 3), "mp_s": round(0.262144 / t["s"], 4),
+                                          "rss_mb": round(t["rss_mb"], 1)}), flush=True)
 
 
 if __name__ == "__main__":

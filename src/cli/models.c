@@ -214,7 +214,7 @@ void models_print(const cli_models *m, FILE *f)
         fprintf(f, ")\n");
         return;
     }
-    fprintf(f, "%-24s %-6s %-5s %-10s %-9s %-7s %-28s %s\n", "name", "kind", "scale", "arch",
+    fprintf(f, "%-24s %-10s %-5s %-10s %-9s %-7s %-28s %s\n", "name", "kind", "scale", "arch",
             "size", "params", "validation", "file");
     for (int i = 0; i < m->n; i++) {
         const cli_model *md = &m->v[i];
@@ -227,7 +227,7 @@ void models_print(const cli_models *m, FILE *f)
             snprintf(params, sizeof params, "%.2fM", md->params / 1e6);
         else
             snprintf(params, sizeof params, "%.1fk", md->params / 1e3);
-        fprintf(f, "%-24s %-6s x%-4d %-10s %-9s %-7s %-28s %s\n", md->name,
+        fprintf(f, "%-24s %-10s x%-4d %-10s %-9s %-7s %-28s %s\n", md->name,
                 md->kind[0] ? md->kind : "-", md->scale, md->arch, size, params,
                 md->val_psnr[0] ? md->val_psnr : "-", md->path);
     }
