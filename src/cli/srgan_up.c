@@ -197,7 +197,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     models_scan(&models, a->verbose);
     cli_model chosen;
     sr_error err = {0};
-    /* --denoise alone means the model it is made for */
+    /* --denoise alone means the model it is made for (and, for 1-channel
+     * 16-bit and float input, the microscopy model below) */
     const char *want = a->model ? a->model : a->denoise >= 0 ? "real" : NULL;
     int rc = models_pick(&models, want, a->scale, &chosen, &err);
     if (rc == 0 && a->denoise >= 0 && !chosen.partner[0]) {
@@ -210,7 +211,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     sr_error merr = {0};
     /* the default for 1-channel 16-bit/float input: a "fluo" model of this
      * scale (not a smaller one finished by Lanczos) */
-    int have_micro = rc == 0 && !want && models_pick(&models, "fluo", a->scale, &micro, &merr) == 0 &&
+    int have_micro = rc == 0 && !a->model && models_pick(&models, "fluo", a->scale, &micro, &merr) == 0 &&
                      micro.in_channels == 1 && micro.scale + 1e-9 >= a->scale &&
                      micro.scale <= chosen.scale;
     /* the default for JPEG input: a "real" model of the default's scale */
@@ -245,7 +246,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     plan->model_name = model_name;
     if (have_micro) {
         static char micro_name[128];
-        sr_generator *gm = load_model(&models, &micro, -1, a->verbose, &merr);
+        /* --denoise applies to it too when it has a partner (fluo-x2 and fluo-x2-clean) */
+        sr_generator *gm = load_model(&models, &micro, micro.partner[0] ? a->denoise : -1, a->verbose, &merr);
         if (gm) {
             snprintf(micro_name, sizeof micro_name, "%s", micro.name);
             plan->g_micro = gm;

@@ -588,6 +588,15 @@ SRGAN_UP_WEIGHTS=$T/dnd_orphan run "$UP" --model real rgb.png dnd_orphan.png
 check "default strength, partner missing: still runs" [ $rc -eq 0 ] && check "with a warning naming it" grep -q "partner 'p-x4' is not found" out.txt &&
   check "as trained" [ "$("$IMG" diff dnd_orphan.png dn_real.png)" = "0" ]
 mkdir -p dn_orphan && cp dn/r-x4.safetensors dn_orphan/
+# --denoise alone on 1-channel 16-bit input: the microscopy model and its partner, not the photo one
+mkdir -p dnm && cp dn/r-x4.safetensors dn/p-x4.safetensors dnm/
+IMGTOOL_KIND=fluo-clean IMGTOOL_SEED=3 "$IMG" model dnm/fc-x4.safetensors 4 1 8 msrresnet 1 || exit 2
+IMGTOOL_KIND=fluo IMGTOOL_SEED=4 IMGTOOL_PARTNER=fc-x4 "$IMG" model dnm/fn-x4.safetensors 4 1 8 msrresnet 1 || exit 2
+SRGAN_UP_WEIGHTS=$T/dnm run "$UP" -v --denoise 0 gray16.tif dnm_0.tif
+check "--denoise alone, 16-bit gray: the microscopy model" grep -q 'gray16.tif: .*fn-x4' out.txt &&
+  check "blended with its partner" grep -q 'denoise 0: 0 x fn-x4 + 1 x fc-x4' out.txt
+SRGAN_UP_WEIGHTS=$T/dnm run "$UP" -m fc-x4 gray16.tif dnm_clean.tif
+check "--denoise 0 on it == its clean partner" [ "$("$IMG" diff dnm_0.tif dnm_clean.tif)" = "0" ]
 SRGAN_UP_WEIGHTS=$T/dn_orphan run "$UP" --model real --denoise 0.5 rgb.png dn_bad.png
 check "--denoise with the partner missing: refused (2)" [ $rc -eq 2 ] && check "names the partner" one_line_naming 'p-x4'
 # srgan-train's exports, RUN/model.safetensors: named after the run, checkpoints not listed
