@@ -23,11 +23,8 @@ static int detect(const sr_safetensors *st)
 int gen_infer_resnet(const sr_safetensors *st, sr_generator_config *c, sr_error *err)
 {
     int64_t s[8];
-    if (sr_safetensors_shape(st, "conv_first.weight", s) != 4) {
-        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor 'conv_first.weight' missing or not 4-D",
-                     sr_safetensors_path(st));
+    if (gen_required_conv(st, "conv_first.weight", s, err))
         return -1;
-    }
     c->channels = (int)s[0];
     c->in_channels = (int)s[1];
     c->blocks = gen_count(st, "body.%d.conv1.weight", 1024);

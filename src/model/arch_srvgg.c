@@ -26,11 +26,8 @@ static int detect(const sr_safetensors *st)
 static int infer(const sr_safetensors *st, sr_generator_config *c, sr_error *err)
 {
     int64_t s[8];
-    if (sr_safetensors_shape(st, "body.0.weight", s) != 4) {
-        sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor 'body.0.weight' missing or not 4-D",
-                     sr_safetensors_path(st));
+    if (gen_required_conv(st, "body.0.weight", s, err))
         return -1;
-    }
     c->channels = (int)s[0];
     c->in_channels = (int)s[1];
     /* the last conv is the last even body.N holding a 4-D weight */

@@ -485,6 +485,15 @@ size_t gen_plan_scratch(const sr_generator *g, int o0, int o1, int n, int h, int
     return m;
 }
 
+int gen_required_conv(const sr_safetensors *st, const char *name, int64_t shape[8], sr_error *err)
+{
+    if (sr_safetensors_shape(st, name, shape) == 4)
+        return 0;
+    sr_error_set(err, SR_ERR_WEIGHTS, "%s: tensor '%s' missing or not 4-D", sr_safetensors_path(st),
+                 name);
+    return -1;
+}
+
 int gen_count(const sr_safetensors *st, const char *name_fmt, int max)
 {
     int n = 0;

@@ -157,6 +157,9 @@ int gen_meta_int(const sr_safetensors *st, const char *key, long lo, long hi, in
                  sr_error *err);
 int gen_meta_float(const sr_safetensors *st, const char *key, double lo, double hi, float *out,
                    sr_error *err);
+/* The shape of a conv weight the architecture cannot do without (its first
+ * conv, from which channels are read): 0, or -1 with "missing or not 4-D". */
+int gen_required_conv(const sr_safetensors *st, const char *name, int64_t shape[8], sr_error *err);
 /* Counts name_fmt % 0, 1, 2... while the tensor exists (at most max). */
 int gen_count(const sr_safetensors *st, const char *name_fmt, int max);
 
