@@ -498,6 +498,8 @@ int gen_count(const sr_safetensors *st, const char *name_fmt, int max)
 {
     int n = 0;
     char nm[128];
+    if (!name_fmt) /* never; tells GCC's sanitizer build, which warned of a null format */
+        return 0;
     for (;;) {
         snprintf(nm, sizeof nm, name_fmt, n);
         if (n > max || !sr_safetensors_has(st, nm))
