@@ -143,6 +143,28 @@ static sr_generator *load_model(const cli_models *models, const cli_model *md, d
     return g;
 }
 
+/* Load a model used instead of the default for some inputs (microscopy,
+ * JPEG) into *g and *name (name_buf). Not fatal: without it those inputs get
+ * the default model, and -v says why. */
+static void load_alternate(const cli_models *models, const cli_model *md, double denoise, int verbose,
+                           const char *inputs, const sr_generator **g, const char **name, char *name_buf,
+                           size_t cap)
+{
+    sr_error err = {0};
+    sr_generator *m = load_model(models, md, denoise, verbose, &err);
+    if (!m) {
+        if (verbose)
+            fprintf(stderr, "srgan-up: %s (not used for %s)\n", err.msg, inputs);
+        return;
+    }
+    snprintf(name_buf, cap, "%s", md->name);
+    *g = m;
+    *name = name_buf;
+    if (verbose)
+        fprintf(stderr, "srgan-up: model %s (x%d) for %s (--model psnr forces the photo model)\n", md->name,
+                md->scale, inputs);
+}
+
 /* Decide between the network and a classic resampler and load the model.
  * Returns 0, or -1 after printing why. */
 static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, char *model_name,
@@ -247,32 +269,15 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     if (have_micro) {
         static char micro_name[128];
         /* --denoise applies to it too when it has a partner (fluo-x2 and fluo-x2-clean) */
-        sr_generator *gm = load_model(&models, &micro, micro.partner[0] ? a->denoise : -1, a->verbose, &merr);
-        if (gm) {
-            snprintf(micro_name, sizeof micro_name, "%s", micro.name);
-            plan->g_micro = gm;
-            plan->micro_name = micro_name;
-            if (a->verbose)
-                fprintf(stderr, "srgan-up: model %s (x%d, 1 channel) for 1-channel 16-bit and float "
-                                "input (--model psnr forces the photo model)\n", micro.name, micro.scale);
-        } else if (a->verbose) {
-            fprintf(stderr, "srgan-up: %s (microscopy model not used)\n", merr.msg);
-        }
+        load_alternate(&models, &micro, micro.partner[0] ? a->denoise : -1, a->verbose,
+                       "1-channel 16-bit and float input", &plan->g_micro, &plan->micro_name, micro_name,
+                       sizeof micro_name);
     }
     if (have_real) {
         static char real_name[128];
-        sr_generator *gr = load_model(&models, &realm, -1, a->verbose, &merr);
-        if (gr) {
-            snprintf(real_name, sizeof real_name, "%s", realm.name);
-            plan->g_jpeg = gr;
-            plan->jpeg_name = real_name;
-            if (a->verbose)
-                fprintf(stderr, "srgan-up: model %s (x%d) for JPEG input, which the photo model would "
-                                "sharpen artefacts of (--model psnr forces the photo model)\n",
-                        realm.name, realm.scale);
-        } else if (a->verbose) {
-            fprintf(stderr, "srgan-up: %s (JPEG model not used)\n", merr.msg);
-        }
+        load_alternate(&models, &realm, -1, a->verbose,
+                       "JPEG input, whose compression artefacts the photo model would sharpen",
+                       &plan->g_jpeg, &plan->jpeg_name, real_name, sizeof real_name);
     }
     models_free(&models);
     if (a->verbose)
