@@ -193,6 +193,46 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
                              sr_conv_impl impl);
 void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                                float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep);
+/* The backward of one conv over a batch handed over image by image (the
+ * generator's images are channel slices, not one tensor): begin once, add
+ * each image (or group of images), end once. Work that depends only on the
+ * weights is done once in begin (the Winograd dx kernel's transform), and a
+ * Winograd weight gradient is summed over the batch in the transformed
+ * domain (dU, kept in scratch) and added to dweight once, in end. scratch:
+ * sr_conv2d_scratch_floats(l, one image), untouched by the caller until
+ * end. Each add overwrites its dx (NULL or no data: none) and accumulates
+ * dbias (may be NULL) and, at once or at end, dweight (may be NULL).
+ * sr_conv2d_backward_impl is begin + add + end.
+ * Kernels, per layer: dx as described at SR_WINOGRAD_MIN_CHANNELS below
+ * (Winograd for convs with enough input channels, on any CPU with AVX2 +
+ * FMA); dweight by Winograd too (conv2d_winograd_dw_avx2.c) where both
+ * channel counts are at least SR_WINOGRAD_MIN_CHANNELS (SRGAN_CONV=winograd:
+ * every 3x3 stride-1 pad-1 conv; winograd-ref: the plain-C one), else the
+ * direct or im2col kernels as before. */
+typedef struct sr_conv2d_bwd {
+    const sr_conv2d *l;
+    float *dweight, *dbias;
+    float *scratch;     /* per-image scratch, after the kept parts */
+    const float *u_dx;  /* transformed dx kernel, or NULL */
+    float *du;          /* Winograd dweight sums, or NULL */
+    int wdx, wdw;       /* Winograd dx; dweight (1 AVX2, 2 plain C) */
+    sr_conv_impl impl;  /* the other kernels' choice */
+} sr_conv2d_bwd;
+void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
+                              float *dbias, float *scratch, sr_conv_impl impl);
+void sr_conv2d_backward_add(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,
+                            sr_tensor *dx);
+void sr_conv2d_backward_end(sr_conv2d_bwd *b);
+/* Training forward with weights that change every step: when training runs
+ * l by Winograd (AUTO: 3x3 stride-1 pad-1 convs with at least
+ * SR_WINOGRAD_MIN_CHANNELS outputs, on CPUs with AVX2 + FMA, with or without
+ * AVX-512; SRGAN_CONV overrides), transforms l's current weights into u
+ * (sr_conv2d_train_u_floats(l) floats), makes *lw a copy of *l that uses
+ * them and returns the impl to pass to sr_conv2d_forward_ep_impl with lw;
+ * else *lw = *l and SR_CONV_AUTO. Call once per step (or per batch), not
+ * per image. */
+size_t sr_conv2d_train_u_floats(const sr_conv2d *l);
+sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u);
 /* Non-zero when impl really runs its own kernel for l (not the fallback). */
 int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl);
 /* Non-zero when SR_CONV_DIRECT really runs a direct kernel for l. */

@@ -22,11 +22,12 @@ struct sr_gen_acts {
     float **base;  /* per root: [n, root channels, vh, vw] */
     float **pre;   /* per op: a PReLU conv's pre-activation, or NULL */
     float *scratch, *tmp;
+    float *u; /* one conv's Winograd weights, transformed once per op and step */
 };
 
 /* Floats and allocations the forward needs besides the value storage. */
 typedef struct train_sizes {
-    size_t values, pre, scratch, tmp, xs, grads;
+    size_t values, pre, scratch, tmp, xs, grads, u;
     int allocs;
 } train_sizes;
 
@@ -100,6 +101,12 @@ static void sizes(const sr_generator *g, int n, int h, int w, train_sizes *z)
         }
     }
     z->scratch = gen_plan_scratch(g, 0, g->nop, 1, h, w);
+    for (int i = 0; i < g->nconv; i++) {
+        const size_t u = sr_conv2d_train_u_floats(&g->convs[i].c);
+        if (u > z->u)
+            z->u = u;
+    }
+    z->allocs++;
     const size_t skip = (size_t)n * g->cfg.in_channels * h * w * g->cfg.scale * g->cfg.scale;
     z->tmp = onemax > skip ? onemax : skip;
     z->xs = g->mean_shift ? (size_t)n * g->cfg.in_channels * h * w : 0;
@@ -115,7 +122,7 @@ size_t sr_generator_train_arena_bytes(const sr_generator *g, int n, int h, int w
 {
     train_sizes z;
     sizes(g, n, h, w, &z);
-    size_t f = z.values + z.pre + z.scratch + z.tmp + z.xs + z.grads;
+    size_t f = z.values + z.pre + z.scratch + z.tmp + z.xs + z.grads + z.u;
     f += floats_of(sizeof(sr_gen_acts)) + floats_of((size_t)g->nval * sizeof(float *)) +
          floats_of((size_t)g->nop * sizeof(float *)) + 3 * floats_of((size_t)g->nval * sizeof(size_t));
     return f * sizeof(float) + (size_t)z.allocs * 64 + 4 * 64;
@@ -181,7 +188,8 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
     A->pre = pre;
     A->scratch = sr_arena_alloc(a, z.scratch);
     A->tmp = sr_arena_alloc(a, z.tmp);
-    if (!A->scratch || !A->tmp)
+    A->u = z.u ? sr_arena_alloc(a, z.u) : NULL;
+    if (!A->scratch || !A->tmp || (z.u && !A->u))
         goto nomem;
     if (g->mean_shift) {
         A->xs = sr_arena_alloc(a, z.xs);
@@ -210,6 +218,10 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
     float *scr = A->scratch;
     for (int i = 0; i < g->nop; i++) {
         const gen_op *o = &g->ops[i];
+        sr_conv2d cv; /* this step's weights, transformed once for the batch */
+        sr_conv_impl im = SR_CONV_AUTO;
+        if (o->kind == OP_CONV)
+            im = sr_conv2d_train_prepare(&g->convs[o->conv].c, &cv, A->u);
         for (int b = 0; b < n; b++) {
             sr_tensor in = img(g, base, o->in, b, h, w), out = img(g, base, o->out, b, h, w);
             switch (o->kind) {
@@ -222,11 +234,11 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
                 if (o->act.kind == ACT_PRELU) {
                     sr_tensor p = out;
                     p.data = pre[i] + (size_t)b * sr_tensor_numel(&out);
-                    sr_conv2d_forward_ep(&g->convs[o->conv].c, &in, &p, scr, &e);
+                    sr_conv2d_forward_ep_impl(&cv, &in, &p, scr, im, &e);
                     sr_tensor pv = prelu_view(p, o->act.nalpha), ov = prelu_view(out, o->act.nalpha);
                     sr_prelu_forward(&pv, o->act.alpha, o->act.nalpha, &ov);
                 } else {
-                    sr_conv2d_forward_ep(&g->convs[o->conv].c, &in, &out, scr, &e);
+                    sr_conv2d_forward_ep_impl(&cv, &in, &out, scr, im, &e);
                 }
                 break;
             }
@@ -341,6 +353,12 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
         START(o->in);
         if (o->add >= 0)
             START(o->add);
+        sr_conv2d_bwd cb; /* one conv backward over the batch: transforms once */
+        if (o->kind == OP_CONV) {
+            const gen_conv *cv = &g->convs[o->conv];
+            sr_conv2d_backward_begin(&cb, &cv->c, gptr(g, grads, cv->param),
+                                     gptr(g, grads, cv->param + 1), scr, SR_CONV_AUTO);
+        }
         for (int b = 0; b < n; b++) {
             sr_tensor dout = img(g, G, o->out, b, h, w);
             sr_tensor din = img(g, G, o->in, b, h, w);
@@ -366,10 +384,8 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
                     if (da)
                         sr_add(da, dout.data, da, nout);
                 }
-                const gen_conv *cv = &g->convs[o->conv];
                 const sr_tensor in = img(g, A->base, o->in, b, h, w);
-                sr_conv2d_backward(&cv->c, &in, &dout, din.data ? &t : NULL,
-                                   gptr(g, grads, cv->param), gptr(g, grads, cv->param + 1), scr);
+                sr_conv2d_backward_add(&cb, &in, &dout, din.data ? &t : NULL);
                 break;
             }
             case OP_SHUFFLE: sr_pixel_shuffle_backward(&dout, o->r, &t); break;
@@ -387,6 +403,8 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
             if (o->kind != OP_SCALE_ADD && din.data)
                 sr_add(din.data, tmp, din.data, nin);
         }
+        if (o->kind == OP_CONV)
+            sr_conv2d_backward_end(&cb);
     }
 #undef START
     if (dx) {

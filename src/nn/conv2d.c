@@ -192,17 +192,60 @@ int sr_conv2d_reach(const sr_conv2d *l, int *run)
     return ++*run % 2 ? 3 : 1; /* the worst phase: 3, then 1 and 3 in turn */
 }
 
-/* dx by the Winograd kernel: AUTO on AVX2-only CPUs for 3x3 stride-1
- * pad-1 convs with enough input channels (the dx conv's outputs), or asked
- * for. The weights change every training step, so they are transformed per
- * call (for the whole batch: ~3 % of a 64->64 dx at 32x32). */
-static int wino_dx(const sr_conv2d *l, sr_conv_impl impl)
+/* ---- training: Winograd choices ---------------------------------------- *
+ * Training transforms the weights once per step (they change every step),
+ * so Winograd's choice there does not depend on a prepare. Measured with
+ * bench_conv on the 2-core AMD EPYC with AVX-512 (one thread, GFLOP/s,
+ * direct-equivalent): the AVX2 Winograd forward beats even the AVX-512
+ * direct kernel, 64->64 at 32^2 210 vs 171, at 128^2 244 vs 168, 64->256
+ * 271 vs 164, but not 64->3 (41 vs 58): so AUTO takes it, on every CPU with
+ * AVX2 + FMA, for the forward and dx of convs with at least
+ * WINO_AUTO_MIN_CH outputs (dx: the conv's inputs), and for dweight when
+ * both counts are. Inference (prepared layers, wino_kind) is unchanged. */
+
+/* 0: no Winograd; 1: the AVX2 kernel; 2: the plain-C reference. */
+static int train_wino_kind(const sr_conv2d *l, sr_conv_impl impl, int min_in, int min_out)
 {
-    if (!sr_wino_layer_ok(l) || !sr_conv_avx2_cpu_ok())
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    if (!sr_wino_layer_ok(l))
+        return 0;
+    if (impl == SR_CONV_WINOGRAD_REF)
+        return 2;
+    if (!sr_conv_avx2_cpu_ok())
         return 0;
     if (impl == SR_CONV_WINOGRAD)
         return 1;
-    return impl == SR_CONV_AUTO && !sr_conv_direct_cpu_ok() && l->cin >= WINO_AUTO_MIN_CH;
+    return impl == SR_CONV_AUTO && l->cin >= min_in && l->cout >= min_out;
+}
+
+/* dx by the Winograd kernel (a 3x3 conv of dy with the flipped, transposed
+ * kernel): the reference path keeps the direct/im2col dx. */
+static int wino_dx(const sr_conv2d *l, sr_conv_impl impl)
+{
+    return train_wino_kind(l, impl, WINO_AUTO_MIN_CH, 1) == 1;
+}
+
+/* dweight by Winograd (1 AVX2, 2 plain C) */
+static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
+{
+    return train_wino_kind(l, impl, WINO_AUTO_MIN_CH, WINO_AUTO_MIN_CH);
+}
+
+size_t sr_conv2d_train_u_floats(const sr_conv2d *l)
+{
+    return sr_wino_layer_ok(l) ? sr_wino_u_floats(l->cin, l->cout) : 0;
+}
+
+sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u)
+{
+    *lw = *l;
+    const int k = train_wino_kind(l, SR_CONV_AUTO, 1, WINO_AUTO_MIN_CH);
+    if (!k || !u)
+        return SR_CONV_AUTO;
+    sr_wino_transform_weights(l->weight, l->cin, l->cout, u);
+    lw->wino = u;
+    return k == 2 ? SR_CONV_WINOGRAD_REF : SR_CONV_WINOGRAD;
 }
 
 static size_t wino_scratch(const sr_conv2d *l, const geom *g)
@@ -312,15 +355,17 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
         size_t f = wino_scratch(l, &g);
         if (f > need)
             need = f;
-        if (sr_conv_avx2_cpu_ok()) { /* backward: U of the dx conv, then the rest */
-            sr_wino_geom b = {g.cout, g.cin, g.oh, g.ow, 0, 0};
-            size_t rest = sr_wino_scratch(&b);
-            if (g.K * g.cout > rest)
-                rest = g.K * g.cout;
-            if (need > rest)
-                rest = need;
-            need = sr_wino_u_floats(g.cout, g.cin) + rest;
-        }
+        /* backward: U of the dx conv and the dweight accumulator dU (kept
+         * from sr_conv2d_backward_begin to _end), then one image's needs */
+        sr_wino_geom b = {g.cout, g.cin, g.oh, g.ow, 0, 0}, fw = {g.cin, g.cout, g.h, g.w, 0, 0};
+        size_t rest = sr_wino_scratch(&b);
+        if (g.K * g.cout > rest)
+            rest = g.K * g.cout;
+        if (sr_wino_dweight_scratch(&fw) > rest)
+            rest = sr_wino_dweight_scratch(&fw);
+        if (need > rest)
+            rest = need;
+        need = sr_wino_u_floats(g.cout, g.cin) + sr_wino_du_floats(g.cin, g.cout) + rest;
     }
     return need;
 }
@@ -648,43 +693,71 @@ static void flip_transpose(const geom *g, const float *w, float *wt)
         }
 }
 
-void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
-                             sr_tensor *dx, float *dweight, float *dbias, float *scratch,
-                             sr_conv_impl impl)
+/* Kernels of a backward, fixed per layer (never per image size). */
+void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
+                              float *dbias, float *scratch, sr_conv_impl impl)
 {
-    geom g = make_geom(l, x);
+    memset(b, 0, sizeof *b);
+    b->l = l;
+    b->dweight = dweight;
+    b->dbias = dbias;
     if (impl == SR_CONV_AUTO)
         impl = auto_impl();
-    const int wdx = dx && dx->data && wino_dx(l, impl);
+    b->wdx = wino_dx(l, impl);
+    b->wdw = dweight ? wino_dw(l, impl) : 0;
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF || impl == SR_CONV_REF)
-        impl = SR_CONV_AUTO; /* dweight: AUTO's kernels */
+        impl = SR_CONV_AUTO; /* the rest: AUTO's kernels */
+    b->impl = impl;
+    if (b->wdx) { /* the flipped, transposed kernel, transformed once for the batch */
+        geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
+        const size_t nu = sr_wino_u_floats(l->cout, l->cin);
+        flip_transpose(&g, l->weight, scratch + nu);
+        sr_wino_transform_weights(scratch + nu, l->cout, l->cin, scratch);
+        b->u_dx = scratch;
+        scratch += nu;
+    }
+    if (b->wdw) { /* dU, summed over the batch, brought back once by _end */
+        const size_t nd = sr_wino_du_floats(l->cin, l->cout);
+        memset(scratch, 0, nd * sizeof(float));
+        b->du = scratch;
+        scratch += nd;
+    }
+    b->scratch = scratch;
+}
+
+void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
+                            sr_tensor *dx)
+{
+    const sr_conv2d *l = bw->l;
+    geom g = make_geom(l, x);
+    float *scratch = bw->scratch, *dweight = bw->dweight;
+    const sr_conv_impl impl = bw->impl;
     if (dx && dx->data)
         memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float));
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
-    const float *u_dx = NULL;
-    if (wdx) { /* the flipped, transposed kernel, transformed once for the batch */
-        const size_t nu = sr_wino_u_floats(g.cout, g.cin);
-        flip_transpose(&g, l->weight, scratch + nu);
-        sr_wino_transform_weights(scratch + nu, g.cout, g.cin, scratch);
-        u_dx = scratch;
-        scratch += nu;
-    }
+    const int wdx = dx && dx->data && bw->wdx;
     int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
-    int direct_dw = dweight && use_direct(&g, impl);
+    int direct_dw = dweight && !bw->wdw && use_direct(&g, impl);
+    int gemm_dw = dweight && !bw->wdw && !direct_dw;
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
+    sr_wino_geom wf = {g.cin, g.cout, g.h, g.w, 0, 0};
     for (int b = 0; b < g.n; b++) {
         const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
         float *dxb = dx && dx->data && !direct_dx && !wdx ? dx->data + b * xs : NULL;
-        if (dbias)
-            backward_bias(&g, dyb, dbias);
-        if (direct_dw == ISA_AVX512)
+        if (bw->dbias)
+            backward_bias(&g, dyb, bw->dbias);
+        if (bw->wdw == 1)
+            sr_wino_dweight_avx2(&wf, xb, dyb, bw->du, scratch);
+        else if (bw->wdw == 2)
+            sr_wino_dweight_ref(&wf, xb, dyb, bw->du);
+        else if (direct_dw == ISA_AVX512)
             sr_conv_direct_dweight(&df, xb, dyb, dweight, scratch);
         else if (direct_dw)
             sr_conv_direct_dweight_avx2(&df, xb, dyb, dweight, scratch);
-        if ((dweight && !direct_dw) || dxb)
-            backward_gemm(l, &g, xb, dyb, dxb, direct_dw ? NULL : dweight, scratch);
+        if (gemm_dw || dxb)
+            backward_gemm(l, &g, xb, dyb, dxb, gemm_dw ? dweight : NULL, scratch);
         if (direct_dx) {
             flip_transpose(&g, l->weight, scratch);
             run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
@@ -692,9 +765,26 @@ void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_te
         }
         if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
             sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
-            sr_wino_forward_avx2(&wg, dyb, u_dx, NULL, dx->data + b * xs, scratch, NULL);
+            sr_wino_forward_avx2(&wg, dyb, bw->u_dx, NULL, dx->data + b * xs, scratch, NULL);
         }
     }
+}
+
+void sr_conv2d_backward_end(sr_conv2d_bwd *b)
+{
+    if (b->wdw)
+        sr_wino_dweight_finish(b->du, b->l->cin, b->l->cout, b->dweight);
+    b->wdw = 0;
+}
+
+void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
+                             sr_tensor *dx, float *dweight, float *dbias, float *scratch,
+                             sr_conv_impl impl)
+{
+    sr_conv2d_bwd b;
+    sr_conv2d_backward_begin(&b, l, dweight, dbias, scratch, impl);
+    sr_conv2d_backward_add(&b, x, dy, dx);
+    sr_conv2d_backward_end(&b);
 }
 
 void sr_conv2d_backward(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,

@@ -85,4 +85,37 @@ void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
                           const float *bias, float *y, float *scratch,
                           const sr_conv_epilogue *ep);
 
+/* ---- Winograd weight gradient (training) ---------------------------------
+ * The forward is y = A^T [U . V] A per tile and channel pair, U = G g G^T,
+ * V = B^T d B; so dL/dU[co][ci] = sum over tiles of M'[co] . V[ci] with
+ * M' = A dy A^T (the 4x4 output gradient of the tile taken to 6x6), and
+ * dL/dg = G^T (dL/dU) G. dU is accumulated over the tiles of every image of
+ * a batch, in layout du[36][cin][co16] (co16 = cout rounded up to 16, zero
+ * columns past cout), and taken back to dweight once (..._finish). Tiles are
+ * anchored at the image's (0, 0) (training images are never crops). */
+size_t sr_wino_du_floats(int cin, int cout);
+int sr_wino_du_pitch(int cout); /* co16 */
+/* du += the dU of one image (x [cin][h][w], dy [cout][h][w]): plain C
+ * reference, and the AVX2 + FMA kernel with its scratch (floats). */
+void sr_wino_dweight_ref(const sr_wino_geom *g, const float *x, const float *dy, float *du);
+size_t sr_wino_dweight_scratch(const sr_wino_geom *g);
+void sr_wino_dweight_avx2(const sr_wino_geom *g, const float *x, const float *dy, float *du,
+                          float *scratch);
+/* dw[cout][cin][3][3] += G^T du G, in double. */
+void sr_wino_dweight_finish(const float *du, int cin, int cout, float *dw);
+
+/* A band of the AVX2 kernels: tile rows [ty0, ty0 + nr) x tile columns
+ * [cx0, cx0 + ncx); tile (r, j) is column r * ncx + j of the band's
+ * transformed arrays, whose rows are ntp apart. */
+typedef struct sr_wino_band {
+    int ty0, nr, cx0, ncx, nt, ntp;
+} sr_wino_band;
+#define SR_WINO_NT_MAX 32 /* tiles per band, at most */
+/* The band's transformed input, V[36][cin][ntp] (conv2d_winograd_avx2.c). */
+void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
+                             float *V);
+/* Cuts the image's tiles into bands: the n-th band (n from 0) in *b, 0
+ * when there is none. The forward's banding, shared. */
+int sr_wino_next_band(const sr_wino_geom *g, int n, sr_wino_band *b);
+
 #endif

@@ -130,3 +130,116 @@ void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
     if (ep)
         sr_conv_epilogue_rows(ep, y, (size_t)h * w, 0, K, 0, (size_t)h * w);
 }
+
+/* ---- weight gradient ------------------------------------------------------ */
+
+int sr_wino_du_pitch(int cout)
+{
+    return (cout + 15) / 16 * 16;
+}
+
+size_t sr_wino_du_floats(int cin, int cout)
+{
+    return (size_t)WINO_P * cin * sr_wino_du_pitch(cout);
+}
+
+/* Reference: one tile at a time, V and M' by the transform macros in plain
+ * C, dU summed tile by tile with one fmaf each. */
+void sr_wino_dweight_ref(const sr_wino_geom *g, const float *x, const float *dy, float *du)
+{
+    const int C = g->cin, K = g->cout, h = g->h, w = g->w, ld = sr_wino_du_pitch(K);
+    const int tyn = (h + g->py + 3) / 4, txn = (w + g->px + 3) / 4;
+    float *V = malloc(((size_t)C + K) * WINO_P * sizeof(float));
+    if (!V)
+        abort(); /* tests only */
+    float *Mg = V + (size_t)C * WINO_P;
+    for (int ty = 0; ty < tyn; ty++)
+        for (int tx = 0; tx < txn; tx++) {
+            const int oy = 4 * ty - g->py, ox = 4 * tx - g->px;
+            for (int c = 0; c < C; c++) {
+                float d[6][6], t[6][6];
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) {
+                        int iy = oy - 1 + i, ix = ox - 1 + j;
+                        d[i][j] = iy >= 0 && iy < h && ix >= 0 && ix < w
+                                      ? x[((size_t)c * h + iy) * w + ix]
+                                      : 0.0f;
+                    }
+                for (int j = 0; j < 6; j++)
+                    WINO_BT(S_ADD, S_SUB, S_FMA, S_C, d[0][j], d[1][j], d[2][j], d[3][j],
+                            d[4][j], d[5][j], t[0][j], t[1][j], t[2][j], t[3][j], t[4][j],
+                            t[5][j]);
+                float *v = V + (size_t)c * WINO_P;
+                for (int i = 0; i < 6; i++)
+                    WINO_BT(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3],
+                            t[i][4], t[i][5], v[i * 6 + 0], v[i * 6 + 1], v[i * 6 + 2],
+                            v[i * 6 + 3], v[i * 6 + 4], v[i * 6 + 5]);
+            }
+            for (int k = 0; k < K; k++) {
+                float o[4][4], t[6][4];
+                for (int i = 0; i < 4; i++) /* outputs past the image: no gradient */
+                    for (int j = 0; j < 4; j++) {
+                        int yy = oy + i, xx = ox + j;
+                        o[i][j] = yy >= 0 && yy < h && xx >= 0 && xx < w
+                                      ? dy[((size_t)k * h + yy) * w + xx]
+                                      : 0.0f;
+                    }
+                for (int j = 0; j < 4; j++) /* down the columns, then across */
+                    WINO_A(S_ADD, S_SUB, S_FMA, S_C, o[0][j], o[1][j], o[2][j], o[3][j],
+                           t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j]);
+                float *m = Mg + (size_t)k * WINO_P;
+                for (int i = 0; i < 6; i++)
+                    WINO_A(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3],
+                           m[i * 6 + 0], m[i * 6 + 1], m[i * 6 + 2], m[i * 6 + 3],
+                           m[i * 6 + 4], m[i * 6 + 5]);
+            }
+            for (int p = 0; p < WINO_P; p++)
+                for (int c = 0; c < C; c++) {
+                    float *d = du + ((size_t)p * C + c) * ld;
+                    const float vc = V[(size_t)c * WINO_P + p];
+                    for (int k = 0; k < K; k++)
+                        d[k] = fmaf(Mg[(size_t)k * WINO_P + p], vc, d[k]);
+                }
+        }
+    free(V);
+}
+
+/* dw += G^T du G for every (co, ci), G as in transform_one; in double, 64
+ * output channels at a time innermost so the loops vectorise. */
+#define FIN_CO 64
+void sr_wino_dweight_finish(const float *du, int cin, int cout, float *dw)
+{
+    static const double G[6][3] = {
+        {1.0 / 4, 0, 0},
+        {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+        {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6},
+        {1.0 / 24, -1.0 / 12, 1.0 / 6},
+        {0, 0, 1},
+    };
+    const int ld = sr_wino_du_pitch(cout);
+    double t[3][6][FIN_CO];
+    for (int ci = 0; ci < cin; ci++)
+        for (int co0 = 0; co0 < cout; co0 += FIN_CO) {
+            const int n = cout - co0 < FIN_CO ? cout - co0 : FIN_CO;
+            memset(t, 0, sizeof t);
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    const float *d = du + ((size_t)(i * 6 + j) * cin + ci) * ld + co0;
+                    for (int a = 0; a < 3; a++) {
+                        const double ga = G[i][a];
+                        if (ga != 0.0)
+                            for (int k = 0; k < n; k++)
+                                t[a][j][k] += ga * d[k];
+                    }
+                }
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    for (int k = 0; k < n; k++) {
+                        double s = 0.0;
+                        for (int j = 0; j < 6; j++)
+                            s += t[a][j][k] * G[j][b];
+                        dw[((size_t)(co0 + k) * cin + ci) * 9 + a * 3 + b] += (float)s;
+                    }
+        }
+}

@@ -35,4 +35,17 @@
         o3 = ADD(FMA(C(8.0f), SUB(m3, m4), SUB(m1, m2)), m5);                 \
     } while (0)
 
+/* The adjoint of WINO_AT, for the weight gradient: m = A o for one column
+ * (or row) of 4 output gradients (A^T's rows 1 1 1 1 1 0 | 0 1 -1 2 -2 0 |
+ * 0 1 1 4 4 0 | 0 1 -1 8 -8 1, transposed). */
+#define WINO_A(ADD, SUB, FMA, C, o0, o1, o2, o3, m0, m1, m2, m3, m4, m5)      \
+    do {                                                                      \
+        m0 = o0;                                                              \
+        m1 = ADD(ADD(o0, o2), ADD(o1, o3));                                   \
+        m2 = SUB(ADD(o0, o2), ADD(o1, o3));                                   \
+        m3 = ADD(FMA(C(4.0f), o2, o0), FMA(C(8.0f), o3, ADD(o1, o1)));     \
+        m4 = SUB(FMA(C(4.0f), o2, o0), FMA(C(8.0f), o3, ADD(o1, o1)));     \
+        m5 = o3;                                                              \
+    } while (0)
+
 #endif

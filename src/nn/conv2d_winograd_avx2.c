@@ -26,7 +26,7 @@
 #include <string.h>
 
 #define NCX_MAX 32 /* tile columns per band (multiple of 8) */
-#define NT_MAX 32  /* tiles per band, at most (multiple of NR) */
+#define NT_MAX SR_WINO_NT_MAX /* tiles per band, at most (multiple of NR) */
 #define KB 24      /* output channels per GEMM block (multiple of WINO_MR) */
 #define NR 16      /* tiles per micro-kernel call */
 
@@ -38,6 +38,23 @@ static int round_up(int v, int a)
 size_t sr_wino_scratch(const sr_wino_geom *g)
 {
     return (size_t)WINO_P * NT_MAX * ((size_t)g->cin + KB) + 16;
+}
+
+int sr_wino_next_band(const sr_wino_geom *g, int n, sr_wino_band *b)
+{
+    const int tyn = (g->h + g->py + 3) / 4, txn = (g->w + g->px + 3) / 4;
+    const int step = round_up(txn, 8) < NCX_MAX ? round_up(txn, 8) : NCX_MAX;
+    const int nr_max = NT_MAX / step > 1 ? NT_MAX / step : 1;
+    const int ncol = (txn + step - 1) / step, nrow = (tyn + nr_max - 1) / nr_max;
+    if (n < 0 || n >= ncol * nrow)
+        return 0;
+    b->ty0 = n / ncol * nr_max;
+    b->nr = tyn - b->ty0 < nr_max ? tyn - b->ty0 : nr_max;
+    b->cx0 = n % ncol * step;
+    b->ncx = round_up(txn - b->cx0, 8) < step ? round_up(txn - b->cx0, 8) : step;
+    b->nt = b->nr * b->ncx;
+    b->ntp = round_up(b->nt, NR);
+    return 1;
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -114,13 +131,13 @@ INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res)
     return d;
 }
 
-/* A band: tile rows [ty0, ty0 + nr) x tile columns [cx0, cx0 + ncx); tile
- * (r, j) is column r * ncx + j of V and M, whose rows are ntp apart. */
-typedef struct band {
-    int ty0, nr, cx0, ncx, nt, ntp;
-} band;
+/* A band (sr_wino_band): tile rows [ty0, ty0 + nr) x tile columns [cx0,
+ * cx0 + ncx); tile (r, j) is column r * ncx + j of V and M, whose rows are
+ * ntp apart. The weight gradient (conv2d_winograd_dw_avx2.c) uses the same
+ * input transform. */
+typedef sr_wino_band band;
 
-static AVX2 void input_band(const sr_wino_geom *g, const float *x, const band *b, float *V)
+AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const band *b, float *V)
 {
     const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * (ncx + 8);
     const size_t ntp = (size_t)b->ntp;
@@ -316,7 +333,7 @@ AVX2 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const floa
             b.ncx = round_up(txn - cx0, 8) < step ? round_up(txn - cx0, 8) : step;
             b.nt = b.nr * b.ncx;
             b.ntp = round_up(b.nt, NR);
-            input_band(g, x, &b, V);
+            sr_wino_input_band_avx2(g, x, &b, V);
             for (int kb0 = 0; kb0 < K6; kb0 += KB) {
                 const int kbn = K6 - kb0 < KB ? K6 - kb0 : KB;
                 for (int p = 0; p < WINO_P; p++) {
@@ -335,6 +352,12 @@ AVX2 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const floa
 }
 
 #else /* no AVX2 build: never dispatched (sr_conv_avx2_cpu_ok() is 0) */
+
+void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
+                             float *V)
+{
+    (void)g; (void)x; (void)b; (void)V;
+}
 
 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
                           const float *bias, float *y, float *scratch,
