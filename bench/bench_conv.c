@@ -22,7 +22,7 @@ typedef struct job {
     sr_tensor x, y;
     float *scratch;
     sr_conv_impl impl;
-    int backward, reps;
+    int backward, reps; /* backward: 1 dx + dweight + dbias, 2 dweight only, 3 dx only */
     double best; /* seconds */
 } job;
 
@@ -74,7 +74,9 @@ static void *job_run(void *p)
     for (int r = 0; r < j->reps; r++) {
         double t0 = now();
         if (j->backward)
-            sr_conv2d_backward_impl(&j->c, &j->x, &j->y, &dx, dw, db, j->scratch, j->impl);
+            sr_conv2d_backward_impl(&j->c, &j->x, &j->y, j->backward == 2 ? NULL : &dx,
+                                    j->backward == 3 ? NULL : dw,
+                                    j->backward == 1 ? db : NULL, j->scratch, j->impl);
         else
             sr_conv2d_forward_impl(&j->c, &j->x, &j->y, j->scratch, j->impl);
         double t = now() - t0;
@@ -95,9 +97,9 @@ static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_c
                   int backward, int reps)
 {
     sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL, NULL };
-    if (!sr_conv2d_impl_supported(&probe, impl) || (backward && impl == SR_CONV_WINOGRAD))
-        return; /* would only time the GEMM fallback again; Winograd is forward only */
-    double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward ? 2.0 : 1.0);
+    if (!sr_conv2d_impl_supported(&probe, impl))
+        return; /* would only time the GEMM fallback again */
+    double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward == 1 ? 2.0 : 1.0);
     job j[2];
     job_init(&j[0], cin, cout, k, h, w);
     job_init(&j[1], cin, cout, k, h, w);
@@ -122,7 +124,8 @@ static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_c
            : impl == SR_CONV_GEMM        ? "gemm"
            : impl == SR_CONV_WINOGRAD    ? "winograd"
                                          : "auto",
-           backward ? "backward" : "forward", one, two);
+           backward == 1 ? "backward" : backward == 2 ? "dweight" : backward == 3 ? "dx" : "forward",
+           one, two);
     fflush(stdout);
     job_free(&j[0]);
     job_free(&j[1]);
@@ -149,8 +152,25 @@ static void winograd_table(int reps)
                   sh[i].h * sh[i].w >= 65536 ? reps : reps * 4);
 }
 
+/* Training's 3x3 convs: forward, dweight and dx by each path, one image. */
+static void train_table(int reps)
+{
+    static const struct { const char *name; int cin, cout, h, w; } sh[] = {
+        {"3x3 64->64 32x32 (LR)", 64, 64, 32, 32},   {"3x3 64->256 32x32 (up1)", 64, 256, 32, 32},
+        {"3x3 64->256 64x64 (up2)", 64, 256, 64, 64}, {"3x3 64->64 128x128 (HR)", 64, 64, 128, 128},
+        {"3x3 64->3 128x128 (last)", 64, 3, 128, 128},
+    };
+    const sr_conv_impl impls[] = {SR_CONV_DIRECT, SR_CONV_GEMM, SR_CONV_WINOGRAD};
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++)
+        for (int bw = 0; bw <= 3; bw += bw ? 1 : 2)
+            for (size_t k = 0; k < sizeof impls / sizeof *impls; k++)
+                bench(sh[i].name, sh[i].cin, sh[i].cout, 3, sh[i].h, sh[i].w, impls[k], bw,
+                      sh[i].h * sh[i].w >= 16384 ? reps : reps * 4);
+}
+
 /*     bench_conv [reps] [1]       (a second argument 1: one thread only)
- *     bench_conv reps 0|1 wino    (the Winograd table only) */
+ *     bench_conv reps 0|1 wino    (the Winograd table only)
+ *     bench_conv reps 0|1 train   (training's convs: forward, dweight, dx) */
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
@@ -158,6 +178,11 @@ int main(int argc, char **argv)
     if (argc > 3 && !strcmp(argv[3], "wino")) {
         openblas_set_num_threads(1);
         winograd_table(reps);
+        return 0;
+    }
+    if (argc > 3 && !strcmp(argv[3], "train")) {
+        openblas_set_num_threads(1);
+        train_table(reps);
         return 0;
     }
     openblas_set_num_threads(1);

@@ -75,6 +75,10 @@ int sr_wino_layer_ok(const sr_conv2d *l);
  * OIHW weights: U = G g G^T in double, rounded once to float. */
 size_t sr_wino_u_floats(int cin, int cout);
 void sr_wino_transform_weights(const float *w, int cin, int cout, float *u);
+/* Non-zero when the Winograd kernels run their GEMMs with AVX-512 (the CPU
+ * has AVX-512F and SRGAN_WINO_AVX2 is not set: tests use it to cover the
+ * AVX2 micro-kernels on AVX-512 CPUs; both give the same bits). */
+int sr_wino_avx512(void);
 /* Reference: plain C, one tile at a time, same operations as the AVX2
  * kernel (so the same bits). bias may be NULL; ep may be NULL. */
 void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,

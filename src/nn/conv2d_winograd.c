@@ -11,8 +11,24 @@
 #include "conv2d_winograd.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int use_avx512;
+static pthread_once_t avx512_once = PTHREAD_ONCE_INIT;
+
+static void read_avx512(void)
+{
+    const char *v = getenv("SRGAN_WINO_AVX2");
+    use_avx512 = sr_conv_direct_cpu_ok() && !(v && *v && strcmp(v, "0"));
+}
+
+int sr_wino_avx512(void)
+{
+    pthread_once(&avx512_once, read_avx512);
+    return use_avx512;
+}
 
 int sr_wino_layer_ok(const sr_conv2d *l)
 {
