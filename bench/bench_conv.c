@@ -35,7 +35,7 @@ static double now(void)
 
 static void job_init(job *j, int cin, int cout, int k, int h, int w)
 {
-    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL, NULL };
+    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL, NULL, NULL };
     size_t nw = (size_t)cout * cin * k * k;
     j->c.weight = sr_alloc_floats(nw);
     j->c.bias = sr_alloc_floats((size_t)cout);
@@ -96,7 +96,7 @@ static int two_threads = 1;
 static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_conv_impl impl,
                   int backward, int reps)
 {
-    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL, NULL };
+    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL, NULL, NULL };
     if (!sr_conv2d_impl_supported(&probe, impl))
         return; /* would only time the GEMM fallback again */
     double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward == 1 ? 2.0 : 1.0);
@@ -159,6 +159,9 @@ static void train_table(int reps)
         {"3x3 64->64 32x32 (LR)", 64, 64, 32, 32},   {"3x3 64->256 32x32 (up1)", 64, 256, 32, 32},
         {"3x3 64->256 64x64 (up2)", 64, 256, 64, 64}, {"3x3 64->64 128x128 (HR)", 64, 64, 128, 128},
         {"3x3 64->3 128x128 (last)", 64, 3, 128, 128},
+        {"3x3 256->256 32x32 (VGG3)", 256, 256, 32, 32},
+        {"3x3 512->512 16x16 (VGG4)", 512, 512, 16, 16},
+        {"3x3 512->512 8x8 (VGG5)", 512, 512, 8, 8},
     };
     const sr_conv_impl impls[] = {SR_CONV_DIRECT, SR_CONV_GEMM, SR_CONV_WINOGRAD};
     for (size_t i = 0; i < sizeof sh / sizeof *sh; i++)

@@ -93,6 +93,9 @@ typedef struct sr_conv2d {
     float *bias;   /* [cout], or NULL for no bias */
     float *wino;   /* Winograd-transformed weights made by sr_conv2d_prepare,
                     * or NULL (then AUTO never picks Winograd) */
+    float *wino_dx; /* the same for the backward's dx kernel (the flipped,
+                     * transposed weights), made by sr_conv2d_prepare_backward
+                     * for fixed networks used in training (VGG), or NULL */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -168,7 +171,15 @@ typedef enum sr_conv_impl {
  * conv. */
 #define SR_WINOGRAD_MIN_CHANNELS 8
 int sr_conv2d_prepare(sr_conv2d *l);  /* 0, or -1 when out of memory */
+/* For a conv whose weights stay fixed while training runs its backward (a
+ * loss network: VGG): the dx kernel's Winograd weights once, instead of per
+ * backward call. Call after sr_conv2d_prepare (which releases both). */
+int sr_conv2d_prepare_backward(sr_conv2d *l);
 void sr_conv2d_release(sr_conv2d *l);
+/* The impl training's forward runs for a prepared conv with fixed weights
+ * (Winograd where sr_conv2d_train_prepare would take it), for
+ * sr_conv2d_forward_impl. */
+sr_conv_impl sr_conv2d_train_impl(const sr_conv2d *l);
 /* sr_conv2d_forward_ep_impl for a tensor x that is a crop of a larger image whose
  * pixel (0, 0) lies at image coordinates (oy, ox) (>= 0). Winograd computes
  * 4x4 output tiles and an output's rounding depends on its place in its

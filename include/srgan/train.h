@@ -203,6 +203,11 @@ sr_vgg_input sr_vgg_convention(const sr_vgg *v);
 int sr_vgg_feature_index(const sr_vgg *v, const char *name);
 int sr_vgg_conv_count(const sr_vgg *v);
 sr_conv2d *sr_vgg_conv(sr_vgg *v, int i);
+/* Winograd weights (forward and dx) for the current weights and inputs of
+ * h x w, for the convs whose maps are large enough, kept until sr_vgg_free:
+ * call again after changing weights through sr_vgg_conv. The trainer calls
+ * it when it takes a VGG. 0, or -1 when out of memory. */
+int sr_vgg_prepare(sr_vgg *v, int h, int w);
 
 /* Perceptual loss over selected features. */
 #define SR_VGG_MAX_FEATS 8

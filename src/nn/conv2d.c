@@ -180,7 +180,9 @@ int sr_conv2d_prepare(sr_conv2d *l)
 void sr_conv2d_release(sr_conv2d *l)
 {
     sr_free_floats(l->wino);
+    sr_free_floats(l->wino_dx);
     l->wino = NULL;
+    l->wino_dx = NULL;
 }
 
 int sr_conv2d_reach(const sr_conv2d *l, int *run)
@@ -221,11 +223,23 @@ static int train_wino_kind(const sr_conv2d *l, sr_conv_impl impl, int min_in, in
 
 /* dx by the Winograd kernel (a 3x3 conv of dy with the flipped, transposed
  * kernel): the reference path keeps the direct/im2col dx. */
+/* AUTO transforms a dx kernel per backward call (per batch in training)
+ * only up to this many channel pairs: the transform costs about as much
+ * per pair as the conv of an 8x8 map, so larger fixed networks (VGG's
+ * conv4/conv5) prepare it once (sr_conv2d_prepare_backward) or keep the
+ * other kernels. */
+#define WINO_DX_PER_CALL_MAX_PAIRS (64 * 256)
+
 static int wino_dx(const sr_conv2d *l, sr_conv_impl impl)
 {
     /* the dx conv of a conv with few outputs (64->3: 3->64) runs faster
      * with the AVX-512 direct kernel (bench_conv train: 141 vs 118) */
     const int min_out = sr_conv_direct_cpu_ok() ? WINO_AUTO_MIN_CH : 1;
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    if (impl == SR_CONV_AUTO && !l->wino_dx &&
+        (size_t)l->cin * l->cout > WINO_DX_PER_CALL_MAX_PAIRS)
+        return 0;
     return train_wino_kind(l, impl, WINO_AUTO_MIN_CH, min_out) == 1;
 }
 
@@ -238,6 +252,36 @@ static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
 size_t sr_conv2d_train_u_floats(const sr_conv2d *l)
 {
     return sr_wino_layer_ok(l) ? sr_wino_u_floats(l->cin, l->cout) : 0;
+}
+
+sr_conv_impl sr_conv2d_train_impl(const sr_conv2d *l)
+{
+    const int k = l->wino ? train_wino_kind(l, SR_CONV_AUTO, 1, WINO_AUTO_MIN_CH) : 0;
+    return k == 2 ? SR_CONV_WINOGRAD_REF : k ? SR_CONV_WINOGRAD : SR_CONV_AUTO;
+}
+
+static void flip_transpose(const geom *g, const float *w, float *wt);
+
+int sr_conv2d_prepare_backward(sr_conv2d *l)
+{
+    sr_free_floats(l->wino_dx);
+    l->wino_dx = NULL;
+    if (!sr_wino_layer_ok(l) || !l->weight)
+        return 0;
+    const size_t nu = sr_wino_u_floats(l->cout, l->cin);
+    float *wt = sr_alloc_floats((size_t)l->cin * l->cout * 9);
+    l->wino_dx = sr_alloc_floats(nu);
+    if (!wt || !l->wino_dx) {
+        sr_free_floats(wt);
+        sr_free_floats(l->wino_dx);
+        l->wino_dx = NULL;
+        return -1;
+    }
+    geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
+    flip_transpose(&g, l->weight, wt);
+    sr_wino_transform_weights(wt, l->cout, l->cin, l->wino_dx);
+    sr_free_floats(wt);
+    return 0;
 }
 
 sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u)
@@ -638,15 +682,27 @@ void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y)
                 }
 }
 
+/* dbias += the sum of each dy plane, in double: 8 interleaved partial sums
+ * (lane k takes pixels k, k + 8, ...) so the loop vectorises without
+ * reassociation (a single chain was 3.8 % of a training step). */
+#define BIAS_LANES 8
+POINTWISE_CLONES
 static void backward_bias(const geom *g, const float *dy, float *dbias)
 {
     const size_t plane = (size_t)g->oh * g->ow;
     for (int co = 0; co < g->cout; co++) {
         const float *d = dy + co * plane;
-        double s = 0.0;
-        for (size_t i = 0; i < plane; i++)
-            s += d[i];
-        dbias[co] += (float)s;
+        double s[BIAS_LANES] = {0};
+        size_t i = 0;
+        for (; i + BIAS_LANES <= plane; i += BIAS_LANES)
+            for (int k = 0; k < BIAS_LANES; k++)
+                s[k] += d[i + k];
+        double t = 0.0;
+        for (; i < plane; i++)
+            t += d[i];
+        for (int k = 0; k < BIAS_LANES; k++)
+            t += s[k];
+        dbias[co] += (float)t;
     }
 }
 
@@ -711,7 +767,9 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF || impl == SR_CONV_REF)
         impl = SR_CONV_AUTO; /* the rest: AUTO's kernels */
     b->impl = impl;
-    if (b->wdx) { /* the flipped, transposed kernel, transformed once for the batch */
+    if (b->wdx && l->wino_dx) {
+        b->u_dx = l->wino_dx; /* prepared (fixed weights) */
+    } else if (b->wdx) { /* the flipped, transposed kernel, transformed once for the batch */
         geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
         const size_t nu = sr_wino_u_floats(l->cout, l->cin);
         flip_transpose(&g, l->weight, scratch + nu);
@@ -735,14 +793,20 @@ void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tens
     geom g = make_geom(l, x);
     float *scratch = bw->scratch, *dweight = bw->dweight;
     const sr_conv_impl impl = bw->impl;
-    if (dx && dx->data)
-        memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float));
+    const int wdx = dx && dx->data && bw->wdx;
+    int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
+    if (dx && dx->data && (!(wdx || direct_dx) || g.oh <= 0 || g.ow <= 0))
+        memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float)); /* col2im adds into
+                                  * it; the Winograd and direct kernels store every dx */
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
-    const int wdx = dx && dx->data && bw->wdx;
-    int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
     int direct_dw = dweight && !bw->wdw && use_direct(&g, impl);
+    if (impl == SR_CONV_AUTO && g.cout >= AVX2_AUTO_MAX_COUT)
+        direct_dw = ISA_NONE; /* im2col + sgemm: faster than the AVX-512 direct
+                               * dweight too (bench_conv train, GFLOP/s: 64->64
+                               * 32^2 82 vs 65, 128^2 53 vs 32-57), as already
+                               * on AVX2 CPUs; few outputs keep the direct one */
     int gemm_dw = dweight && !bw->wdw && !direct_dw;
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     sr_wino_geom wf = {g.cin, g.cout, g.h, g.w, 0, 0};

@@ -74,6 +74,7 @@ void sr_vgg_free(sr_vgg *v)
 {
     if (!v) return;
     for (int i = 0; i < v->nconv; i++) {
+        sr_conv2d_release(&v->conv[i]);
         sr_free_floats(v->conv[i].weight);
         sr_free_floats(v->conv[i].bias);
     }
@@ -177,6 +178,45 @@ fail:
 
 sr_vgg_input sr_vgg_convention(const sr_vgg *v) { return v->input; }
 int sr_vgg_conv_count(const sr_vgg *v) { return v->nconv; }
+/* VGG's weights never change in training: its Winograd weights, for the
+ * forward and for the backward's dx, are made once here instead of per
+ * call, for the convs whose maps (for h x w inputs) are at least
+ * VGG_WINO_MIN_MAP on each side. bench_conv train, one thread, GFLOP/s
+ * (direct-equivalent): 512->512 at 16^2 Winograd 267 vs the AVX-512 direct
+ * kernel 126, 256->256 at 32^2 361 vs 137; but at 8^2 (2 x 2 tiles, padded
+ * to 16) 88, no better than im2col + sgemm (87), for 4x the weights' memory
+ * (2 x 38 MB per 512 x 512 layer). */
+#define VGG_WINO_MIN_MAP 16
+int sr_vgg_prepare(sr_vgg *v, int h, int w)
+{
+    for (int l = 0; l < v->nlayers; l++) {
+        const int ci = v->conv_of[l];
+        if (ci < 0) {
+            h /= 2, w /= 2;
+            continue;
+        }
+        sr_conv2d *c = &v->conv[ci];
+        sr_conv2d_release(c);
+        if (h < VGG_WINO_MIN_MAP || w < VGG_WINO_MIN_MAP)
+            continue;
+        if (sr_conv2d_prepare(c) || sr_conv2d_prepare_backward(c))
+            return -1;
+    }
+    return 0;
+}
+
+/* The kernels of one VGG conv on an h x w map: prepared convs run
+ * Winograd; maps of at most 8x8 (conv5 for 128 px patches) im2col +
+ * sgemm, which beats the direct kernel there (16-wide vectors half empty
+ * at width 8): 512->512 at 8^2, forward 87 vs 58 GFLOP/s, dx 93 vs 46;
+ * the rest AUTO. */
+static sr_conv_impl vgg_impl(const sr_conv2d *c, int h, int w)
+{
+    if (c->wino)
+        return sr_conv2d_train_impl(c);
+    return h * w <= 64 ? SR_CONV_GEMM : SR_CONV_AUTO;
+}
+
 sr_conv2d *sr_vgg_conv(sr_vgg *v, int i) { return i >= 0 && i < v->nconv ? &v->conv[i] : NULL; }
 
 /* feature index = 2 * conv + (1 if after ReLU) */
@@ -307,7 +347,7 @@ static int forward(const sr_vgg *v, const sr_percep *p, sr_arena *a, const sr_te
             *y = sr_tensor_arena(a, cur->n, c->cout, cur->h, cur->w);
             float *scratch = sr_arena_alloc(a, sr_conv2d_scratch_floats(c, cur) + 1);
             if (!y->data || !scratch) return -1;
-            sr_conv2d_forward(c, cur, y, scratch);
+            sr_conv2d_forward_impl(c, cur, y, scratch, vgg_impl(c, cur->h, cur->w));
             for (int i = 0; i < p->n; i++)
                 if (p->feat[i] == 2 * ci) {
                     r->feat[i] = sr_tensor_arena(a, y->n, y->c, y->h, y->w);
@@ -378,7 +418,8 @@ int sr_percep_loss(const sr_vgg *v, const sr_percep *p, sr_arena *a, const sr_te
             sr_tensor dx = sr_tensor_arena(a, in->n, in->c, in->h, in->w);
             float *scratch = sr_arena_alloc(a, sr_conv2d_scratch_floats(c, in) + 1);
             if (!dx.data || !scratch) goto full;
-            sr_conv2d_backward(c, in, &g, &dx, NULL, NULL, scratch);
+            sr_conv2d_backward_impl(c, in, &g, &dx, NULL, NULL, scratch,
+                                    vgg_impl(c, in->h, in->w));
             g = dx;
         } else if (g.data) {
             sr_tensor dx = sr_tensor_arena(a, in->n, in->c, in->h, in->w);
