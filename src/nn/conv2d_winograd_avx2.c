@@ -66,6 +66,11 @@ int sr_wino_next_band(const sr_wino_geom *g, int n, sr_wino_band *b)
 #define V_SUB(a, b) _mm256_sub_ps((a), (b))
 #define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define V_C(x) _mm256_set1_ps(x)
+/* scalar lanes: one rounding per FMA, as the vector instruction */
+#define SC_ADD(a, b) ((a) + (b))
+#define SC_SUB(a, b) ((a) - (b))
+#define SC_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#define SC_C(x) (x)
 
 /* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] */
 INL void deinterleave(const float *in, __m256 *o0, __m256 *o1, __m256 *o2, __m256 *o3)
@@ -137,9 +142,18 @@ INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res)
  * input transform. */
 typedef sr_wino_band band;
 
+/* The band's transformed input V[36][cin][ntp]. Per channel and tile row:
+ * the 6 input rows are copied into zero-padded lines and de-interleaved
+ * into D (rows 4 and 5 of a tile row are rows 0 and 1 of the next: kept,
+ * not copied and de-interleaved again), B^T goes down the columns (T),
+ * then across. The row transform of tiles j .. j+7 reads columns 0 and 1
+ * of tile j+8 too; for the last chunk those two values are all that is
+ * needed, so they are computed with scalar FMAs (the same operations as a
+ * vector lane, so the same bits) instead of a whole 8-tile chunk, which
+ * doubled the work on 32-pixel-wide training images (8 tiles). */
 AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const band *b, float *V)
 {
-    const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * (ncx + 8);
+    const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * ncx + 2;
     const size_t ntp = (size_t)b->ntp;
     float line[4 * (NCX_MAX + 8)];
     float D[6][4][NCX_MAX + 8], T[6][4][NCX_MAX + 8];
@@ -148,7 +162,13 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
     for (int c = 0; c < C; c++) {
         for (int r = 0; r < b->nr; r++) {
             const int oyl = 4 * (b->ty0 + r) - g->py;
-            for (int i = 0; i < 6; i++) {
+            int i0 = 0;
+            if (r > 0) { /* this tile row's input rows 0 and 1 were the last one's 4 and 5 */
+                memcpy(D[0], D[4], sizeof D[0]);
+                memcpy(D[1], D[5], sizeof D[1]);
+                i0 = 2;
+            }
+            for (int i = i0; i < 6; i++) {
                 const int iy = oyl - 1 + i;
                 if (iy < 0 || iy >= h || hi <= lo) {
                     memset(line, 0, (size_t)L * sizeof(float));
@@ -158,7 +178,7 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
                            (size_t)(hi - lo) * sizeof(float));
                     memset(line + hi, 0, (size_t)(L - hi) * sizeof(float));
                 }
-                for (int j = 0; j < ncx + 8; j += 8) {
+                for (int j = 0; j < ncx; j += 8) {
                     __m256 q0, q1, q2, q3;
                     deinterleave(line + 4 * j, &q0, &q1, &q2, &q3);
                     _mm256_storeu_ps(&D[i][0][j], q0);
@@ -166,9 +186,11 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
                     _mm256_storeu_ps(&D[i][2][j], q2);
                     _mm256_storeu_ps(&D[i][3][j], q3);
                 }
+                D[i][0][ncx] = line[4 * ncx]; /* tile ncx's columns 0 and 1 */
+                D[i][1][ncx] = line[4 * ncx + 1];
             }
             for (int m = 0; m < 4; m++) /* down the columns */
-                for (int j = 0; j < ncx + 8; j += 8) {
+                for (int j = 0; j < ncx; j += 8) {
                     __m256 v0, v1, v2, v3, v4, v5;
                     WINO_BT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(&D[0][m][j]),
                             _mm256_loadu_ps(&D[1][m][j]), _mm256_loadu_ps(&D[2][m][j]),
@@ -181,6 +203,10 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
                     _mm256_storeu_ps(&T[4][m][j], v4);
                     _mm256_storeu_ps(&T[5][m][j], v5);
                 }
+            for (int m = 0; m < 2; m++) /* the same for the two values of tile ncx */
+                WINO_BT(SC_ADD, SC_SUB, SC_FMA, SC_C, D[0][m][ncx], D[1][m][ncx], D[2][m][ncx],
+                        D[3][m][ncx], D[4][m][ncx], D[5][m][ncx], T[0][m][ncx], T[1][m][ncx],
+                        T[2][m][ncx], T[3][m][ncx], T[4][m][ncx], T[5][m][ncx]);
             for (int i = 0; i < 6; i++) /* across: tile j's columns 4 and 5 are tile j+1's 0 and 1 */
                 for (int j = 0; j < ncx; j += 8) {
                     __m256 v[6];
