@@ -157,11 +157,11 @@ typedef enum sr_conv_impl {
  * sr_conv2d_release frees the copy; prepare on a layer Winograd does not
  * handle does nothing). Its results differ from the direct paths by float
  * rounding, a little more than they differ from each other (relative error
- * bound: tests/nn/test_nn_winograd.c). The backward pass (training) of
- * the same convs computes dx, a 3x3 conv of dy with the flipped kernel, by
- * Winograd too, on CPUs and for layers (input channels) where AUTO would,
- * prepared or not: the weights change every step, so dx transforms them
- * per call.
+ * bound: tests/nn/test_nn_winograd.c). Training is not bound by these
+ * rules (no tiles): its forward (sr_conv2d_train_prepare) and backward
+ * (dx, a 3x3 conv of dy with the flipped kernel, and dweight; see
+ * sr_conv2d_backward_begin) run Winograd on every CPU with AVX2 + FMA,
+ * AVX-512 ones included, transforming the weights once per step.
  *
  * The environment variable SRGAN_CONV = auto | gemm (im2col) | direct |
  * avx2 | winograd | winograd-ref | ref overrides what AUTO picks, for every

@@ -8,13 +8,17 @@
  *  - im2col + sgemm: the column matrix is built for a block of output rows at
  *    a time (about GEMM_COLS output pixels) so scratch stays small whatever
  *    the image size; 1x1 stride-1 convs skip im2col entirely.
- * Backward: dweight by the direct AVX-512 correlation kernel (stride 1) or
- * by im2col + sgemm (dY * col^T), dbias by sums, dx either
- * by the direct kernel run on dY with the flipped, transposed weights (stride
- * 1, square kernels) or by sgemm (W^T * dY) + col2im.
+ * Backward (sr_conv2d_backward_begin / _add / _end): dweight by the direct
+ * correlation kernels (stride 1, few output channels) or by im2col + sgemm
+ * (dY * col^T), dbias by sums, dx either by the direct kernel run on dY
+ * with the flipped, transposed weights (stride 1, square kernels) or by
+ * sgemm (W^T * dY) + col2im.
  * Forward of 3x3 stride-1 convs with enough channels, once prepared: Winograd
- * F(4x4, 3x3) (conv2d_winograd*.c), see WINO_AUTO_MIN_CH; their dx too (a
- * 3x3 conv of dy with the flipped, transposed kernel), see wino_dx.
+ * F(4x4, 3x3) (conv2d_winograd*.c), see WINO_AUTO_MIN_CH. Training (see
+ * train_wino_kind): the forward with weights transformed once per step, dx
+ * (a 3x3 conv of dy with the flipped, transposed kernel, see wino_dx) and
+ * dweight (dU summed over the batch in the transformed domain,
+ * conv2d_winograd_dw_avx2.c, see wino_dw) by Winograd too.
  * The plain six-loop sr_conv2d_forward_ref is what tests compare against. */
 #include "srgan/nn.h"
 #include "conv2d_internal.h"
