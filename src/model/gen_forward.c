@@ -15,6 +15,7 @@
  * (sr_conv2d_reach, gen_build.c). */
 #include "gen_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,101 @@ static int round_up(int v, int a)
     return (v + a - 1) / a * a;
 }
 
+/* The trunk of a region runs on all members of a team at once (team.h):
+ * the window's rows are cut into one band per member, each band keeps G
+ * "ghost" rows past each inner edge (G: the largest conv padding of the
+ * trunk), and after every op the members copy their neighbours' edge rows
+ * into their ghost rows (a barrier before and after). A band's conv then
+ * computes its own rows from exactly the inputs the whole window has, so
+ * bands change no bit: convs see their image origin (sr_conv2d_forward_at),
+ * and band edges sit on multiples of BAND_ALIGN image rows, where a Winograd
+ * tile row starts, so a tile never straddles two bands. Only the G ghost
+ * output rows of each inner edge (a tile row with Winograd) are computed
+ * twice, against a whole tile's halo for tile-parallel threads (73 pixels
+ * with Winograd: +57 % trunk work for two 128-row halves of a 256 image).
+ * The tail's strips are independent and go to members as they come free.
+ * Bands need the trunk at one resolution (no unshuffle: rrdbnet x2 runs
+ * its trunk on member 0 alone, the tail still in parallel). */
+#define BAND_ALIGN 4
+#define BAND_MIN_ROWS 16
+#define BANDS_MAX 64
+
+/* Rows [0, rows) of a phase cut into nb bands: band k owns [bnd[k],
+ * bnd[k + 1]) and holds G ghost rows past each inner edge (at a value of
+ * resolution num, G * num rows). */
+typedef struct bands {
+    int nb, G;
+    int bnd[BANDS_MAX + 1];
+} bands;
+
+/* First row (ghosts included) and rows of band k, at the phase's input
+ * resolution. */
+static int band_y0(const bands *b, int k)
+{
+    return b->bnd[k] - (k > 0 ? b->G : 0);
+}
+
+static int band_h(const bands *b, int k)
+{
+    return b->bnd[k + 1] + (k < b->nb - 1 ? b->G : 0) - band_y0(b, k);
+}
+
+/* The ghost rows ops [o0, o1) need, or -1 when they cannot run in bands:
+ * every value at an integer multiple of the input's resolution (no
+ * unshuffle), only "same" convs, pointwise ops, shuffles and nearest
+ * upsampling (whose band of output rows is the upscaled band). */
+static int band_ghosts(const sr_generator *g, int o0, int o1)
+{
+    int G = 0;
+    for (int i = o0; i < o1; i++) {
+        const gen_op *o = &g->ops[i];
+        const int vs[3] = {o->in, o->out, o->add};
+        for (int k = 0; k < 3; k++)
+            if (vs[k] >= 0 && g->vals[vs[k]].den != 1)
+                return -1;
+        if (o->kind == OP_CONV) {
+            const sr_conv2d *c = &g->convs[o->conv].c;
+            const int num = g->vals[o->in].num;
+            if (c->stride != 1 || c->kh != 2 * c->pad + 1)
+                return -1;
+            G = (c->pad + num - 1) / num > G ? (c->pad + num - 1) / num : G;
+        } else if (o->kind == OP_UNSHUFFLE) {
+            return -1;
+        }
+    }
+    return G;
+}
+
+/* Cuts rows [0, rows), whose row 0 is image row y0, into at most n bands
+ * at image rows on the BAND_ALIGN grid (where Winograd tile rows start, at
+ * every resolution), each at least BAND_MIN_ROWS and 2G tall; one band
+ * when G < 0 or the rows are too few. */
+static void cut_bands(bands *b, int rows, int y0, int n, int G, int align)
+{
+    const int step = BAND_ALIGN % align ? BAND_ALIGN * align : BAND_ALIGN;
+    const int minrows = BAND_MIN_ROWS > 2 * G ? BAND_MIN_ROWS : 2 * G;
+    int nb = G < 0 ? 1 : n < BANDS_MAX ? n : BANDS_MAX;
+    for (; nb > 1; nb--) {
+        int ok = 1;
+        b->bnd[0] = 0;
+        for (int k = 1; k < nb; k++) { /* image row on the grid nearest to k/nb */
+            const long want = y0 + (long)rows * k / nb;
+            b->bnd[k] = (int)((want + step / 2) / step * step) - y0;
+        }
+        b->bnd[nb] = rows;
+        for (int k = 0; k < nb; k++)
+            ok &= b->bnd[k + 1] - b->bnd[k] >= minrows;
+        if (ok)
+            break;
+    }
+    b->nb = nb;
+    b->G = nb > 1 ? G : 0;
+    if (nb == 1) {
+        b->bnd[0] = 0;
+        b->bnd[1] = rows;
+    }
+}
+
 /* Sizes (floats) of every buffer a region needs, and where they go. */
 typedef struct region_plan {
     int wh, ww;             /* window, padded to the alignment at image edges */
@@ -69,10 +165,30 @@ typedef struct region_plan {
     int strip_rows;         /* input rows of a tail strip, margins included (at most) */
     int M;                  /* the tail's margin in input pixels */
     int prep;               /* the input is copied (mean shift, padding) */
-    size_t xin, crop, strip, scratch, trunk, tail, area;
+    int n;                  /* members */
+    bands tb;               /* the trunk's bands of the window */
+    int tail_G;             /* ghosts of the tail's bands; -1: strips run whole */
+    int tail_bh;            /* rows of a tail band, ghosts included (at most) */
+    size_t crop, strip, skip, scratch, tail;
+    size_t xin[BANDS_MAX], trunk[BANDS_MAX]; /* per trunk band */
 } region_plan;
 
-static int plan(const sr_generator *g, const gen_region *r, region_plan *p, size_t *toff,
+/* The input rows [*s0, *s0 + *h) of the tail strip whose region rows
+ * start at a0: the strip and the tail's margin, within the crop. */
+static void strip_rows(const region_plan *p, int a0, int *s0, int *h)
+{
+    const int b = a0 + TAIL_STRIP < p->ry1 ? a0 + TAIL_STRIP : p->ry1;
+    *s0 = clampi(a0 - p->M, p->cy0, p->cy1);
+    *h = clampi(b + p->M, p->cy0, p->cy1) - *s0;
+}
+
+static size_t r16(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+/* toff: p->tb.nb * nval trunk offsets (band k's at k * nval); soff: nval. */
+static int plan(const sr_generator *g, const gen_region *r, int n, region_plan *p, size_t *toff,
                 size_t *soff)
 {
     const int A = g->align;
@@ -85,6 +201,7 @@ static int plan(const sr_generator *g, const gen_region *r, region_plan *p, size
     if (r->wy0 % A || r->wx0 % A || p->wh % A || p->ww % A || r->ry0 % A || r->rx0 % A ||
         p->ry1 % A || p->rx1 % A)
         return -1;
+    p->n = n < 1 ? 1 : n;
     p->M = gen_tail_margin(g) * t->den / t->num;
     p->cy0 = clampi(r->ry0 - p->M, r->wy0, r->wy0 + p->wh);
     p->cy1 = clampi(p->ry1 + p->M, r->wy0, r->wy0 + p->wh);
@@ -94,37 +211,75 @@ static int plan(const sr_generator *g, const gen_region *r, region_plan *p, size
     p->strip_rows = p->cy1 - p->cy0 < TAIL_STRIP + 2 * p->M ? p->cy1 - p->cy0
                                                              : TAIL_STRIP + 2 * p->M;
     p->prep = g->mean_shift || p->wh != r->wh || p->ww != r->ww;
-    p->xin = p->prep ? (size_t)g->cfg.in_channels * p->wh * p->ww : 0;
+    cut_bands(&p->tb, p->wh, r->wy0, p->n, band_ghosts(g, 0, g->split), A);
+    /* The tail: a strip in bands on all members when its ops allow (its
+     * memory then is one strip's, shared out), else whole strips on each
+     * member. Buffers are planned for the tallest band a strip can give
+     * (a shorter one uses a prefix of each). */
+    p->tail_G = p->n > 1 && t->den == 1 && t->num == 1 ? band_ghosts(g, g->split, g->nop) : -1;
+    p->tail_bh = p->strip_rows;
+    if (p->tail_G >= 0) {
+        p->tail_bh = 0;
+        for (int a0 = r->ry0; a0 < p->ry1; a0 += TAIL_STRIP) {
+            int s0, h;
+            strip_rows(p, a0, &s0, &h);
+            bands b;
+            cut_bands(&b, h, s0, p->n, p->tail_G, A);
+            for (int k = 0; k < b.nb; k++)
+                p->tail_bh = band_h(&b, k) > p->tail_bh ? band_h(&b, k) : p->tail_bh;
+        }
+    }
     p->crop = gen_val_floats(g, g->trunk_out, p->cy1 - p->cy0, cw);
-    p->strip = gen_val_floats(g, g->trunk_out, p->strip_rows, cw);
-    size_t s1 = gen_plan_scratch(g, 0, g->split, 1, p->wh, p->ww);
-    size_t s2 = gen_plan_scratch(g, g->split, g->nop, 1, p->strip_rows, cw);
-    p->scratch = s1 > s2 ? s1 : s2;
-    gen_plan(g, 0, g->split, p->wh, p->ww, g->trunk_out, toff, &p->trunk);
-    gen_plan(g, g->split, g->nop, p->strip_rows, cw, g->output, soff, &p->tail);
-    /* the trunk's buffers are dead once its output is cropped: the tail
-     * reuses their memory */
-    const size_t tail = p->tail + (p->strip + 15) / 16 * 16;
-    p->area = p->trunk > tail ? p->trunk : tail;
+    p->strip = gen_val_floats(g, g->trunk_out, p->tail_bh, cw);
+    /* the skip of a strip's (band's) output rows, added to the tail's output */
+    const int s = g->cfg.scale;
+    const int skip_rows = p->tail_G >= 0 ? p->tail_bh : TAIL_STRIP;
+    p->skip = g->skip ? (size_t)g->cfg.out_channels * s * skip_rows * s * (p->rx1 - r->rx0) : 0;
+    p->scratch = gen_plan_scratch(g, g->split, g->nop, 1, p->tail_bh, cw);
+    for (int k = 0; k < p->tb.nb; k++) {
+        const int bh = band_h(&p->tb, k);
+        size_t s1 = gen_plan_scratch(g, 0, g->split, 1, bh, p->ww);
+        p->scratch = s1 > p->scratch ? s1 : p->scratch;
+        /* a band's own copy of its input rows (the whole window's copy
+         * when the input needs one anyway) */
+        p->xin[k] = p->prep || p->tb.nb > 1 ? (size_t)g->cfg.in_channels * bh * p->ww : 0;
+        gen_plan(g, 0, g->split, bh, p->ww, g->trunk_out, toff + (size_t)k * g->nval,
+                 &p->trunk[k]);
+    }
+    gen_plan(g, g->split, g->nop, p->tail_bh, cw, g->output, soff, &p->tail);
     return 0;
 }
 
-static size_t r16(size_t n)
+/* Member k's floats: its band's input copy, the crop (member 0), scratch,
+ * and one area that holds its band's trunk buffers, then (the trunk's
+ * buffers being dead once cropped) a tail strip's or band's. */
+static size_t member_area(const region_plan *p, int k)
 {
-    return (n + 15) / 16 * 16;
+    const size_t tail = p->tail + r16(p->strip) + r16(p->skip);
+    return k < p->tb.nb && p->trunk[k] > tail ? p->trunk[k] : tail;
 }
 
-size_t gen_region_floats(const sr_generator *g, const gen_region *r)
+static size_t member_floats(const region_plan *p, int k)
 {
-    size_t *off = malloc(2 * (size_t)g->nval * sizeof *off);
-    if (!off)
-        return (size_t)-1 / 8;
-    region_plan p;
-    size_t n = (size_t)-1 / 8;
-    if (!plan(g, r, &p, off, off + g->nval))
-        n = r16(p.xin) + r16(p.crop) + r16(p.scratch) + p.area + 16;
+    return (k < p->tb.nb ? r16(p->xin[k]) : 0) + (k == 0 ? r16(p->crop) : 0) + r16(p->scratch) +
+           member_area(p, k) + 64; /* 64: the arena's alignment slack */
+}
+
+size_t gen_region_floats(const sr_generator *g, const gen_region *r, int n)
+{
+    region_plan *p = malloc(sizeof *p);
+    size_t *off = malloc(((size_t)(n < 1 ? 1 : n) + 1) * g->nval * sizeof *off);
+    size_t need = (size_t)-1 / 8;
+    if (p && off && !plan(g, r, n, p, off, off + (size_t)(n < 1 ? 1 : n) * g->nval)) {
+        need = 0;
+        for (int k = 0; k < p->n; k++) {
+            const size_t f = member_floats(p, k);
+            need = f > need ? f : need;
+        }
+    }
     free(off);
-    return n;
+    free(p);
+    return need;
 }
 
 static sr_tensor view(float *p, int c, int h, int w)
@@ -178,20 +333,20 @@ static void run_ops(const sr_generator *g, int o0, int o1, float *const *base, i
     }
 }
 
-/* The window as the network sees it: mean shifted, and padded at the
- * image's bottom and right edges to the alignment by reflection (what
- * Real-ESRGAN's inference does before a pixel unshuffle). */
-static void prep_input(const sr_generator *g, const gen_region *r, const region_plan *p,
-                       const sr_tensor *x, float *xp)
+/* Window rows [y0, y1) as the network sees them: mean shifted, and padded
+ * at the image's bottom and right edges to the alignment by reflection
+ * (what Real-ESRGAN's inference does before a pixel unshuffle). */
+static void prep_rows(const sr_generator *g, const gen_region *r, const region_plan *p,
+                      const sr_tensor *x, int y0, int y1, float *xp)
 {
     for (int c = 0; c < x->c; c++) {
         const float m = g->mean_shift ? g->mean[c] : 0.0f;
-        for (int yy = 0; yy < p->wh; yy++) {
+        for (int yy = y0; yy < y1; yy++) {
             int sy = r->wy0 + yy;
             if (sy >= r->full_h)
                 sy = sy - 2 * (sy - r->full_h + 1) >= 0 ? sy - 2 * (sy - r->full_h + 1) : 0;
             const float *src = x->data + ((size_t)c * x->h + (sy - r->wy0)) * x->w;
-            float *dst = xp + ((size_t)c * p->wh + yy) * p->ww;
+            float *dst = xp + ((size_t)c * (y1 - y0) + (yy - y0)) * p->ww;
             for (int xx = 0; xx < p->ww; xx++) {
                 int sx = r->wx0 + xx;
                 if (sx >= r->full_w)
@@ -203,110 +358,265 @@ static void prep_input(const sr_generator *g, const gen_region *r, const region_
     }
 }
 
-int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tensor *x,
-                       sr_tensor *y, sr_arena *a, sr_error *err)
+/* One member's buffers. */
+typedef struct member {
+    float *xin, *scr, *area;
+    float **base; /* nval pointers */
+} member;
+
+typedef struct region_job {
+    const sr_generator *g;
+    const gen_region *r;
+    const sr_tensor *x;
+    sr_tensor *y;
+    const region_plan *p;
+    gen_team *team;
+    const size_t *toff, *soff;
+    member *m;
+    float *T;             /* the crop, shared */
+    int next_strip;       /* under lock */
+    pthread_mutex_t lock;
+} region_job;
+
+/* After an op in bands: member k's ghost rows of value v (resolution num,
+ * so G * num rows) from its neighbours' own rows; w: the phase's width. */
+static void exchange(const sr_generator *g, const bands *b, const member *m, int k, int v, int w)
 {
-    const int nv = g->nval;
-    size_t *toff = malloc(2 * (size_t)nv * sizeof *toff);
-    float **base = malloc((size_t)nv * sizeof *base);
-    if (!toff || !base) {
-        free(toff);
-        free(base);
-        sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory");
-        return -1;
+    const int num = g->vals[v].num, G = b->G * num;
+    sr_tensor me = val(g, m[k].base, v, band_h(b, k), w);
+    for (int side = 0; side < 2; side++) {
+        const int nk = side ? k + 1 : k - 1;
+        if (nk < 0 || nk >= b->nb)
+            continue;
+        sr_tensor nb = val(g, m[nk].base, v, band_h(b, nk), w);
+        const int row = side ? b->bnd[k + 1] : b->bnd[k] - b->G; /* first ghost row */
+        const int dst = (row - band_y0(b, k)) * num, src = (row - band_y0(b, nk)) * num;
+        for (int c = 0; c < me.c; c++)
+            memcpy(me.data + ((size_t)c * me.h + dst) * me.w,
+                   nb.data + ((size_t)c * nb.h + src) * nb.w, (size_t)G * me.w * sizeof(float));
     }
-    size_t *soff = toff + nv;
-    region_plan p;
-    int rc = -1;
-    if (plan(g, r, &p, toff, soff)) {
-        sr_error_set(err, SR_ERR_ARG, "generator: region not aligned to %d pixels", g->align);
-        goto done;
+}
+
+/* Ops [o0, o1) on band k of b, whose rows start at image row oy (input
+ * resolution) and column ox, w wide. Every member calls it (the barriers),
+ * those without a band only wait. */
+static void run_banded(region_job *j, const bands *b, int k, int o0, int o1, int w, int oy,
+                       int ox)
+{
+    const sr_generator *g = j->g;
+    member *m = &j->m[k];
+    for (int i = o0; i < o1; i++) {
+        if (k < b->nb)
+            run_ops(g, i, i + 1, m->base, band_h(b, k), w, oy + band_y0(b, k), ox, m->scr);
+        if (b->nb > 1) {
+            gen_team_barrier(j->team);
+            if (k < b->nb)
+                exchange(g, b, j->m, k, g->ops[i].out, w);
+            gen_team_barrier(j->team);
+        }
     }
-    float *X = sr_arena_alloc(a, p.xin), *T = sr_arena_alloc(a, p.crop);
-    float *scr = sr_arena_alloc(a, p.scratch), *area = sr_arena_alloc(a, p.area);
-    if ((p.xin && !X) || !T || !scr || !area) {
-        sr_error_set(err, SR_ERR_NOMEM, "generator: tile arena too small");
-        goto done;
-    }
+}
+
+/* The tail's output O, whose row 0 is input row o_y0, for the region's input
+ * rows [lo, hi): into y, plus the global skip (computed for those rows
+ * into member m's buffer). */
+static void write_rows(const region_job *j, const member *m, const sr_tensor *O, int o_y0, int lo,
+                       int hi)
+{
+    const sr_generator *g = j->g;
+    const gen_region *r = j->r;
+    const region_plan *p = j->p;
     const int s = g->cfg.scale, oc = g->cfg.out_channels;
     const int oh = s * (r->ry1 - r->ry0), ow = s * (r->rx1 - r->rx0);
-    if (y->n != 1 || y->c != oc || y->h != oh || y->w != ow) {
-        sr_error_set(err, SR_ERR_ARG, "generator: output tensor has the wrong shape");
-        goto done;
-    }
-    if (p.prep)
-        prep_input(g, r, &p, x, X);
-
-    /* ---- trunk on the window ---- */
-    for (int v = 0; v < nv; v++)
-        base[v] = toff[v] == (size_t)-1 ? NULL : area + toff[v];
-    base[0] = p.prep ? X : x->data;
-    run_ops(g, 0, g->split, base, p.wh, p.ww, r->wy0, r->wx0, scr);
-
-    /* ---- crop to the region plus the tail's margin ---- */
-    const int tr = g->vals[g->trunk_out].root;
-    {
-        sr_tensor t = val(g, base, g->trunk_out, p.wh, p.ww);
-        const int d = g->vals[g->trunk_out].den;
-        const int ch = (p.cy1 - p.cy0) / d, cw = (p.cx1 - p.cx0) / d;
-        for (int c = 0; c < t.c; c++)
-            for (int yy = 0; yy < ch; yy++)
-                memcpy(T + ((size_t)c * ch + yy) * cw,
-                       t.data + ((size_t)c * t.h + (p.cy0 - r->wy0) / d + yy) * t.w +
-                           (p.cx0 - r->wx0) / d,
-                       (size_t)cw * sizeof(float));
-    }
-
-    /* ---- the region's output: global skip ---- */
+    const int ox = s * (r->rx0 - p->cx0);
+    const int rows = s * (hi - lo), oy = s * (lo - o_y0), y0 = s * (lo - r->ry0);
+    if (rows <= 0)
+        return;
+    sr_tensor sk = view(m->area + p->tail + r16(p->strip), oc, rows, ow);
     if (g->skip)
-        sr_upsample_region(x, r->wy0, r->wx0, r->full_h, r->full_w, s, g->skip_mode,
-                           s * r->ry0, s * r->rx0, y);
-
-    /* ---- tail, strip by strip of input rows [a, b) ---- */
-    const int cw = p.cx1 - p.cx0, ox = s * (r->rx0 - p.cx0);
-    float *U = area + p.tail;
-    for (int a0 = r->ry0; a0 < p.ry1; a0 += TAIL_STRIP) {
-        const int b = a0 + TAIL_STRIP < p.ry1 ? a0 + TAIL_STRIP : p.ry1;
-        const int s0 = clampi(a0 - p.M, p.cy0, p.cy1), s1 = clampi(b + p.M, p.cy0, p.cy1);
-        const int h = s1 - s0;
-        {
-            const int d = g->vals[g->trunk_out].den, C = g->vals[g->trunk_out].c;
-            const size_t plane = (size_t)(h / d) * (cw / d);
-            const size_t tplane = (size_t)((p.cy1 - p.cy0) / d) * (cw / d);
-            for (int c = 0; c < C; c++)
-                memcpy(U + (size_t)c * plane,
-                       T + (size_t)c * tplane + (size_t)((s0 - p.cy0) / d) * (cw / d),
-                       plane * sizeof(float));
-        }
-        for (int v = 0; v < nv; v++)
-            base[v] = soff[v] == (size_t)-1 ? NULL : area + soff[v];
-        base[tr] = U;
-        run_ops(g, g->split, g->nop, base, h, cw, s0, p.cx0, scr);
-        sr_tensor O = val(g, base, g->output, h, cw);
-
-        /* the strip's rows of the region, plus the skip already in y */
-        const int bb = b < r->ry1 ? b : r->ry1;
-        const int rows = s * (bb - a0), oy = s * (a0 - s0), y0 = s * (a0 - r->ry0);
-        for (int c = 0; c < oc; c++) {
-            for (int yy = 0; yy < rows; yy++) {
-                const float *src = O.data + ((size_t)c * O.h + oy + yy) * O.w + ox;
-                float *dst = y->data + ((size_t)c * oh + y0 + yy) * ow;
-                if (g->skip) {
-                    sr_add(dst, src, dst, (size_t)ow);
-                } else if (g->mean_shift) {
-                    const float m = g->mean[c], rg = g->range;
-                    for (int k = 0; k < ow; k++)
-                        dst[k] = src[k] / rg + m;
-                } else {
-                    memcpy(dst, src, (size_t)ow * sizeof(float));
-                }
+        sr_upsample_region(j->x, r->wy0, r->wx0, r->full_h, r->full_w, s, g->skip_mode, s * lo,
+                           s * r->rx0, &sk);
+    for (int c = 0; c < oc; c++) {
+        for (int yy = 0; yy < rows; yy++) {
+            const float *src = O->data + ((size_t)c * O->h + oy + yy) * O->w + ox;
+            float *dst = j->y->data + ((size_t)c * oh + y0 + yy) * ow;
+            if (g->skip) {
+                sr_add(sk.data + ((size_t)c * rows + yy) * ow, src, dst, (size_t)ow);
+            } else if (g->mean_shift) {
+                const float mm = g->mean[c], rg = g->range;
+                for (int k = 0; k < ow; k++)
+                    dst[k] = src[k] / rg + mm;
+            } else {
+                memcpy(dst, src, (size_t)ow * sizeof(float));
             }
         }
     }
+}
+
+/* Member m's tail buffers for input rows [y0, y0 + h) of the crop, w wide:
+ * the trunk output's rows copied from the crop. */
+static void tail_begin(const region_job *j, member *m, int y0, int h)
+{
+    const sr_generator *g = j->g;
+    const region_plan *p = j->p;
+    const int cw = p->cx1 - p->cx0, d = g->vals[g->trunk_out].den, C = g->vals[g->trunk_out].c;
+    float *U = m->area + p->tail;
+    const size_t plane = (size_t)(h / d) * (cw / d);
+    const size_t tplane = (size_t)((p->cy1 - p->cy0) / d) * (cw / d);
+    for (int c = 0; c < C; c++)
+        memcpy(U + (size_t)c * plane,
+               j->T + (size_t)c * tplane + (size_t)((y0 - p->cy0) / d) * (cw / d),
+               plane * sizeof(float));
+    for (int v = 0; v < g->nval; v++)
+        m->base[v] = j->soff[v] == (size_t)-1 ? NULL : m->area + j->soff[v];
+    m->base[g->vals[g->trunk_out].root] = U;
+}
+
+/* Tail strip of the region's input rows [a0, a0 + TAIL_STRIP), on member m
+ * alone. */
+static void run_strip(const region_job *j, member *m, int a0)
+{
+    const sr_generator *g = j->g;
+    const region_plan *p = j->p;
+    const int cw = p->cx1 - p->cx0;
+    int s0, h;
+    strip_rows(p, a0, &s0, &h);
+    tail_begin(j, m, s0, h);
+    run_ops(g, g->split, g->nop, m->base, h, cw, s0, p->cx0, m->scr);
+    sr_tensor O = val(g, m->base, g->output, h, cw);
+    const int b = a0 + TAIL_STRIP < j->r->ry1 ? a0 + TAIL_STRIP : j->r->ry1;
+    write_rows(j, m, &O, s0, a0, b);
+}
+
+/* The same strip in bands, on every member at once. */
+static void run_strip_banded(region_job *j, int k, int a0)
+{
+    const sr_generator *g = j->g;
+    const region_plan *p = j->p;
+    const int cw = p->cx1 - p->cx0;
+    member *m = &j->m[k];
+    int s0, h;
+    strip_rows(p, a0, &s0, &h);
+    bands b;
+    cut_bands(&b, h, s0, p->n, p->tail_G, g->align);
+    if (k < b.nb)
+        tail_begin(j, m, s0 + band_y0(&b, k), band_h(&b, k));
+    run_banded(j, &b, k, g->split, g->nop, cw, s0, p->cx0);
+    if (k < b.nb) {
+        sr_tensor O = val(g, m->base, g->output, band_h(&b, k), cw);
+        const int end = a0 + TAIL_STRIP < j->r->ry1 ? a0 + TAIL_STRIP : j->r->ry1;
+        const int lo = s0 + b.bnd[k] > a0 ? s0 + b.bnd[k] : a0;
+        const int hi = s0 + b.bnd[k + 1] < end ? s0 + b.bnd[k + 1] : end;
+        write_rows(j, m, &O, s0 + band_y0(&b, k), lo, hi);
+    }
+}
+
+static void region_member(void *arg, int k)
+{
+    region_job *j = arg;
+    const sr_generator *g = j->g;
+    const gen_region *r = j->r;
+    const region_plan *p = j->p;
+    const bands *tb = &p->tb;
+    member *m = &j->m[k];
+    const int nv = g->nval, banded = k < tb->nb;
+    const int by0 = band_y0(tb, banded ? k : 0), bh = band_h(tb, banded ? k : 0);
+
+    /* ---- trunk on the band's rows of the window ---- */
+    if (banded) {
+        const size_t *off = j->toff + (size_t)k * nv;
+        for (int v = 0; v < nv; v++)
+            m->base[v] = off[v] == (size_t)-1 ? NULL : m->area + off[v];
+        if (m->xin)
+            prep_rows(g, r, p, j->x, by0, by0 + bh, m->xin);
+        m->base[0] = m->xin ? m->xin : j->x->data;
+    }
+    run_banded(j, tb, k, 0, g->split, p->ww, r->wy0, r->wx0);
+
+    /* ---- crop the band's own rows to the region plus the tail's margin ---- */
+    if (banded) {
+        sr_tensor t = val(g, m->base, g->trunk_out, bh, p->ww);
+        const int d = g->vals[g->trunk_out].den;
+        const int ch = (p->cy1 - p->cy0) / d, cw = (p->cx1 - p->cx0) / d;
+        const int lo = r->wy0 + tb->bnd[k] > p->cy0 ? r->wy0 + tb->bnd[k] : p->cy0;
+        const int hi = r->wy0 + tb->bnd[k + 1] < p->cy1 ? r->wy0 + tb->bnd[k + 1] : p->cy1;
+        for (int c = 0; c < t.c; c++)
+            for (int yy = lo; yy < hi; yy += d)
+                memcpy(j->T + ((size_t)c * ch + (yy - p->cy0) / d) * cw,
+                       t.data + ((size_t)c * t.h + (yy - r->wy0 - by0) / d) * t.w +
+                           (p->cx0 - r->wx0) / d,
+                       (size_t)cw * sizeof(float));
+    }
+    gen_team_barrier(j->team);
+
+    /* ---- tail: each strip in bands on all members, or whole strips to
+     * members as they come free ---- */
+    if (p->tail_G >= 0) {
+        for (int a0 = r->ry0; a0 < p->ry1; a0 += TAIL_STRIP)
+            run_strip_banded(j, k, a0);
+        return;
+    }
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        const int a0 = r->ry0 + j->next_strip++ * TAIL_STRIP;
+        pthread_mutex_unlock(&j->lock);
+        if (a0 >= p->ry1)
+            break;
+        run_strip(j, m, a0);
+    }
+}
+
+int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tensor *x,
+                       sr_tensor *y, sr_arena **arenas, gen_team *team, sr_error *err)
+{
+    const int nv = g->nval, n = gen_team_size(team);
+    region_plan *p = malloc(sizeof *p);
+    size_t *toff = malloc(((size_t)n + 1) * nv * sizeof *toff);
+    member *m = calloc((size_t)n, sizeof *m);
+    float **bases = malloc((size_t)n * nv * sizeof *bases);
+    region_job j = {.g = g, .r = r, .x = x, .y = y, .p = p, .team = team, .toff = toff, .m = m};
+    int rc = -1;
+    if (!p || !toff || !m || !bases) {
+        sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory");
+        goto done;
+    }
+    if (plan(g, r, n, p, toff, toff + (size_t)n * nv)) {
+        sr_error_set(err, SR_ERR_ARG, "generator: region not aligned to %d pixels", g->align);
+        goto done;
+    }
+    j.soff = toff + (size_t)n * nv;
+    const int s = g->cfg.scale, oc = g->cfg.out_channels;
+    if (y->n != 1 || y->c != oc || y->h != s * (r->ry1 - r->ry0) ||
+        y->w != s * (r->rx1 - r->rx0)) {
+        sr_error_set(err, SR_ERR_ARG, "generator: output tensor has the wrong shape");
+        goto done;
+    }
+    /* every buffer before the members start: they cannot fail */
+    for (int k = 0; k < n; k++) {
+        sr_arena *a = arenas[k];
+        if (k > 0)
+            sr_arena_reset(a);
+        m[k].base = bases + (size_t)k * nv;
+        const size_t xin = k < p->tb.nb ? p->xin[k] : 0;
+        m[k].xin = xin ? sr_arena_alloc(a, xin) : NULL;
+        if (k == 0)
+            j.T = sr_arena_alloc(a, p->crop);
+        m[k].scr = sr_arena_alloc(a, p->scratch);
+        m[k].area = sr_arena_alloc(a, member_area(p, k));
+        if ((xin && !m[k].xin) || (k == 0 && !j.T) || !m[k].scr || !m[k].area) {
+            sr_error_set(err, SR_ERR_NOMEM, "generator: tile arena too small");
+            goto done;
+        }
+    }
+    pthread_mutex_init(&j.lock, NULL);
+    gen_team_run(team, region_member, &j);
+    pthread_mutex_destroy(&j.lock);
     rc = 0;
 done:
+    free(bases);
+    free(m);
     free(toff);
-    free(base);
+    free(p);
     return rc;
 }
 
@@ -323,7 +633,7 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
     gen_region r = {.full_h = x->h, .full_w = x->w, .wy0 = 0, .wx0 = 0, .wh = x->h,
                     .ww = x->w, .ry0 = 0, .ry1 = x->h, .rx0 = 0, .rx1 = x->w};
     /* pooled: validation calls this for every image, every time */
-    sr_arena *a = sr_arena_pool_take(gen_region_floats(g, &r) * sizeof(float));
+    sr_arena *a = sr_arena_pool_take(gen_region_floats(g, &r, 1) * sizeof(float));
     if (!a) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for a %dx%d image", x->w,
                      x->h);
@@ -335,7 +645,7 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
         sr_tensor xi = {1, x->c, x->h, x->w, x->data + n * xin};
         sr_tensor yi = {1, y->c, y->h, y->w, y->data + n * yout};
         sr_arena_reset(a);
-        rc = gen_region_forward(g, &r, &xi, &yi, a, err);
+        rc = gen_region_forward(g, &r, &xi, &yi, &a, NULL, err);
     }
     sr_arena_pool_give(a);
     return rc;

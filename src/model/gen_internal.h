@@ -21,6 +21,7 @@
 
 #include "srgan/model.h"
 #include "srgan/weights.h"
+#include "team.h"
 
 /* An activation, applied by the conv that produces it (epilogue). PReLU has
  * nalpha alphas; with fewer alphas than conv outputs, each alpha covers
@@ -218,9 +219,14 @@ typedef struct gen_region {
 
 /* The conv epilogue of an activation (gen_forward.c). */
 sr_conv_epilogue gen_act_epilogue(const gen_act *a, int cout);
-/* Floats of arena gen_region_forward needs (alignment slack included). */
-size_t gen_region_floats(const sr_generator *g, const gen_region *r);
+/* Floats of arena each member of a team of n needs for gen_region_forward
+ * (alignment slack included; the same for all members). */
+size_t gen_region_floats(const sr_generator *g, const gen_region *r, int n);
+/* The region's output into y, computed by the members of team (NULL: the
+ * calling thread alone), member k with memory from arenas[k]. arenas[0] is
+ * used after what it holds (x and y may live there); the others are reset.
+ * The output is the same, bit for bit, whatever the team's size. */
 int gen_region_forward(const sr_generator *g, const gen_region *r, const sr_tensor *x,
-                       sr_tensor *y, sr_arena *a, sr_error *err);
+                       sr_tensor *y, sr_arena **arenas, gen_team *team, sr_error *err);
 
 #endif

@@ -646,6 +646,62 @@ static void test_tail_strips(void)
     }
 }
 
+/* Few tiles: each tile runs on all threads at once, its layers split into
+ * row bands (gen_forward.c). 1, 2 and 3 threads give the same bytes, equal
+ * to the whole-image forward, with the tail's strips shared out too (150
+ * rows: 3 strips), for every architecture (rrdbnet x2: its unshuffled trunk
+ * on one thread, the tail on all), with the self-ensemble, and against
+ * many small tiles run in parallel (one tile per thread). */
+static void test_threads_identical(void)
+{
+    for (int arch = 0; arch < NARCH; arch++) {
+        for (int scale = 2; scale <= 4; scale += 2) {
+            const int feat = arch == SR_ARCH_SRRESNET ? 8 : 16;
+            sr_generator *g = make_gen((sr_arch)arch, scale, 3, 2, feat);
+            const int w = 30, h = 150, c = 3; /* even: rrdbnet x2 */
+            const size_t n = (size_t)scale * scale * w * h * c;
+            float *img = malloc((size_t)w * h * c * sizeof(float));
+            for (int i = 0; i < w * h * c; i++)
+                img[i] = frand();
+            float *ref = whole(g, img, w, h, c);
+            float *out[3] = {NULL, NULL, NULL};
+            for (int t = 0; t < 3; t++) {
+                sr_tile_opts o = {.tile = h, .threads = t + 1};
+                out[t] = stage_output(g, img, w, h, c, &o);
+                CHECK(out[t] != NULL);
+            }
+            double d = 0;
+            for (size_t i = 0; out[0] && i < n; i++)
+                d = fmax(d, fabs((double)out[0][i] - ref[i]));
+            const int same12 = out[0] && out[1] && !memcmp(out[0], out[1], n * sizeof(float));
+            const int same13 = out[0] && out[2] && !memcmp(out[0], out[2], n * sizeof(float));
+            sr_tile_opts small = {.tile = 16, .threads = 2};
+            float *tiled = stage_output(g, img, w, h, c, &small);
+            const int same_tiled = tiled && out[1] && !memcmp(tiled, out[1], n * sizeof(float));
+            sr_tile_opts ens1 = {.tile = h, .threads = 1, .ensemble = 1};
+            sr_tile_opts ens2 = {.tile = h, .threads = 2, .ensemble = 1};
+            float *e1 = stage_output(g, img, w, h, c, &ens1);
+            float *e2 = stage_output(g, img, w, h, c, &ens2);
+            const int same_ens = e1 && e2 && !memcmp(e1, e2, n * sizeof(float));
+            fprintf(stderr, "  %s x%d: vs whole %.3g, 1 == 2 threads %d, 1 == 3 threads %d, "
+                            "banded == tile-parallel %d, ensemble 1 == 2 threads %d\n",
+                    sr_arch_name((sr_arch)arch), scale, d, same12, same13, same_tiled, same_ens);
+            CHECK(d <= tol(arch));
+            CHECK(same12 && same13 && same_ens);
+            if (d == 0) /* kernels whose bits do not depend on the tile */
+                CHECK(same_tiled);
+            for (int t = 0; t < 3; t++)
+                free(out[t]);
+            free(tiled);
+            free(e1);
+            free(e2);
+            free(ref);
+            free(img);
+            sr_generator_free(g);
+        }
+    }
+}
+
 static void test_errors(void)
 {
     sr_generator *g = make_gen(SR_ARCH_MSRRESNET, 2, 3, 1, 4);
@@ -669,6 +725,7 @@ int main(void)
     RUN(test_ensemble_larger);
     RUN(test_arenas_reused_across_files);
     RUN(test_tail_strips);
+    RUN(test_threads_identical);
     RUN(test_errors);
     return testlib_summary();
 }
