@@ -150,8 +150,10 @@ static sr_conv_impl auto_impl(void)
 
 /* Which Winograd kernel a forward call with impl runs for l: 0 none, 1 the
  * AVX2 kernel, 2 the plain-C one. Depends on the layer and the CPU only,
- * never on the image size, so a tile and the whole image agree. */
-static int wino_kind(const sr_conv2d *l, sr_conv_impl impl)
+ * never on the image size, so a tile and the whole image agree.
+ * wino_kind_forced: what the CPU, the layer and a forced impl decide
+ * (0, 1, 2), or -1 where AUTO leaves the choice to the caller's rule. */
+static int wino_kind_forced(const sr_conv2d *l, sr_conv_impl impl)
 {
     if (impl == SR_CONV_AUTO)
         impl = auto_impl();
@@ -163,10 +165,15 @@ static int wino_kind(const sr_conv2d *l, sr_conv_impl impl)
         return 0;
     if (impl == SR_CONV_WINOGRAD)
         return 1;
-    if (impl == SR_CONV_AUTO && l->wino && !sr_conv_direct_cpu_ok() &&
-        l->cout >= WINO_AUTO_MIN_CH)
-        return 1;
-    return 0;
+    return impl == SR_CONV_AUTO ? -1 : 0;
+}
+
+static int wino_kind(const sr_conv2d *l, sr_conv_impl impl)
+{
+    int k = wino_kind_forced(l, impl);
+    if (k >= 0)
+        return k;
+    return l->wino && !sr_conv_direct_cpu_ok() && l->cout >= WINO_AUTO_MIN_CH;
 }
 
 int sr_conv2d_prepare(sr_conv2d *l)
@@ -212,17 +219,10 @@ int sr_conv2d_reach(const sr_conv2d *l, int *run)
 /* 0: no Winograd; 1: the AVX2 kernel; 2: the plain-C reference. */
 static int train_wino_kind(const sr_conv2d *l, sr_conv_impl impl, int min_in, int min_out)
 {
-    if (impl == SR_CONV_AUTO)
-        impl = auto_impl();
-    if (!sr_wino_layer_ok(l))
-        return 0;
-    if (impl == SR_CONV_WINOGRAD_REF)
-        return 2;
-    if (!sr_conv_avx2_cpu_ok())
-        return 0;
-    if (impl == SR_CONV_WINOGRAD)
-        return 1;
-    return impl == SR_CONV_AUTO && l->cin >= min_in && l->cout >= min_out;
+    int k = wino_kind_forced(l, impl);
+    if (k >= 0)
+        return k;
+    return l->cin >= min_in && l->cout >= min_out;
 }
 
 /* dx by the Winograd kernel (a 3x3 conv of dy with the flipped, transposed

@@ -87,6 +87,27 @@ void sr_wino_transform_weights(const float *w, int cin, int cout, float *u)
 #define S_FMA(a, b, c) fmaf((a), (b), (c))
 #define S_C(x) (x)
 
+/* V = B^T d B for the 6x6 input patch of channel c whose first output is
+ * (oy, ox), zero outside the image: the plain-C input transform both
+ * references (forward and weight gradient) share. */
+static void ref_input_tile(const float *x, int c, int h, int w, int oy, int ox, float *v)
+{
+    float d[6][6], t[6][6];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            int iy = oy - 1 + i, ix = ox - 1 + j;
+            d[i][j] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[((size_t)c * h + iy) * w + ix]
+                                                                : 0.0f;
+        }
+    for (int j = 0; j < 6; j++) /* columns first, as the kernel does */
+        WINO_BT(S_ADD, S_SUB, S_FMA, S_C, d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j],
+                t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j]);
+    for (int i = 0; i < 6; i++)
+        WINO_BT(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5],
+                v[i * 6 + 0], v[i * 6 + 1], v[i * 6 + 2], v[i * 6 + 3], v[i * 6 + 4],
+                v[i * 6 + 5]);
+}
+
 void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
                          const float *bias, float *y, const sr_conv_epilogue *ep)
 {
@@ -98,25 +119,8 @@ void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
     for (int ty = 0; ty < tyn; ty++)
         for (int tx = 0; tx < txn; tx++) {
             const int oy = 4 * ty - g->py, ox = 4 * tx - g->px; /* tile's first output */
-            for (int c = 0; c < C; c++) {
-                float d[6][6], t[6][6];
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++) {
-                        int iy = oy - 1 + i, ix = ox - 1 + j;
-                        d[i][j] = iy >= 0 && iy < h && ix >= 0 && ix < w
-                                      ? x[((size_t)c * h + iy) * w + ix]
-                                      : 0.0f;
-                    }
-                for (int j = 0; j < 6; j++) /* columns first, as the kernel does */
-                    WINO_BT(S_ADD, S_SUB, S_FMA, S_C, d[0][j], d[1][j], d[2][j], d[3][j],
-                            d[4][j], d[5][j], t[0][j], t[1][j], t[2][j], t[3][j], t[4][j],
-                            t[5][j]);
-                float *v = V + (size_t)c * WINO_P;
-                for (int i = 0; i < 6; i++)
-                    WINO_BT(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3],
-                            t[i][4], t[i][5], v[i * 6 + 0], v[i * 6 + 1], v[i * 6 + 2],
-                            v[i * 6 + 3], v[i * 6 + 4], v[i * 6 + 5]);
-            }
+            for (int c = 0; c < C; c++)
+                ref_input_tile(x, c, h, w, oy, ox, V + (size_t)c * WINO_P);
             for (int k = 0; k < K; k++) {
                 float m[WINO_P], t[4][6], o[4][4];
                 for (int p = 0; p < WINO_P; p++) {
@@ -172,25 +176,8 @@ void sr_wino_dweight_ref(const sr_wino_geom *g, const float *x, const float *dy,
     for (int ty = 0; ty < tyn; ty++)
         for (int tx = 0; tx < txn; tx++) {
             const int oy = 4 * ty - g->py, ox = 4 * tx - g->px;
-            for (int c = 0; c < C; c++) {
-                float d[6][6], t[6][6];
-                for (int i = 0; i < 6; i++)
-                    for (int j = 0; j < 6; j++) {
-                        int iy = oy - 1 + i, ix = ox - 1 + j;
-                        d[i][j] = iy >= 0 && iy < h && ix >= 0 && ix < w
-                                      ? x[((size_t)c * h + iy) * w + ix]
-                                      : 0.0f;
-                    }
-                for (int j = 0; j < 6; j++)
-                    WINO_BT(S_ADD, S_SUB, S_FMA, S_C, d[0][j], d[1][j], d[2][j], d[3][j],
-                            d[4][j], d[5][j], t[0][j], t[1][j], t[2][j], t[3][j], t[4][j],
-                            t[5][j]);
-                float *v = V + (size_t)c * WINO_P;
-                for (int i = 0; i < 6; i++)
-                    WINO_BT(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3],
-                            t[i][4], t[i][5], v[i * 6 + 0], v[i * 6 + 1], v[i * 6 + 2],
-                            v[i * 6 + 3], v[i * 6 + 4], v[i * 6 + 5]);
-            }
+            for (int c = 0; c < C; c++)
+                ref_input_tile(x, c, h, w, oy, ox, V + (size_t)c * WINO_P);
             for (int k = 0; k < K; k++) {
                 float o[4][4], t[6][4];
                 for (int i = 0; i < 4; i++) /* outputs past the image: no gradient */
