@@ -234,6 +234,13 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
 void sr_conv2d_backward_add(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,
                             sr_tensor *dx);
 void sr_conv2d_backward_end(sr_conv2d_bwd *b);
+/* sr_conv2d_backward_add, except that dx (initialised) is added to: dx +=
+ * the input gradient, with the same bits as _add into tmp then
+ * sr_add(dx, tmp, dx). With Winograd dx the sum is made in the kernel's
+ * store (no tmp, no separate pass); other kernels use tmp (numel(dx)
+ * floats). */
+void sr_conv2d_backward_acc(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,
+                            sr_tensor *dx, float *tmp);
 /* Training forward with weights that change every step: when training runs
  * l by Winograd (AUTO: 3x3 stride-1 pad-1 convs with at least
  * SR_WINOGRAD_MIN_CHANNELS outputs, on CPUs with AVX2 + FMA, with or without

@@ -337,6 +337,14 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
             started[r_] = 1;                                                                  \
         }                                                                                     \
     } while (0)
+    /* The output gradient is copied over its whole root (no zeroing first)
+     * when it is one; likewise an op's input gradient whose root nothing
+     * has written yet (fresh) is stored by the op (a conv's dx, a shuffle's
+     * or upsampling's backward: all write every element), not zeroed, made
+     * in tmp and added. */
+#define WHOLE_ROOT(v) (g->vals[v].c0 == 0 && g->vals[v].c == g->vals[g->vals[v].root].c)
+    if (WHOLE_ROOT(g->output))
+        started[g->vals[g->output].root] = 1;
     START(g->output);
     {
         float *d = img(g, G, g->output, 0, h, w).data;
@@ -350,6 +358,11 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
     float *scr = A->scratch, *tmp = A->tmp;
     for (int i = no - 1; i >= 0; i--) {
         const gen_op *o = &g->ops[i];
+        const int rin = g->vals[o->in].root;
+        const int fresh = o->kind != OP_SCALE_ADD && G[rin] && !started[rin] &&
+                          WHOLE_ROOT(o->in) && (o->add < 0 || g->vals[o->add].root != rin);
+        if (fresh)
+            started[rin] = 1;
         START(o->in);
         if (o->add >= 0)
             START(o->add);
@@ -362,8 +375,9 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
         for (int b = 0; b < n; b++) {
             sr_tensor dout = img(g, G, o->out, b, h, w);
             sr_tensor din = img(g, G, o->in, b, h, w);
-            sr_tensor t = din;
-            t.data = tmp;
+            sr_tensor t = din; /* where a resampling op's gradient goes */
+            if (!fresh)
+                t.data = tmp; /* and is added from */
             const size_t nin = sr_tensor_numel(&din), nout = sr_tensor_numel(&dout);
             switch (o->kind) {
             case OP_CONV: {
@@ -385,7 +399,10 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
                         sr_add(da, dout.data, da, nout);
                 }
                 const sr_tensor in = img(g, A->base, o->in, b, h, w);
-                sr_conv2d_backward_add(&cb, &in, &dout, din.data ? &t : NULL);
+                if (fresh || !din.data)
+                    sr_conv2d_backward_add(&cb, &in, &dout, din.data ? &din : NULL);
+                else
+                    sr_conv2d_backward_acc(&cb, &in, &dout, &din, tmp);
                 break;
             }
             case OP_SHUFFLE: sr_pixel_shuffle_backward(&dout, o->r, &t); break;
@@ -400,13 +417,14 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
                 break;
             }
             }
-            if (o->kind != OP_SCALE_ADD && din.data)
+            if (o->kind != OP_SCALE_ADD && o->kind != OP_CONV && din.data && !fresh)
                 sr_add(din.data, tmp, din.data, nin);
         }
         if (o->kind == OP_CONV)
             sr_conv2d_backward_end(&cb);
     }
 #undef START
+#undef WHOLE_ROOT
     if (dx) {
         const size_t nx = sr_tensor_numel(dx);
         if (G[0])

@@ -790,8 +790,12 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
     b->scratch = scratch;
 }
 
-void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
-                            sr_tensor *dx)
+/* sr_conv2d_backward_add, or with acc set (only with Winograd dx) dx += the
+ * input gradient, added in the Winograd kernel's store as a residual that
+ * is dx itself (conv2d_winograd_avx2.c reads each residual pixel just
+ * before storing it there). */
+static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
+                         sr_tensor *dx, int acc)
 {
     const sr_conv2d *l = bw->l;
     geom g = make_geom(l, x);
@@ -836,9 +840,34 @@ void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tens
         }
         if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
             sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
-            sr_wino_forward_avx2(&wg, dyb, bw->u_dx, NULL, dx->data + b * xs, scratch, NULL);
+            float *dxw = dx->data + b * xs;
+            const sr_conv_epilogue e = {.residual = dxw};
+            sr_wino_forward_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch, acc ? &e : NULL);
         }
     }
+}
+
+void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
+                            sr_tensor *dx)
+{
+    backward_run(bw, x, dy, dx, 0);
+}
+
+void sr_conv2d_backward_acc(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
+                            sr_tensor *dx, float *tmp)
+{
+    if (dx && dx->data && bw->wdx) { /* added in the kernel's store */
+        backward_run(bw, x, dy, dx, 1);
+        return;
+    }
+    sr_tensor t = {0};
+    if (dx && dx->data) {
+        t = *dx;
+        t.data = tmp;
+    }
+    backward_run(bw, x, dy, t.data ? &t : NULL, 0);
+    if (t.data) /* dx + t: the sum the Winograd store makes (t + dx), same bits */
+        sr_add(dx->data, tmp, dx->data, sr_tensor_numel(dx));
 }
 
 void sr_conv2d_backward_end(sr_conv2d_bwd *b)

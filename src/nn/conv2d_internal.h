@@ -83,7 +83,9 @@ int sr_wino_avx512(void);
  * kernel (so the same bits). bias may be NULL; ep may be NULL. */
 void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
                          const float *bias, float *y, const sr_conv_epilogue *ep);
-/* The AVX2 + FMA kernel (needs sr_conv_avx2_cpu_ok()) and its scratch. */
+/* The AVX2 + FMA kernel (needs sr_conv_avx2_cpu_ok()) and its scratch.
+ * Unlike the other kernels, it allows ep->residual == y (y += conv: each
+ * residual pixel is read just before it is overwritten). */
 size_t sr_wino_scratch(const sr_wino_geom *g);
 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
                           const float *bias, float *y, float *scratch,

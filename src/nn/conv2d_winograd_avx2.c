@@ -17,7 +17,8 @@
  *  3. output transform (A^T down, then across, 8 tiles per vector), + bias,
  *     re-interleaved into rows, the epilogue (residual add, activation)
  *     applied in registers, stored (the partial chunks at the image edges
- *     go through sr_conv_epilogue_rows instead, the same operations).
+ *     through small buffers, the same operations). The residual of each
+ *     pixel is read just before the pixel is stored, so it may be y itself.
  * The arithmetic is the reference's (conv2d_winograd.h macros), so both
  * give the same bits. */
 #include "conv2d_internal.h"
@@ -58,34 +59,13 @@ int sr_wino_next_band(const sr_wino_geom *g, int n, sr_wino_band *b)
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INL static inline __attribute__((always_inline)) AVX2
+#include "conv2d_winograd_avx2.h"
 
-#define V_ADD(a, b) _mm256_add_ps((a), (b))
-#define V_SUB(a, b) _mm256_sub_ps((a), (b))
-#define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#define V_C(x) _mm256_set1_ps(x)
 /* scalar lanes: one rounding per FMA, as the vector instruction */
 #define SC_ADD(a, b) ((a) + (b))
 #define SC_SUB(a, b) ((a) - (b))
 #define SC_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
 #define SC_C(x) (x)
-
-/* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] */
-INL void deinterleave(const float *in, __m256 *o0, __m256 *o1, __m256 *o2, __m256 *o3)
-{
-    __m256 v0 = _mm256_loadu_ps(in), v1 = _mm256_loadu_ps(in + 8);
-    __m256 v2 = _mm256_loadu_ps(in + 16), v3 = _mm256_loadu_ps(in + 24);
-    __m256 s0 = _mm256_permute2f128_ps(v0, v2, 0x20), s1 = _mm256_permute2f128_ps(v0, v2, 0x31);
-    __m256 s2 = _mm256_permute2f128_ps(v1, v3, 0x20), s3 = _mm256_permute2f128_ps(v1, v3, 0x31);
-    __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
-    __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
-    *o0 = _mm256_shuffle_ps(t0, t2, 0x44);
-    *o1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    *o2 = _mm256_shuffle_ps(t1, t3, 0x44);
-    *o3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-}
 
 /* The inverse: r[v][i] = out[8v + i] with out[4j + q] = y_q[j]. */
 INL void interleave(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *r)
@@ -144,9 +124,9 @@ typedef sr_wino_band band;
 
 /* The band's transformed input V[36][cin][ntp]. Per channel and tile row:
  * the 6 input rows are copied into zero-padded lines and de-interleaved
- * into D (rows 4 and 5 of a tile row are rows 0 and 1 of the next: kept,
- * not copied and de-interleaved again), B^T goes down the columns (T),
- * then across. The row transform of tiles j .. j+7 reads columns 0 and 1
+ * into D (rows 4 and 5 of a tile row are rows 0 and 1 of the next: kept
+ * by renaming the rows, not copied and de-interleaved again), B^T goes
+ * down the columns (T), then across. The row transform of tiles j .. j+7 reads columns 0 and 1
  * of tile j+8 too; for the last chunk those two values are all that is
  * needed, so they are computed with scalar FMAs (the same operations as a
  * vector lane, so the same bits) instead of a whole 8-tile chunk, which
@@ -156,7 +136,10 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
     const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * ncx + 2;
     const size_t ntp = (size_t)b->ntp;
     float line[4 * (NCX_MAX + 8)];
-    float D[6][4][NCX_MAX + 8], T[6][4][NCX_MAX + 8];
+    float Dbuf[6][4][NCX_MAX + 8], T[6][4][NCX_MAX + 8];
+    float (*D[6])[NCX_MAX + 8]; /* the 6 rows in Dbuf, renamed rather than copied */
+    for (int i = 0; i < 6; i++)
+        D[i] = Dbuf[i];
     const int xs = 4 * b->cx0 - g->px - 1; /* input column of line[0] */
     const int lo = xs < 0 ? -xs : 0, hi = w - xs < L ? w - xs : L;
     for (int c = 0; c < C; c++) {
@@ -164,8 +147,11 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
             const int oyl = 4 * (b->ty0 + r) - g->py;
             int i0 = 0;
             if (r > 0) { /* this tile row's input rows 0 and 1 were the last one's 4 and 5 */
-                memcpy(D[0], D[4], sizeof D[0]);
-                memcpy(D[1], D[5], sizeof D[1]);
+                float(*const d0)[NCX_MAX + 8] = D[0], (*const d1)[NCX_MAX + 8] = D[1];
+                D[0] = D[4];
+                D[1] = D[5];
+                D[4] = d0; /* rewritten below, like D[2] and D[3] */
+                D[5] = d1;
                 i0 = 2;
             }
             for (int i = i0; i < 6; i++) {
@@ -179,12 +165,10 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
                     memset(line + hi, 0, (size_t)(L - hi) * sizeof(float));
                 }
                 for (int j = 0; j < ncx; j += 8) {
-                    __m256 q0, q1, q2, q3;
-                    deinterleave(line + 4 * j, &q0, &q1, &q2, &q3);
-                    _mm256_storeu_ps(&D[i][0][j], q0);
-                    _mm256_storeu_ps(&D[i][1][j], q1);
-                    _mm256_storeu_ps(&D[i][2][j], q2);
-                    _mm256_storeu_ps(&D[i][3][j], q3);
+                    __m256 q[4];
+                    deinterleave(line + 4 * j, q);
+                    for (int m = 0; m < 4; m++)
+                        _mm256_storeu_ps(&D[i][m][j], q[m]);
                 }
                 D[i][0][ncx] = line[4 * ncx]; /* tile ncx's columns 0 and 1 */
                 D[i][1][ncx] = line[4 * ncx + 1];
@@ -266,7 +250,6 @@ INL void micro(const float *u, const float *v, size_t ldv, int C, float *m, size
  * cores with 512-bit units): NB (1 or 2) blocks of 6 channels x NV (1 or 2)
  * vectors of 16 tiles, up to 24 accumulators. Every sum is the same chain
  * of FMAs over the channels in order from zero, so the same bits. */
-#define AVX512 __attribute__((target("avx512f")))
 static inline __attribute__((always_inline)) AVX512 void
 micro512(const float *u0, const float *u1, const float *v, size_t ldv, int C, float *m,
          size_t ldm, const int NB, const int NV)
@@ -353,14 +336,12 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
     const int h = g->h, w = g->w, ncx = b->ncx;
     const size_t ntp = (size_t)b->ntp, pstride = (size_t)KB * ntp, plane = (size_t)h * w;
     const int xb0 = 4 * b->cx0 - g->px; /* output column of the band's first tile */
-    const int x_lo = xb0 > 0 ? xb0 : 0, x_hi = xb0 + 4 * ncx < w ? xb0 + 4 * ncx : w;
     for (int kk = 0; kk < kn; kk++) {
         const int k = k0 + kk;
         const __m256 bk = _mm256_set1_ps(bias ? bias[k] : 0.0f);
         chan_ep ce;
         channel_epilogue(ep, k, plane, &ce);
         float *yk = y + (size_t)k * plane;
-        int ragged = 0; /* rows stored without the epilogue (partial chunks) */
         for (int r = 0; r < b->nr; r++) {
             const int oyl = 4 * (b->ty0 + r) - g->py;
             for (int j = 0; j < ncx; j += 8) {
@@ -389,38 +370,28 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
                     float *row = yk + (size_t)yy * w;
                     __m256 v[4];
                     interleave(o0, o1, o2, o3, v);
+                    /* the residual is read just before its pixels are
+                     * stored, so it may be y itself (y += conv: training's
+                     * dx accumulation, sr_wino_forward_acc) */
                     if (xb >= 0 && xb + 32 <= w) { /* epilogue in registers */
                         const float *res = ce.res ? ce.res + (size_t)yy * w + xb : NULL;
                         for (int q = 0; q < 4; q++)
                             _mm256_storeu_ps(row + xb + 8 * q,
                                              ep ? apply_ep(&ce, v[q], res + 8 * q) : v[q]);
-                    } else {
-                        float tmp[32];
-                        for (int q = 0; q < 4; q++)
-                            _mm256_storeu_ps(tmp + 8 * q, v[q]);
+                    } else { /* a chunk cut by the image's edge: the same, via buffers */
                         const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
-                        if (e > a)
-                            memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
-                        ragged = 1;
+                        if (e <= a)
+                            continue;
+                        float tmp[32], rt[32] = {0};
+                        if (ce.res)
+                            memcpy(rt + (a - xb), ce.res + (size_t)yy * w + a,
+                                   (size_t)(e - a) * sizeof(float));
+                        for (int q = 0; q < 4; q++)
+                            _mm256_storeu_ps(tmp + 8 * q, ep ? apply_ep(&ce, v[q], rt + 8 * q) : v[q]);
+                        memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
                     }
                 }
             }
-            if (ep && ragged && x_hi > x_lo) /* rows with a partial chunk: all of them, here */
-                for (int o = 0; o < 4; o++) {
-                    const int yy = oyl + o;
-                    if (yy < 0 || yy >= h)
-                        continue;
-                    for (int j = 0; j < ncx; j += 8) {
-                        const int xb = xb0 + 4 * j;
-                        if (xb >= 0 && xb + 32 <= w)
-                            continue; /* done in registers */
-                        const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
-                        if (e > a)
-                            sr_conv_epilogue_rows(ep, y, plane, k, k + 1, (size_t)yy * w + a,
-                                                  (size_t)(e - a));
-                    }
-                }
-            ragged = 0;
         }
     }
 }

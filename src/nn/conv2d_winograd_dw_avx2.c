@@ -34,29 +34,7 @@ size_t sr_wino_dweight_scratch(const sr_wino_geom *g)
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INL static inline __attribute__((always_inline)) AVX2
-
-#define V_ADD(a, b) _mm256_add_ps((a), (b))
-#define V_SUB(a, b) _mm256_sub_ps((a), (b))
-#define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
-#define V_C(x) _mm256_set1_ps(x)
-
-/* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] (as the forward) */
-INL void deinterleave(const float *in, __m256 *o)
-{
-    __m256 v0 = _mm256_loadu_ps(in), v1 = _mm256_loadu_ps(in + 8);
-    __m256 v2 = _mm256_loadu_ps(in + 16), v3 = _mm256_loadu_ps(in + 24);
-    __m256 s0 = _mm256_permute2f128_ps(v0, v2, 0x20), s1 = _mm256_permute2f128_ps(v0, v2, 0x31);
-    __m256 s2 = _mm256_permute2f128_ps(v1, v3, 0x20), s3 = _mm256_permute2f128_ps(v1, v3, 0x31);
-    __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
-    __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
-    o[0] = _mm256_shuffle_ps(t0, t2, 0x44);
-    o[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
-    o[2] = _mm256_shuffle_ps(t1, t3, 0x44);
-    o[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
-}
+#include "conv2d_winograd_avx2.h"
 
 /* r[i] <- column i of the 8x8 matrix whose rows are r[0..8) */
 INL void transpose8(__m256 *r)
@@ -186,7 +164,6 @@ MICRO(6)
  * channels x NV (<= 4) vectors of 16 output channels, 24 accumulators of
  * the 32 zmm registers; the GEMM is most of the kernel's time and a zmm FMA
  * does twice the work of a ymm one on cores with 512-bit units. */
-#define AVX512 __attribute__((target("avx512f")))
 static inline __attribute__((always_inline)) AVX512 void
 micro512(const float *v, size_t ldv, const float *m, size_t ldm, int nt, float *du, size_t lddu,
          const int R, const int NV)

@@ -9,6 +9,7 @@
  *    batch (the sums run in the same order);
  *  - dx and dbias are unchanged by the dweight kernel: the same bits as the
  *    Winograd dx of SRGAN_CONV=winograd without dweight;
+ *  - _acc (dx +=) gives the bits of _add into a buffer plus sr_add;
  *  - AUTO's choice: Winograd dweight where both channel counts reach
  *    SR_WINOGRAD_MIN_CHANNELS, the direct/im2col kernels elsewhere (their
  *    error is far below the bound). */
@@ -210,6 +211,62 @@ static void test_image_by_image(void)
     unmake(&P);
 }
 
+/* _acc (dx += the input gradient) gives the bits of _add into a buffer
+ * followed by sr_add: with Winograd dx (the sum made in the kernel's store,
+ * dx its own residual; widths with tile chunks cut by the image edge) and
+ * with im2col (the buffer path); dweight and dbias unchanged by it */
+static void test_acc(void)
+{
+    static const shape S[] = {{64, 40, 21, 19}, {16, 24, 12, 37}, {8, 8, 1, 1}};
+    static const sr_conv_impl impls[] = {SR_CONV_WINOGRAD, SR_CONV_GEMM};
+    for (size_t si = 0; si < sizeof S / sizeof *S; si++)
+        for (size_t ki = 0; ki < sizeof impls / sizeof *impls; ki++) {
+            const shape s = S[si];
+            prob P = make(&s, 2, 900 + si);
+            rng r = {77 + si};
+            const size_t nx = (size_t)2 * s.cin * s.h * s.w, nb = (size_t)s.cout;
+            sr_tensor dxa = sr_tensor_alloc(2, s.cin, s.h, s.w), dxb = sr_tensor_alloc(2, s.cin, s.h, s.w);
+            float *t = sr_alloc_floats(nx), *tmp = sr_alloc_floats(nx);
+            float *dw[2] = {sr_alloc_floats(P.nw), sr_alloc_floats(P.nw)};
+            float *db[2] = {sr_alloc_floats(nb), sr_alloc_floats(nb)};
+            fill_rand(&r, dxa.data, nx, 1.0f);
+            memcpy(dxb.data, dxa.data, nx * sizeof(float));
+            sr_tensor one = P.x;
+            one.n = 1;
+            float *scratch = malloc(sr_conv2d_scratch_floats(&P.c, &one) * sizeof(float));
+            for (int k = 0; k < 2; k++) {
+                memset(dw[k], 0, P.nw * sizeof(float));
+                memset(db[k], 0, nb * sizeof(float));
+                sr_conv2d_bwd b;
+                sr_conv2d_backward_begin(&b, &P.c, dw[k], db[k], scratch, impls[ki]);
+                CHECK(b.wdx == (have_avx2() && impls[ki] == SR_CONV_WINOGRAD));
+                if (k == 0) {
+                    sr_conv2d_backward_acc(&b, &P.x, &P.dy, &dxa, tmp);
+                } else {
+                    sr_tensor tt = dxb;
+                    tt.data = t;
+                    sr_conv2d_backward_add(&b, &P.x, &P.dy, &tt);
+                    sr_add(dxb.data, t, dxb.data, nx);
+                }
+                sr_conv2d_backward_end(&b);
+            }
+            CHECK_MSG(!memcmp(dxa.data, dxb.data, nx * sizeof(float)), "shape %zu impl %d", si,
+                      (int)impls[ki]);
+            CHECK(!memcmp(dw[0], dw[1], P.nw * sizeof(float)));
+            CHECK(!memcmp(db[0], db[1], nb * sizeof(float)));
+            free(scratch);
+            for (int k = 0; k < 2; k++) {
+                sr_free_floats(dw[k]);
+                sr_free_floats(db[k]);
+            }
+            sr_free_floats(t);
+            sr_free_floats(tmp);
+            sr_tensor_free(&dxa);
+            sr_tensor_free(&dxb);
+            unmake(&P);
+        }
+}
+
 static void test_auto_choice(void)
 {
     static const struct { int cin, cout, want; } cases[] = {
@@ -248,6 +305,7 @@ int main(void)
     }
     RUN(test_error_bound);
     RUN(test_image_by_image);
+    RUN(test_acc);
     RUN(test_auto_choice);
     return testlib_summary();
 }

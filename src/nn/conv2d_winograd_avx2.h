@@ -1,0 +1,38 @@
+/* conv2d_winograd_avx2.h: what the two AVX2 + FMA Winograd files (the
+ * forward, conv2d_winograd_avx2.c, and the weight gradient,
+ * conv2d_winograd_dw_avx2.c) share: the target attributes, the vector ops
+ * the conv2d_winograd.h macros are instantiated with, and the tile-column
+ * de-interleave of the input transform. Kept in one place so that both
+ * kernels run exactly the same operations (and so give the same bits as the
+ * plain-C reference). Include only inside an x86 GNUC block. Internal to
+ * src/nn. */
+#ifndef SRGAN_NN_CONV2D_WINOGRAD_AVX2_H
+#define SRGAN_NN_CONV2D_WINOGRAD_AVX2_H
+
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f")))
+#define INL static inline __attribute__((always_inline)) AVX2
+
+#define V_ADD(a, b) _mm256_add_ps((a), (b))
+#define V_SUB(a, b) _mm256_sub_ps((a), (b))
+#define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define V_C(x) _mm256_set1_ps(x)
+
+/* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] */
+INL void deinterleave(const float *in, __m256 *o)
+{
+    __m256 v0 = _mm256_loadu_ps(in), v1 = _mm256_loadu_ps(in + 8);
+    __m256 v2 = _mm256_loadu_ps(in + 16), v3 = _mm256_loadu_ps(in + 24);
+    __m256 s0 = _mm256_permute2f128_ps(v0, v2, 0x20), s1 = _mm256_permute2f128_ps(v0, v2, 0x31);
+    __m256 s2 = _mm256_permute2f128_ps(v1, v3, 0x20), s3 = _mm256_permute2f128_ps(v1, v3, 0x31);
+    __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
+    __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
+    o[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+    o[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+    o[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+    o[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+#endif
