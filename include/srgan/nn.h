@@ -241,6 +241,14 @@ void sr_conv2d_backward_end(sr_conv2d_bwd *b);
  * floats). */
 void sr_conv2d_backward_acc(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,
                             sr_tensor *dx, float *tmp);
+/* sr_conv2d_backward_add (dx stored, not NULL), then dx multiplied by the
+ * derivative of act (SR_ACT_RELU or SR_ACT_LRELU with slope) at gate,
+ * shaped like dx: the bits of sr_relu_backward(gate, dx, dx) or
+ * sr_lrelu_backward(gate, dx, dx, slope) after it, made in the Winograd
+ * kernel's store where dx runs by Winograd (training: the dx of a conv that
+ * is the only reader of an activation's output). */
+void sr_conv2d_backward_gated(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,
+                              sr_tensor *dx, sr_act_kind act, float slope, const float *gate);
 /* Training forward with weights that change every step: when training runs
  * l by Winograd (AUTO: 3x3 stride-1 pad-1 convs with at least
  * SR_WINOGRAD_MIN_CHANNELS outputs, on CPUs with AVX2 + FMA, with or without

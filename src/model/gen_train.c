@@ -124,8 +124,9 @@ size_t sr_generator_train_arena_bytes(const sr_generator *g, int n, int h, int w
     sizes(g, n, h, w, &z);
     size_t f = z.values + z.pre + z.scratch + z.tmp + z.xs + z.grads + z.u;
     f += floats_of(sizeof(sr_gen_acts)) + floats_of((size_t)g->nval * sizeof(float *)) +
-         floats_of((size_t)g->nop * sizeof(float *)) + 3 * floats_of((size_t)g->nval * sizeof(size_t));
-    return f * sizeof(float) + (size_t)z.allocs * 64 + 4 * 64;
+         floats_of((size_t)g->nop * sizeof(float *)) + 3 * floats_of((size_t)g->nval * sizeof(size_t)) +
+         floats_of((size_t)g->nop * sizeof(int));
+    return f * sizeof(float) + (size_t)z.allocs * 64 + 5 * 64;
 }
 
 /* Value v of image i (n = 1 tensor) from per-root batch storage. */
@@ -282,6 +283,33 @@ nomem:
     return NULL;
 }
 
+/* The op whose ReLU / LReLU backward op i's dx can apply in its store
+ * (sr_conv2d_backward_gated), or -1: op i is a conv, the only op that reads
+ * its input's root, and that input is the whole output of a conv with that
+ * activation (so the dx op i stores is that value's whole gradient). */
+static int gate_op(const sr_generator *g, int i)
+{
+    const gen_op *o = &g->ops[i];
+    const int r = g->vals[o->in].root;
+    if (o->kind != OP_CONV || (o->add >= 0 && g->vals[o->add].root == r))
+        return -1;
+    int w = -1;
+    for (int j = 0; j < g->nop; j++) {
+        const gen_op *p = &g->ops[j];
+        if (j != i && (g->vals[p->in].root == r || (p->add >= 0 && g->vals[p->add].root == r)))
+            return -1;
+        if (p->out == o->in) {
+            if (w >= 0)
+                return -1;
+            w = j;
+        }
+    }
+    if (w < 0 || g->ops[w].kind != OP_CONV ||
+        (g->ops[w].act.kind != ACT_RELU && g->ops[w].act.kind != ACT_LRELU))
+        return -1;
+    return w;
+}
+
 static float *gptr(const sr_generator *g, float *const *grads, int i)
 {
     return grads ? grads[i] : g->params[i].grad;
@@ -321,7 +349,8 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
      * an earlier one's memory); a root's lifetime starts with the first op,
      * in reverse, that reads any of its slices */
     int *started = (int *)(void *)arena_bytes(a, (size_t)nv * sizeof(int));
-    if (!started) {
+    int *gated = (int *)(void *)arena_bytes(a, (size_t)no * sizeof(int)); /* act backward done */
+    if (!started || !gated) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: training arena too small for backward");
         return -1;
     }
@@ -329,6 +358,7 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
         G[v] = off[v] == (size_t)-1 ? NULL : area + off[v];
         started[v] = 0;
     }
+    memset(gated, 0, (size_t)no * sizeof(int));
 #define START(v)                                                                              \
     do {                                                                                      \
         const int r_ = g->vals[v].root;                                                       \
@@ -363,6 +393,9 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
                           WHOLE_ROOT(o->in) && (o->add < 0 || g->vals[o->add].root != rin);
         if (fresh)
             started[rin] = 1;
+        const int gw = fresh ? gate_op(g, i) : -1;
+        if (gw >= 0)
+            gated[gw] = 1;
         START(o->in);
         if (o->add >= 0)
             START(o->add);
@@ -382,7 +415,9 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
             switch (o->kind) {
             case OP_CONV: {
                 const sr_tensor out = img(g, A->base, o->out, b, h, w);
-                if (o->act.kind == ACT_RELU)
+                if (gated[i])
+                    ; /* done by the reader's dx store */
+                else if (o->act.kind == ACT_RELU)
                     sr_relu_backward(out.data, dout.data, dout.data, nout);
                 else if (o->act.kind == ACT_LRELU)
                     sr_lrelu_backward(out.data, dout.data, dout.data, nout, o->act.slope);
@@ -399,7 +434,12 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
                         sr_add(da, dout.data, da, nout);
                 }
                 const sr_tensor in = img(g, A->base, o->in, b, h, w);
-                if (fresh || !din.data)
+                if (gw >= 0) {
+                    const gen_op *wo = &g->ops[gw];
+                    sr_conv2d_backward_gated(&cb, &in, &dout, &din,
+                                             wo->act.kind == ACT_RELU ? SR_ACT_RELU : SR_ACT_LRELU,
+                                             wo->act.slope, in.data);
+                } else if (fresh || !din.data)
                     sr_conv2d_backward_add(&cb, &in, &dout, din.data ? &din : NULL);
                 else
                     sr_conv2d_backward_acc(&cb, &in, &dout, &din, tmp);

@@ -793,9 +793,10 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
 /* sr_conv2d_backward_add, or with acc set (only with Winograd dx) dx += the
  * input gradient, added in the Winograd kernel's store as a residual that
  * is dx itself (conv2d_winograd_avx2.c reads each residual pixel just
- * before storing it there). */
+ * before storing it there); gt (only with Winograd dx): the activation
+ * derivative applied in that store too. */
 static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
-                         sr_tensor *dx, int acc)
+                         sr_tensor *dx, int acc, const sr_wino_gate *gt)
 {
     const sr_conv2d *l = bw->l;
     geom g = make_geom(l, x);
@@ -842,7 +843,13 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
             sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
             float *dxw = dx->data + b * xs;
             const sr_conv_epilogue e = {.residual = dxw};
-            sr_wino_forward_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch, acc ? &e : NULL);
+            sr_wino_gate gb;
+            if (gt) {
+                gb = *gt;
+                gb.x += b * xs;
+            }
+            sr_wino_forward_gated_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch, acc ? &e : NULL,
+                                       gt ? &gb : NULL);
         }
     }
 }
@@ -850,14 +857,29 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
 void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
                             sr_tensor *dx)
 {
-    backward_run(bw, x, dy, dx, 0);
+    backward_run(bw, x, dy, dx, 0, NULL);
+}
+
+void sr_conv2d_backward_gated(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
+                              sr_tensor *dx, sr_act_kind act, float slope, const float *gate)
+{
+    if (bw->wdx) { /* in the kernel's store */
+        const sr_wino_gate gt = {gate, act, slope};
+        backward_run(bw, x, dy, dx, 0, &gt);
+        return;
+    }
+    backward_run(bw, x, dy, dx, 0, NULL);
+    if (act == SR_ACT_RELU)
+        sr_relu_backward(gate, dx->data, dx->data, sr_tensor_numel(dx));
+    else
+        sr_lrelu_backward(gate, dx->data, dx->data, sr_tensor_numel(dx), slope);
 }
 
 void sr_conv2d_backward_acc(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
                             sr_tensor *dx, float *tmp)
 {
     if (dx && dx->data && bw->wdx) { /* added in the kernel's store */
-        backward_run(bw, x, dy, dx, 1);
+        backward_run(bw, x, dy, dx, 1, NULL);
         return;
     }
     sr_tensor t = {0};
@@ -865,7 +887,7 @@ void sr_conv2d_backward_acc(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tens
         t = *dx;
         t.data = tmp;
     }
-    backward_run(bw, x, dy, t.data ? &t : NULL, 0);
+    backward_run(bw, x, dy, t.data ? &t : NULL, 0, NULL);
     if (t.data) /* dx + t: the sum the Winograd store makes (t + dx), same bits */
         sr_add(dx->data, tmp, dx->data, sr_tensor_numel(dx));
 }

@@ -91,6 +91,20 @@ void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
                           const float *bias, float *y, float *scratch,
                           const sr_conv_epilogue *ep);
 
+/* The same, then each output d multiplied by the derivative of an
+ * activation at gate (shaped like y): the bits of sr_relu_backward(gate, y,
+ * y) or sr_lrelu_backward(gate, y, y, slope) after the call above, in the
+ * kernel's store (training: the dx of a conv that is the only reader of a
+ * ReLU'd value). Also allows ep->residual == y. */
+typedef struct sr_wino_gate {
+    const float *x;  /* the activation's output (its sign is the input's) */
+    sr_act_kind act; /* SR_ACT_RELU or SR_ACT_LRELU */
+    float slope;
+} sr_wino_gate;
+void sr_wino_forward_gated_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                                const float *bias, float *y, float *scratch,
+                                const sr_conv_epilogue *ep, const sr_wino_gate *gt);
+
 /* ---- Winograd weight gradient (training) ---------------------------------
  * The forward is y = A^T [U . V] A per tile and channel pair, U = G g G^T,
  * V = B^T d B; so dL/dU[co][ci] = sum over tiles of M'[co] . V[ci] with

@@ -31,6 +31,9 @@
 #define KB 24      /* output channels per GEMM block (multiple of WINO_MR) */
 #define NR 16      /* tiles per micro-kernel call */
 
+/* zeros: rows outside the image, and what an absent residual or gate reads */
+static const float zline[4 * (NCX_MAX + 8)];
+
 static int round_up(int v, int a)
 {
     return (v + a - 1) / a * a;
@@ -84,16 +87,23 @@ INL void interleave(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 *r)
  * sr_conv_epilogue_rows (y + residual, then d > 0 ? d : 0 or d * a), so the
  * same bits (max(d, +0) is +0 for -0 and NaN, like the comparison). */
 typedef struct chan_ep {
-    const float *res; /* residual plane of this channel, or NULL */
-    int act;          /* SR_ACT_* */
-    __m256 a;         /* LReLU slope or this channel's PReLU alpha */
+    const float *res;  /* residual plane of this channel, or NULL */
+    int act;           /* SR_ACT_* */
+    __m256 a;          /* LReLU slope or this channel's PReLU alpha */
+    const float *gate; /* sr_wino_gate: this channel's plane, or NULL */
+    int gact;          /* its SR_ACT_RELU or SR_ACT_LRELU */
+    __m256 gs;         /* its slope */
 } chan_ep;
 
-INL void channel_epilogue(const sr_conv_epilogue *ep, int k, size_t plane, chan_ep *c)
+INL void channel_epilogue(const sr_conv_epilogue *ep, const sr_wino_gate *gt, int k,
+                          size_t plane, chan_ep *c)
 {
     c->res = NULL;
     c->act = SR_ACT_NONE;
     c->a = _mm256_setzero_ps();
+    c->gate = gt ? gt->x + (size_t)k * plane : NULL;
+    c->gact = gt ? (int)gt->act : SR_ACT_NONE;
+    c->gs = _mm256_set1_ps(gt && gt->act == SR_ACT_LRELU ? gt->slope : 0.0f);
     if (!ep)
         return;
     c->res = ep->residual ? ep->residual + (size_t)k * plane : NULL;
@@ -104,7 +114,10 @@ INL void channel_epilogue(const sr_conv_epilogue *ep, int k, size_t plane, chan_
         c->a = _mm256_set1_ps(ep->alpha[ep->nalpha == 1 ? 0 : k / (ep->group > 0 ? ep->group : 1)]);
 }
 
-INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res)
+/* ... then the gate: sr_relu_backward's gate > 0 ? d : 0, or
+ * sr_lrelu_backward's gate > 0 ? d : d * slope (NaN gates fail the
+ * comparison there and here). */
+INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res, const float *gate)
 {
     if (e->res)
         d = _mm256_add_ps(d, _mm256_loadu_ps(res));
@@ -113,6 +126,11 @@ INL __m256 apply_ep(const chan_ep *e, __m256 d, const float *res)
     else if (e->act == SR_ACT_LRELU || e->act == SR_ACT_PRELU)
         d = _mm256_blendv_ps(_mm256_mul_ps(d, e->a), d,
                              _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_GT_OQ));
+    if (e->gate) {
+        const __m256 pos = _mm256_cmp_ps(_mm256_loadu_ps(gate), _mm256_setzero_ps(), _CMP_GT_OQ);
+        d = _mm256_blendv_ps(e->gact == SR_ACT_RELU ? _mm256_setzero_ps() : _mm256_mul_ps(d, e->gs),
+                             d, pos);
+    }
     return d;
 }
 
@@ -142,6 +160,8 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
         D[i] = Dbuf[i];
     const int xs = 4 * b->cx0 - g->px - 1; /* input column of line[0] */
     const int lo = xs < 0 ? -xs : 0, hi = w - xs < L ? w - xs : L;
+    /* line[lo, hi) is copied per row; its zero padding outside is set once */
+    memset(line, 0, sizeof line);
     for (int c = 0; c < C; c++) {
         for (int r = 0; r < b->nr; r++) {
             const int oyl = 4 * (b->ty0 + r) - g->py;
@@ -156,22 +176,26 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
             }
             for (int i = i0; i < 6; i++) {
                 const int iy = oyl - 1 + i;
-                if (iy < 0 || iy >= h || hi <= lo) {
-                    memset(line, 0, (size_t)L * sizeof(float));
-                } else {
-                    memset(line, 0, (size_t)lo * sizeof(float));
-                    memcpy(line + lo, x + ((size_t)c * h + iy) * w + xs + lo,
-                           (size_t)(hi - lo) * sizeof(float));
-                    memset(line + hi, 0, (size_t)(L - hi) * sizeof(float));
+                const float *ln = zline; /* rows outside the image: zeros */
+                if (iy >= 0 && iy < h && hi > lo) {
+                    /* inline: a libc call per row of 32-pixel training
+                     * images cost more than the copy */
+                    const float *src = x + ((size_t)c * h + iy) * w + xs;
+                    int k = lo;
+                    for (; k + 8 <= hi; k += 8)
+                        _mm256_storeu_ps(line + k, _mm256_loadu_ps(src + k));
+                    for (; k < hi; k++)
+                        line[k] = src[k];
+                    ln = line;
                 }
                 for (int j = 0; j < ncx; j += 8) {
                     __m256 q[4];
-                    deinterleave(line + 4 * j, q);
+                    deinterleave(ln + 4 * j, q);
                     for (int m = 0; m < 4; m++)
                         _mm256_storeu_ps(&D[i][m][j], q[m]);
                 }
-                D[i][0][ncx] = line[4 * ncx]; /* tile ncx's columns 0 and 1 */
-                D[i][1][ncx] = line[4 * ncx + 1];
+                D[i][0][ncx] = ln[4 * ncx]; /* tile ncx's columns 0 and 1 */
+                D[i][1][ncx] = ln[4 * ncx + 1];
             }
             for (int m = 0; m < 4; m++) /* down the columns */
                 for (int j = 0; j < ncx; j += 8) {
@@ -331,7 +355,7 @@ static AVX2 void band_gemm(const float *u, const float *V, int C, int K6, int kb
 /* Output channels [k0, k0 + kn) of the band from M (rows k - k0). */
 static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int kn,
                              const band *b, const float *bias, float *y,
-                             const sr_conv_epilogue *ep)
+                             const sr_conv_epilogue *ep, const sr_wino_gate *gt)
 {
     const int h = g->h, w = g->w, ncx = b->ncx;
     const size_t ntp = (size_t)b->ntp, pstride = (size_t)KB * ntp, plane = (size_t)h * w;
@@ -340,7 +364,8 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
         const int k = k0 + kk;
         const __m256 bk = _mm256_set1_ps(bias ? bias[k] : 0.0f);
         chan_ep ce;
-        channel_epilogue(ep, k, plane, &ce);
+        channel_epilogue(ep, gt, k, plane, &ce);
+        const int any = ep || gt;
         float *yk = y + (size_t)k * plane;
         for (int r = 0; r < b->nr; r++) {
             const int oyl = 4 * (b->ty0 + r) - g->py;
@@ -374,20 +399,28 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
                      * stored, so it may be y itself (y += conv: training's
                      * dx accumulation, sr_wino_forward_acc) */
                     if (xb >= 0 && xb + 32 <= w) { /* epilogue in registers */
-                        const float *res = ce.res ? ce.res + (size_t)yy * w + xb : NULL;
+                        const size_t at = (size_t)yy * w + xb;
+                        const float *res = ce.res ? ce.res + at : zline;
+                        const float *gp = ce.gate ? ce.gate + at : zline;
                         for (int q = 0; q < 4; q++)
                             _mm256_storeu_ps(row + xb + 8 * q,
-                                             ep ? apply_ep(&ce, v[q], res + 8 * q) : v[q]);
+                                             any ? apply_ep(&ce, v[q], res + 8 * q, gp + 8 * q)
+                                                 : v[q]);
                     } else { /* a chunk cut by the image's edge: the same, via buffers */
                         const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
                         if (e <= a)
                             continue;
-                        float tmp[32], rt[32] = {0};
+                        float tmp[32], rt[32] = {0}, gb[32] = {0};
                         if (ce.res)
                             memcpy(rt + (a - xb), ce.res + (size_t)yy * w + a,
                                    (size_t)(e - a) * sizeof(float));
+                        if (ce.gate)
+                            memcpy(gb + (a - xb), ce.gate + (size_t)yy * w + a,
+                                   (size_t)(e - a) * sizeof(float));
                         for (int q = 0; q < 4; q++)
-                            _mm256_storeu_ps(tmp + 8 * q, ep ? apply_ep(&ce, v[q], rt + 8 * q) : v[q]);
+                            _mm256_storeu_ps(tmp + 8 * q, any ? apply_ep(&ce, v[q], rt + 8 * q,
+                                                                         gb + 8 * q)
+                                                              : v[q]);
                         memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
                     }
                 }
@@ -396,9 +429,9 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
     }
 }
 
-AVX2 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
-                               const float *bias, float *y, float *scratch,
-                               const sr_conv_epilogue *ep)
+AVX2 void sr_wino_forward_gated_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                                     const float *bias, float *y, float *scratch,
+                                     const sr_conv_epilogue *ep, const sr_wino_gate *gt)
 {
     const int C = g->cin, K = g->cout, K6 = round_up(K, WINO_MR);
     const int tyn = (g->h + g->py + 3) / 4, txn = (g->w + g->px + 3) / 4;
@@ -419,10 +452,16 @@ AVX2 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const floa
             for (int kb0 = 0; kb0 < K6; kb0 += KB) {
                 const int kbn = K6 - kb0 < KB ? K6 - kb0 : KB;
                 band_gemm(u, V, C, K6, kb0, kbn, &b, M, avx512);
-                output_band(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep);
+                output_band(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep, gt);
             }
         }
     }
+}
+
+void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                          const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+{
+    sr_wino_forward_gated_avx2(g, x, u, bias, y, scratch, ep, NULL);
 }
 
 #else /* no AVX2 build: never dispatched (sr_conv_avx2_cpu_ok() is 0) */
@@ -439,6 +478,17 @@ void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
 {
     (void)scratch;
     sr_wino_forward_ref(g, x, u, bias, y, ep);
+}
+
+void sr_wino_forward_gated_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                                const float *bias, float *y, float *scratch,
+                                const sr_conv_epilogue *ep, const sr_wino_gate *gt)
+{
+    sr_wino_forward_avx2(g, x, u, bias, y, scratch, ep);
+    if (gt && gt->act == SR_ACT_RELU)
+        sr_relu_backward(gt->x, y, y, (size_t)g->cout * g->h * g->w);
+    else if (gt)
+        sr_lrelu_backward(gt->x, y, y, (size_t)g->cout * g->h * g->w, gt->slope);
 }
 
 #endif

@@ -9,7 +9,8 @@
  *    batch (the sums run in the same order);
  *  - dx and dbias are unchanged by the dweight kernel: the same bits as the
  *    Winograd dx of SRGAN_CONV=winograd without dweight;
- *  - _acc (dx +=) gives the bits of _add into a buffer plus sr_add;
+ *  - _acc (dx +=) gives the bits of _add into a buffer plus sr_add, and
+ *    _gated those of _add then the ReLU / LReLU backward;
  *  - AUTO's choice: Winograd dweight where both channel counts reach
  *    SR_WINOGRAD_MIN_CHANNELS, the direct/im2col kernels elsewhere (their
  *    error is far below the bound). */
@@ -267,6 +268,50 @@ static void test_acc(void)
         }
 }
 
+/* _gated (dx stored, then the ReLU / LReLU derivative at a gate) gives the
+ * bits of _add then sr_relu_backward / sr_lrelu_backward: Winograd (in the
+ * store, edge chunks included) and im2col (the separate pass); gates with
+ * zeros, negatives and a NaN */
+static void test_gated(void)
+{
+    static const shape S[] = {{64, 40, 21, 19}, {16, 24, 12, 37}};
+    static const sr_conv_impl impls[] = {SR_CONV_WINOGRAD, SR_CONV_GEMM};
+    for (size_t si = 0; si < sizeof S / sizeof *S; si++)
+        for (size_t ki = 0; ki < sizeof impls / sizeof *impls; ki++)
+            for (int act = SR_ACT_RELU; act <= SR_ACT_LRELU; act++) {
+                const shape s = S[si];
+                prob P = make(&s, 2, 300 + si);
+                rng r = {31 + si};
+                const size_t nx = (size_t)2 * s.cin * s.h * s.w;
+                sr_tensor dxa = sr_tensor_alloc(2, s.cin, s.h, s.w);
+                sr_tensor dxb = sr_tensor_alloc(2, s.cin, s.h, s.w);
+                float *gate = sr_alloc_floats(nx);
+                fill_rand(&r, gate, nx, 1.0f);
+                for (size_t i = 0; i < nx; i += 7)
+                    gate[i] = 0.0f;
+                gate[5] = NAN;
+                sr_tensor one = P.x;
+                one.n = 1;
+                float *scratch = malloc(sr_conv2d_scratch_floats(&P.c, &one) * sizeof(float));
+                sr_conv2d_bwd b;
+                sr_conv2d_backward_begin(&b, &P.c, NULL, NULL, scratch, impls[ki]);
+                sr_conv2d_backward_gated(&b, &P.x, &P.dy, &dxa, (sr_act_kind)act, 0.2f, gate);
+                sr_conv2d_backward_add(&b, &P.x, &P.dy, &dxb);
+                sr_conv2d_backward_end(&b);
+                if (act == SR_ACT_RELU)
+                    sr_relu_backward(gate, dxb.data, dxb.data, nx);
+                else
+                    sr_lrelu_backward(gate, dxb.data, dxb.data, nx, 0.2f);
+                CHECK_MSG(!memcmp(dxa.data, dxb.data, nx * sizeof(float)), "shape %zu impl %d act %d",
+                          si, (int)impls[ki], act);
+                free(scratch);
+                sr_free_floats(gate);
+                sr_tensor_free(&dxa);
+                sr_tensor_free(&dxb);
+                unmake(&P);
+            }
+}
+
 static void test_auto_choice(void)
 {
     static const struct { int cin, cout, want; } cases[] = {
@@ -306,6 +351,7 @@ int main(void)
     RUN(test_error_bound);
     RUN(test_image_by_image);
     RUN(test_acc);
+    RUN(test_gated);
     RUN(test_auto_choice);
     return testlib_summary();
 }
