@@ -143,26 +143,44 @@ static sr_generator *load_model(const cli_models *models, const cli_model *md, d
     return g;
 }
 
-/* Load a model used instead of the default for some inputs (microscopy,
- * JPEG) into *g and *name (name_buf). Not fatal: without it those inputs get
- * the default model, and -v says why. */
-static void load_alternate(const cli_models *models, const cli_model *md, double denoise, int verbose,
-                           const char *inputs, const sr_generator **g, const char **name, char *name_buf,
-                           size_t cap)
+/* The models used instead of the default for some inputs (microscopy,
+ * JPEG): found when the plan is made, loaded the first time an input needs
+ * one (upscale_plan.alt). Loading is not fatal: without the model those
+ * inputs get the default one, and -v says why. */
+static struct alternates {
+    pthread_mutex_t mu;
+    cli_models models; /* owned: a partner is picked from them at load */
+    int verbose;
+    struct {
+        int found, tried;
+        cli_model md;
+        double denoise; /* --denoise for it, or -1 */
+        const char *inputs;
+        sr_generator *g;
+    } slot[UPSCALE_ALT_N];
+} alts = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static const sr_generator *alternate(void *user, int which, const char **name)
 {
-    sr_error err = {0};
-    sr_generator *m = load_model(models, md, denoise, verbose, &err);
-    if (!m) {
-        if (verbose)
-            fprintf(stderr, "srgan-up: %s (not used for %s)\n", err.msg, inputs);
-        return;
+    (void)user;
+    if (which < 0 || which >= UPSCALE_ALT_N || !alts.slot[which].found)
+        return NULL;
+    pthread_mutex_lock(&alts.mu);
+    if (!alts.slot[which].tried) {
+        alts.slot[which].tried = 1;
+        sr_error err = {0};
+        const cli_model *md = &alts.slot[which].md;
+        alts.slot[which].g = load_model(&alts.models, md, alts.slot[which].denoise, alts.verbose, &err);
+        if (!alts.slot[which].g && alts.verbose)
+            fprintf(stderr, "srgan-up: %s (not used for %s)\n", err.msg, alts.slot[which].inputs);
+        else if (alts.verbose)
+            fprintf(stderr, "srgan-up: model %s (x%d) for %s (--model psnr forces the photo model)\n",
+                    md->name, md->scale, alts.slot[which].inputs);
     }
-    snprintf(name_buf, cap, "%s", md->name);
-    *g = m;
-    *name = name_buf;
-    if (verbose)
-        fprintf(stderr, "srgan-up: model %s (x%d) for %s (--model psnr forces the photo model)\n", md->name,
-                md->scale, inputs);
+    const sr_generator *g = alts.slot[which].g;
+    pthread_mutex_unlock(&alts.mu);
+    *name = alts.slot[which].md.name;
+    return g;
 }
 
 /* Decide between the network and a classic resampler and load the model.
@@ -266,20 +284,26 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     snprintf(model_name, name_cap, "%s", chosen.name);
     plan->g = *g;
     plan->model_name = model_name;
-    if (have_micro) {
-        static char micro_name[128];
-        /* --denoise applies to it too when it has a partner (fluo-x2 and fluo-x2-clean) */
-        load_alternate(&models, &micro, micro.partner[0] ? a->denoise : -1, a->verbose,
-                       "1-channel 16-bit and float input", &plan->g_micro, &plan->micro_name, micro_name,
-                       sizeof micro_name);
+    if (have_micro || have_real) {
+        alts.verbose = a->verbose;
+        alts.slot[UPSCALE_ALT_MICRO].found = have_micro;
+        if (have_micro) { /* --denoise applies to it too when it has a partner (fluo-x2 and fluo-x2-clean) */
+            alts.slot[UPSCALE_ALT_MICRO].md = micro;
+            alts.slot[UPSCALE_ALT_MICRO].denoise = micro.partner[0] ? a->denoise : -1;
+            alts.slot[UPSCALE_ALT_MICRO].inputs = "1-channel 16-bit and float input";
+        }
+        alts.slot[UPSCALE_ALT_JPEG].found = have_real;
+        if (have_real) {
+            alts.slot[UPSCALE_ALT_JPEG].md = realm;
+            alts.slot[UPSCALE_ALT_JPEG].denoise = -1;
+            alts.slot[UPSCALE_ALT_JPEG].inputs =
+                "JPEG input, whose compression artefacts the photo model would sharpen";
+        }
+        alts.models = models; /* kept for the partners; freed with the models */
+        models.v = NULL;
+        models.n = 0;
+        plan->alt = alternate;
     }
-    if (have_real) {
-        static char real_name[128];
-        load_alternate(&models, &realm, -1, a->verbose,
-                       "JPEG input, whose compression artefacts the photo model would sharpen",
-                       &plan->g_jpeg, &plan->jpeg_name, real_name, sizeof real_name);
-    }
-    models_free(&models);
     if (a->verbose)
         fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
                 chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");
@@ -325,10 +349,13 @@ static void keep_shard(job_list *jobs, int k, int n, int verbose)
 static void free_models(sr_generator *g, upscale_plan *plan)
 {
     sr_generator_free(g);
-    sr_generator_free((sr_generator *)plan->g_micro);
-    plan->g_micro = NULL;
-    sr_generator_free((sr_generator *)plan->g_jpeg);
-    plan->g_jpeg = NULL;
+    plan->alt = NULL;
+    for (int i = 0; i < UPSCALE_ALT_N; i++) {
+        sr_generator_free(alts.slot[i].g);
+        alts.slot[i].g = NULL;
+        alts.slot[i].found = 0;
+    }
+    models_free(&alts.models);
 }
 
 int main(int argc, char **argv)

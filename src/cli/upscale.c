@@ -393,16 +393,18 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
     /* 1-channel 16-bit or float is a microscope's: its model, when the user
      * did not name one (a photo model draws texture into camera noise) */
     upscale_plan micro;
-    if (plan->g && plan->g_micro && info->channels == 1 && info->data_channels == 0 &&
-        (info->dtype == SR_U16 || info->dtype == SR_F32)) {
+    int which = !plan->g || !plan->alt ? -1
+                : info->channels == 1 && info->data_channels == 0 &&
+                        (info->dtype == SR_U16 || info->dtype == SR_F32)
+                    ? UPSCALE_ALT_MICRO
+                : info->format == SR_FMT_JPEG ? UPSCALE_ALT_JPEG
+                                              : -1;
+    const char *alt_name = NULL;
+    const sr_generator *alt = which >= 0 ? plan->alt(plan->alt_user, which, &alt_name) : NULL;
+    if (alt) {
         micro = *plan;
-        micro.g = plan->g_micro;
-        micro.model_name = plan->micro_name;
-        plan = &micro;
-    } else if (plan->g && plan->g_jpeg && info->format == SR_FMT_JPEG) {
-        micro = *plan;
-        micro.g = plan->g_jpeg;
-        micro.model_name = plan->jpeg_name;
+        micro.g = alt;
+        micro.model_name = alt_name;
         plan = &micro;
     }
     int per_page = plan->norm_per_page || plan->labels;

@@ -6,19 +6,22 @@
 #include "srgan/model.h"
 #include "srgan/resample.h"
 
+enum { UPSCALE_ALT_MICRO, UPSCALE_ALT_JPEG, UPSCALE_ALT_N };
+
 typedef struct upscale_plan {
     double scale;
     const sr_generator *g;   /* the network, or NULL for a classic resampler */
     const char *model_name;  /* for messages */
-    /* Without --model: the microscopy model for this scale, used instead of
-     * g for 1-channel 16-bit and float input (NULL = none). */
-    const sr_generator *g_micro;
-    const char *micro_name;
-    /* Without --model: the model of kind "real" for this scale (trained on
-     * blur, noise and JPEG), used instead of g for JPEG input, where the
-     * photo model would sharpen the compression artefacts (NULL = none). */
-    const sr_generator *g_jpeg;
-    const char *jpeg_name;
+    /* Without --model: the models used instead of g for some inputs, loaded
+     * the first time such an input comes (a run over PNG photos never reads
+     * nor prepares them): UPSCALE_ALT_MICRO, the microscopy model for
+     * 1-channel 16-bit and float input; UPSCALE_ALT_JPEG, the model of kind
+     * "real" for JPEG input, where the photo model would sharpen the
+     * compression artefacts. alt(alt_user, which, &name) returns the model
+     * and its name, or NULL (none, or it failed to load: g is used; -v says
+     * why). Thread-safe. alt = NULL: g for every input. */
+    const sr_generator *(*alt)(void *alt_user, int which, const char **name);
+    void *alt_user;
     sr_filter filter;        /* classic method; also used for the alpha channel */
     sr_tile_opts tile;
     sr_read_opts ropts;

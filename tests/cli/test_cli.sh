@@ -572,6 +572,14 @@ check "--model psnr forces the photo model on JPEG" grep -q 'photo.jpg.*p-x4' ou
   check "and differs" [ "$("$IMG" diff dn_jpg.png dn_jpg_psnr.png)" != "0" ]
 SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v rgb.png dn_png.png
 check "PNG input: the photo model by default" grep -q 'rgb.png.*p-x4' out.txt && check "same as --model psnr" [ "$("$IMG" diff dn_png.png dn_psnr.png)" = "0" ]
+check "PNG input: the JPEG model is not even loaded" not_grep 'for JPEG input' out.txt
+# in a batch the JPEG model is loaded once, when the first JPEG comes, and PNGs keep the photo model
+mkdir -p lazy_out && cp photo.jpg photo2.jpg
+SRGAN_UP_WEIGHTS=$T/dn run "$UP" -v --threads 1 --format png -o lazy_out rgb.png photo.jpg photo2.jpg
+check "batch: the JPEG model loaded once" [ "$(grep -c 'model r-x4 (x4) for JPEG input' out.txt)" -eq 1 ] &&
+  check "batch: each JPEG gets it" [ "$(grep -c 'photo2\?.jpg.*r-x4' out.txt)" -eq 2 ] &&
+  check "batch: the PNG keeps the photo model" grep -q 'rgb.png.*p-x4' out.txt &&
+  check "batch: same pixels as one file at a time" [ "$("$IMG" diff lazy_out/photo.png dn_jpg.png)" = "0" ]
 # a model's own default strength (metadata denoise_default), as x4-real ships
 mkdir -p dnd && cp dn/p-x4.safetensors dnd/
 IMGTOOL_KIND=real IMGTOOL_SEED=2 IMGTOOL_PARTNER=p-x4 IMGTOOL_DENOISE=0.5 "$IMG" model dnd/r-x4.safetensors 4 1 8 || exit 2
