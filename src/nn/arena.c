@@ -89,20 +89,62 @@ void sr_arena_free(sr_arena *a)
     free(a);
 }
 
+/* Long-lived buffers carry a SR_ALIGN-byte header before the pointer that
+ * says how they were made. Those of SR_POPULATE_MIN bytes and up (a layer's
+ * Winograd weights, 590 KB for 64 -> 64 channels) are mapped with
+ * MAP_POPULATE: the kernel zeroes and maps all their pages in one call
+ * instead of one page fault per 4 KiB on first touch. On the 2-core VM a
+ * page fault costs about 27 us and the prepared weights of MSRResNet (22 MB)
+ * took 5,400 of them, half the faults of a 256^2 upscale; populating took
+ * half the time of malloc + memset in a micro-benchmark (0.18 vs 0.35 s for
+ * 59 MB). Smaller buffers stay on the heap. */
+#define SR_POPULATE_MIN ((size_t)256 << 10)
+
+typedef struct {
+    size_t bytes; /* the whole block, header included */
+    int mapped;   /* 1: munmap, 0: free */
+} alloc_header;
+
+_Static_assert(sizeof(alloc_header) <= SR_ALIGN, "the header fits its SR_ALIGN bytes");
+
 float *sr_alloc_floats(size_t n)
 {
-    if (n > (SIZE_MAX - SR_ALIGN) / sizeof(float))
+    if (n > (SIZE_MAX - 2 * SR_ALIGN) / sizeof(float))
         return NULL;
-    size_t bytes = round_up((n ? n : 1) * sizeof(float), SR_ALIGN);
-    float *p = aligned_alloc(SR_ALIGN, bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    size_t bytes = round_up((n ? n : 1) * sizeof(float), SR_ALIGN) + SR_ALIGN;
+    unsigned char *base = NULL;
+    int mapped = 0;
+#if defined(MAP_POPULATE) && defined(MAP_ANONYMOUS)
+    if (bytes >= SR_POPULATE_MIN) {
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (m != MAP_FAILED) {
+            base = m; /* zeroed by the kernel */
+            mapped = 1;
+        }
+    }
+#endif
+    if (!base) {
+        base = aligned_alloc(SR_ALIGN, bytes);
+        if (!base)
+            return NULL;
+        memset(base, 0, bytes);
+    }
+    alloc_header h = {.bytes = bytes, .mapped = mapped};
+    memcpy(base, &h, sizeof h);
+    return (float *)(void *)(base + SR_ALIGN);
 }
 
 void sr_free_floats(float *p)
 {
-    free(p);
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - SR_ALIGN;
+    alloc_header h;
+    memcpy(&h, base, sizeof h);
+    if (h.mapped)
+        munmap(base, h.bytes);
+    else
+        free(base);
 }
 
 /* ---- the pool of released arenas -----------------------------------------

@@ -32,6 +32,31 @@ static void test_arena(void)
         zero &= z[i] == 0.0f;
     CHECK(zero);
     sr_free_floats(z);
+    /* both ways a long-lived buffer is made (heap below 256 KiB, a populated
+     * mapping above): zeroed, aligned, writable to the end, freed (ASan and
+     * munmap of a wrong size would fail here); many of them, as a model's
+     * layers are */
+    const size_t sizes[] = {1, 16, 65535, 65536, 147456, 1 << 20, (1 << 20) + 3};
+    for (int rep = 0; rep < 3; rep++) {
+        float *b[sizeof sizes / sizeof *sizes];
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            b[k] = sr_alloc_floats(sizes[k]);
+            CHECK(b[k] && ((uintptr_t)b[k] % 64) == 0);
+            if (!b[k])
+                continue;
+            int zeroed = 1;
+            for (size_t i = 0; i < sizes[k]; i++)
+                zeroed &= b[k][i] == 0.0f;
+            CHECK(zeroed);
+            for (size_t i = 0; i < sizes[k]; i++)
+                b[k][i] = (float)i;
+            CHECK(b[k][sizes[k] - 1] == (float)(sizes[k] - 1));
+        }
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+            sr_free_floats(b[k]);
+    }
+    sr_free_floats(NULL);
+    CHECK(sr_alloc_floats(SIZE_MAX / 2) == NULL);
     sr_tensor h = sr_tensor_alloc(2, 3, 4, 5);
     CHECK(h.data && h.data[119] == 0.0f);
     sr_tensor_free(&h);
