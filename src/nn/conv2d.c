@@ -168,12 +168,16 @@ static int wino_kind_forced(const sr_conv2d *l, sr_conv_impl impl)
     return impl == SR_CONV_AUTO ? -1 : 0;
 }
 
+/* AUTO on a prepared layer: Winograd on every AVX2 + FMA CPU. AVX-512 CPUs
+ * ran the direct AVX-512 kernel until 2026-12-02, when bench_infer on the
+ * AVX-512 EPYC VM (MSRResNet x4, 256^2, one thread) measured 2.54-2.59 s by
+ * Winograd (AVX-512 GEMMs) against 5.62-5.67 s direct. */
 static int wino_kind(const sr_conv2d *l, sr_conv_impl impl)
 {
     int k = wino_kind_forced(l, impl);
     if (k >= 0)
         return k;
-    return l->wino && !sr_conv_direct_cpu_ok() && l->cout >= WINO_AUTO_MIN_CH;
+    return l->wino && l->cout >= WINO_AUTO_MIN_CH;
 }
 
 int sr_conv2d_prepare(sr_conv2d *l)
