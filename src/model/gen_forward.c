@@ -47,10 +47,13 @@ sr_conv_epilogue gen_act_epilogue(const gen_act *a, int cout)
  * x4 tile they were two 268 MB feature maps, and first touching that memory
  * cost 1.5-2 s of system time per file on a VM (bench/README.md). The
  * recomputed margin rows cost 2 * margin / TAIL_STRIP of the tail's work
- * (6 % for MSRResNet x4). The rows of a strip are exact for the same reason
+ * (12 % for MSRResNet x4). The rows of a strip are exact for the same reason
  * the rows of a tile are: the margin covers the tail's reach. A multiple of
- * every alignment (unshuffle factor). */
-#define TAIL_STRIP 64
+ * every alignment (unshuffle factor). 32, not 64: a 256x256 x4 upscale on
+ * one thread (AVX-512 VM, user + sys, 3 runs each) took 2.31 s and 180 MB
+ * peak RSS with 32, 2.65 s and 250 MB with 64 (the first touch of the larger
+ * strip buffers), 2.64 s and 145 MB with 16 (the margins). */
+#define TAIL_STRIP 32
 
 static int clampi(int v, int lo, int hi)
 {
