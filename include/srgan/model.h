@@ -145,6 +145,17 @@ void sr_generator_free(sr_generator *g);
  * uses the old transform. Training never needs it. sr_generator_free frees
  * the transforms. The halo (sr_generator_halo) grows with Winograd. */
 int sr_generator_prepare(sr_generator *g, sr_error *err);
+/* sr_generator_prepare, and with p resolving to SR_PRECISION_BF16
+ * (sr_precision_resolve, nn.h) the bf16 weights of the convs bf16 takes
+ * (>= SR_BF16_MIN_CHANNELS in and out: not the RGB head and tail), so that
+ * inference runs them in bf16 unless a tile stage's fp32 option says
+ * otherwise. FP32 is sr_generator_prepare. Check sr_bf16_supported()
+ * before asking for BF16: without it, bf16 convs run a slow plain-C
+ * reference. sr_generator_blend keeps the precision it finds.
+ *
+ *     sr_precision p = sr_precision_resolve(SR_PRECISION_AUTO);
+ *     if (sr_generator_prepare_precision(g, p, &err)) ... */
+int sr_generator_prepare_precision(sr_generator *g, sr_precision p, sr_error *err);
 
 const sr_generator_config *sr_generator_get_config(const sr_generator *g);
 /* Metadata of the file it was loaded from (NULL if none or created). */
@@ -241,6 +252,11 @@ typedef struct sr_tile_opts {
      * The halo makes every view of a tile equal to that view of the whole
      * image. */
     int ensemble;
+    /* Nonzero: run fp32 even where the generator was prepared with bf16
+     * weights (sr_generator_prepare_precision), e.g. for 16-bit and float
+     * input whose intensities matter. Either way a tile's output is the
+     * whole image's, bit for bit. */
+    int fp32;
 } sr_tile_opts;
 
 #define SR_DEFAULT_MAX_MEMORY ((size_t)1 << 30) /* 1 GiB */

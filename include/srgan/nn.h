@@ -96,6 +96,10 @@ typedef struct sr_conv2d {
     float *wino_dx; /* the same for the backward's dx kernel (the flipped,
                      * transposed weights), made by sr_conv2d_prepare_backward
                      * for fixed networks used in training (VGG), or NULL */
+    uint32_t *wino_bf16; /* the Winograd weights rounded to bf16 (pairs of
+                          * input channels per word), made by
+                          * sr_conv2d_prepare_bf16, or NULL: then inference
+                          * runs this conv in bf16 (see sr_precision) */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -178,6 +182,52 @@ int sr_conv2d_prepare(sr_conv2d *l);  /* 0, or -1 when out of memory */
  * backward call. Call after sr_conv2d_prepare (which releases both). */
 int sr_conv2d_prepare_backward(sr_conv2d *l);
 void sr_conv2d_release(sr_conv2d *l);
+/* ---- bf16 inference ------------------------------------------------------
+ * On CPUs with AVX512-BF16 (vdpbf16ps), inference can run the Winograd
+ * GEMMs of 3x3 convs with bf16 operands: the transformed weights U rounded
+ * to bf16 once, at prepare; each band's transformed input V rounded when it
+ * is made; sums, input and output transforms, bias and epilogue in fp32.
+ * Only convs with at least SR_BF16_MIN_CHANNELS input AND output channels
+ * take it: the 3-channel head and tail convs stay fp32 (in bf16 the head's
+ * worst error was 4.9e-2 of its largest output). A bf16 conv's output is
+ * the same bits in a tile as in the whole image (the Winograd grid rule of
+ * sr_conv2d_forward_at holds; sr_conv2d_reach counts it as Winograd).
+ * Accuracy on Set5 with the shipped models: bench/README.md ("bf16").
+ *
+ *     sr_precision p = SR_PRECISION_AUTO;
+ *     sr_precision_parse("bf16", &p);           // from --precision
+ *     if (p == SR_PRECISION_BF16 && !sr_bf16_supported()) ... refuse ...
+ *     p = sr_precision_resolve(p);             // AUTO -> BF16 or FP32
+ *     if (p == SR_PRECISION_BF16) sr_conv2d_prepare_bf16(&conv);
+ *     else sr_conv2d_prepare(&conv);
+ *     sr_conv2d_forward(&conv, &x, &y, scratch);  // bf16 where prepared
+ *
+ * SRGAN_CONV=winograd-ref runs the plain-C bf16 reference for bf16 convs
+ * (same bits as the kernel); gemm, direct, avx2 and ref run fp32. On a CPU
+ * without AVX512-BF16 a bf16-prepared conv runs that reference (slow:
+ * tests). SRGAN_NO_BF16=1 makes sr_bf16_supported() 0 (tests). */
+typedef enum sr_precision {
+    SR_PRECISION_FP32 = 0,
+    SR_PRECISION_BF16,
+    SR_PRECISION_AUTO /* BF16 where supported and SR_PRECISION_AUTO_BF16, else FP32 */
+} sr_precision;
+#define SR_BF16_MIN_CHANNELS 8
+/* What AUTO picks on a CPU with AVX512-BF16 (1: bf16), chosen from the
+ * Set5 measurements in bench/README.md. */
+#define SR_PRECISION_AUTO_BF16 1
+/* Non-zero when the CPU has AVX-512F and AVX512-BF16 (and SRGAN_NO_BF16
+ * is unset or 0). */
+int sr_bf16_supported(void);
+/* AUTO -> BF16 or FP32 on this CPU; FP32 and BF16 unchanged. */
+sr_precision sr_precision_resolve(sr_precision p);
+/* "fp32", "bf16", "auto" -> *p: 0, or -1 for anything else. */
+int sr_precision_parse(const char *s, sr_precision *p);
+const char *sr_precision_name(sr_precision p);
+/* sr_conv2d_prepare, then the bf16 weights for convs bf16 takes (3x3
+ * stride-1 pad-1, >= SR_BF16_MIN_CHANNELS in and out). 0, or -1 when out
+ * of memory. sr_conv2d_prepare and sr_conv2d_release drop them. */
+int sr_conv2d_prepare_bf16(sr_conv2d *l);
+
 /* The impl training's forward runs for a prepared conv with fixed weights
  * (Winograd where sr_conv2d_train_prepare would take it), for
  * sr_conv2d_forward_impl. */

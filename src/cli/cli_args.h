@@ -35,6 +35,7 @@ typedef struct cli_args {
     int tile;
     int ensemble;          /* --ensemble: x8 self-ensemble */
     double denoise;        /* --denoise S in 0..1; -1 = not given */
+    int precision;         /* --precision: sr_precision (default SR_PRECISION_AUTO) */
     size_t max_memory;
     uint64_t max_pixels;
     int no_autorotate;

@@ -103,8 +103,8 @@ static sr_filter classic_filter(cli_method m)
  * transforms, once, after the weights are final). An explicit --denoise
  * whose partner is missing is an error; a default strength whose partner
  * is missing falls back to the model as trained, with a warning. */
-static sr_generator *load_model(const cli_models *models, const cli_model *md, double denoise, int verbose,
-                                sr_error *err)
+static sr_generator *load_model(const cli_models *models, const cli_model *md, double denoise,
+                                sr_precision prec, int verbose, sr_error *err)
 {
     double s = denoise >= 0 ? denoise : md->denoise_default;
     sr_generator *g = sr_generator_load(md->path, err);
@@ -136,7 +136,7 @@ static sr_generator *load_model(const cli_models *models, const cli_model *md, d
                         denoise >= 0 ? "" : " (the model's default)", s, md->name, 1 - s, p.name);
         }
     }
-    if (sr_generator_prepare(g, err)) {
+    if (sr_generator_prepare_precision(g, prec, err)) {
         sr_generator_free(g);
         return NULL;
     }
@@ -155,6 +155,7 @@ static struct alternates {
         int found, tried;
         cli_model md;
         double denoise; /* --denoise for it, or -1 */
+        sr_precision prec; /* resolved --precision for it */
         const char *inputs;
         sr_generator *g;
     } slot[UPSCALE_ALT_N];
@@ -170,7 +171,8 @@ static const sr_generator *alternate(void *user, int which, const char **name)
         alts.slot[which].tried = 1;
         sr_error err = {0};
         const cli_model *md = &alts.slot[which].md;
-        alts.slot[which].g = load_model(&alts.models, md, alts.slot[which].denoise, alts.verbose, &err);
+        alts.slot[which].g = load_model(&alts.models, md, alts.slot[which].denoise,
+                                        alts.slot[which].prec, alts.verbose, &err);
         if (!alts.slot[which].g && alts.verbose)
             fprintf(stderr, "srgan-up: %s (not used for %s)\n", err.msg, alts.slot[which].inputs);
         else if (alts.verbose)
@@ -275,7 +277,13 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
             fprintf(stderr, "srgan-up: no RGB model found (see --list-models); using bicubic\n");
         return 0;
     }
-    *g = load_model(&models, &chosen, a->denoise, a->verbose, &err);
+    /* --precision: auto is bf16 where the CPU has it (measured within 0.01 dB
+     * of fp32 on Set5, bench/README.md), but fp32 for 16-bit and float
+     * pages (plan->deep_fp32); the microscopy model, used only for those,
+     * is prepared fp32 */
+    const sr_precision prec = sr_precision_resolve((sr_precision)a->precision);
+    plan->deep_fp32 = a->precision == SR_PRECISION_AUTO && prec == SR_PRECISION_BF16;
+    *g = load_model(&models, &chosen, a->denoise, prec, a->verbose, &err);
     if (!*g) {
         fprintf(stderr, "srgan-up: %s\n", err.msg);
         models_free(&models);
@@ -290,12 +298,15 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
         if (have_micro) { /* --denoise applies to it too when it has a partner (fluo-x2 and fluo-x2-clean) */
             alts.slot[UPSCALE_ALT_MICRO].md = micro;
             alts.slot[UPSCALE_ALT_MICRO].denoise = micro.partner[0] ? a->denoise : -1;
+            /* only ever used for 16-bit and float pages: fp32 under auto */
+            alts.slot[UPSCALE_ALT_MICRO].prec = plan->deep_fp32 ? SR_PRECISION_FP32 : prec;
             alts.slot[UPSCALE_ALT_MICRO].inputs = "1-channel 16-bit and float input";
         }
         alts.slot[UPSCALE_ALT_JPEG].found = have_real;
         if (have_real) {
             alts.slot[UPSCALE_ALT_JPEG].md = realm;
             alts.slot[UPSCALE_ALT_JPEG].denoise = -1;
+            alts.slot[UPSCALE_ALT_JPEG].prec = prec;
             alts.slot[UPSCALE_ALT_JPEG].inputs =
                 "JPEG input, whose compression artefacts the photo model would sharpen";
         }
@@ -307,6 +318,13 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     if (a->verbose)
         fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
                 chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");
+    if (a->verbose)
+        fprintf(stderr, "srgan-up: precision %s%s\n", sr_precision_name(prec),
+                a->precision == SR_PRECISION_AUTO
+                    ? (prec == SR_PRECISION_BF16 ? " (auto: the CPU has AVX512-BF16; fp32 for 16-bit "
+                                                   "and float input)"
+                                                 : " (auto: the CPU has no AVX512-BF16)")
+                    : "");
     return 0;
 }
 
@@ -376,6 +394,10 @@ int main(int argc, char **argv)
     upscale_plan plan;
     sr_generator *g = NULL;
     char model_name[128] = "";
+    if (a.precision == SR_PRECISION_BF16 && !sr_bf16_supported()) {
+        fprintf(stderr, "srgan-up: --precision bf16: this CPU has no AVX512-BF16 (use fp32 or auto)\n");
+        return 2;
+    }
     if (make_plan(&a, &plan, &g, model_name, sizeof model_name))
         return a.model || a.ensemble || a.denoise >= 0 || a.method == METHOD_SRGAN ? 2 : 1;
     job_list jobs;

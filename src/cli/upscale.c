@@ -468,6 +468,8 @@ int upscale_file(const char *in, const char *out, const upscale_plan *plan, cons
         progress_bridge b = {hooks, page, pages, ow};
         tile_bridge tb = {&b, oh};
         sr_tile_opts tiles = plan->tile;
+        if (plan->deep_fp32 && info->dtype != SR_U8)
+            tiles.fp32 = 1;
         tiles.on_tile = tile_cb;
         tiles.on_tile_user = &tb;
         if (!native && build_page(r, in, page, plan, &tiles, ow, oh, nw, out_dtype, &pg, err))

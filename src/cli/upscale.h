@@ -24,6 +24,9 @@ typedef struct upscale_plan {
     void *alt_user;
     sr_filter filter;        /* classic method; also used for the alpha channel */
     sr_tile_opts tile;
+    /* --precision auto with bf16 weights prepared: fp32 (tile.fp32) for
+     * 16-bit and float pages, whose users care about intensities */
+    int deep_fp32;
     sr_read_opts ropts;
     sr_write_opts wopts;
     sr_format out_format;    /* SR_FMT_AUTO: from the output's extension */

@@ -303,7 +303,7 @@ static sr_tensor val(const sr_generator *g, float *const *base, int v, int h, in
  * num/den that is (oy * num / den, ox * num / den), exact because windows and
  * strips are aligned to den (the unshuffle factor). */
 static void run_ops(const sr_generator *g, int o0, int o1, float *const *base, int h, int w,
-                    int oy, int ox, float *scr)
+                    int oy, int ox, float *scr, int fp32)
 {
     for (int i = o0; i < o1; i++) {
         const gen_op *o = &g->ops[i];
@@ -314,7 +314,10 @@ static void run_ops(const sr_generator *g, int o0, int o1, float *const *base, i
             if (o->add >= 0)
                 e.residual = val(g, base, o->add, h, w).data;
             const gen_val *v = &g->vals[o->in];
-            sr_conv2d_forward_at(&g->convs[o->conv].c, &in, &out, scr, SR_CONV_AUTO, &e,
+            sr_conv2d c = g->convs[o->conv].c;
+            if (fp32) /* gen_region.fp32: the fp32 kernels (weights prepared too) */
+                c.wino_bf16 = NULL;
+            sr_conv2d_forward_at(&c, &in, &out, scr, SR_CONV_AUTO, &e,
                                  (int)((long)oy * v->num / v->den),
                                  (int)((long)ox * v->num / v->den));
             break;
@@ -410,7 +413,8 @@ static void run_banded(region_job *j, const bands *b, int k, int o0, int o1, int
     member *m = &j->m[k];
     for (int i = o0; i < o1; i++) {
         if (k < b->nb)
-            run_ops(g, i, i + 1, m->base, band_h(b, k), w, oy + band_y0(b, k), ox, m->scr);
+            run_ops(g, i, i + 1, m->base, band_h(b, k), w, oy + band_y0(b, k), ox, m->scr,
+                    j->r->fp32);
         if (b->nb > 1) {
             gen_team_barrier(j->team);
             if (k < b->nb)
@@ -485,7 +489,7 @@ static void run_strip(const region_job *j, member *m, int a0)
     int s0, h;
     strip_rows(p, a0, &s0, &h);
     tail_begin(j, m, s0, h);
-    run_ops(g, g->split, g->nop, m->base, h, cw, s0, p->cx0, m->scr);
+    run_ops(g, g->split, g->nop, m->base, h, cw, s0, p->cx0, m->scr, j->r->fp32);
     sr_tensor O = val(g, m->base, g->output, h, cw);
     const int b = a0 + TAIL_STRIP < j->r->ry1 ? a0 + TAIL_STRIP : j->r->ry1;
     write_rows(j, m, &O, s0, a0, b);

@@ -215,6 +215,7 @@ typedef struct gen_region {
     int full_h, full_w;
     int wy0, wx0, wh, ww; /* input window */
     int ry0, ry1, rx0, rx1; /* LR region whose output is wanted */
+    int fp32;               /* nonzero: convs prepared in bf16 run fp32 */
 } gen_region;
 
 /* The conv epilogue of an activation (gen_forward.c). */

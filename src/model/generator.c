@@ -180,8 +180,16 @@ void sr_generator_free(sr_generator *g)
  * prepared). */
 int sr_generator_prepare(sr_generator *g, sr_error *err)
 {
+    return sr_generator_prepare_precision(g, SR_PRECISION_FP32, err);
+}
+
+/* The same, with bf16 weights too (sr_conv2d_prepare_bf16) for the convs
+ * bf16 takes when p resolves to BF16. */
+int sr_generator_prepare_precision(sr_generator *g, sr_precision p, sr_error *err)
+{
+    const int bf16 = sr_precision_resolve(p) == SR_PRECISION_BF16;
     for (int i = 0; i < g->nconv; i++)
-        if (sr_conv2d_prepare(&g->convs[i].c)) {
+        if (bf16 ? sr_conv2d_prepare_bf16(&g->convs[i].c) : sr_conv2d_prepare(&g->convs[i].c)) {
             sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory preparing the convs");
             return -1;
         }

@@ -34,6 +34,7 @@ typedef struct tiler {
     int threads;
     gen_team *team; /* non-NULL: tiles one at a time, on all threads */
     int views; /* 1, or 8 for the self-ensemble */
+    int fp32;  /* sr_tile_opts.fp32 */
     void (*on_tile)(void *user, long done, long total);
     void *on_tile_user;
     long tiles_done, tiles_total;
@@ -184,7 +185,7 @@ static int run_tile(band_job *j, int id, int ti)
     const int wx0 = tx0 - H > 0 ? tx0 - H : 0, wx1 = tx1 + H < t->in_w ? tx1 + H : t->in_w;
     gen_region r = {.full_h = t->in_h, .full_w = t->in_w, .wy0 = j->wy0, .wx0 = wx0,
                     .wh = j->wy1 - j->wy0, .ww = wx1 - wx0, .ry0 = j->by0, .ry1 = j->by1,
-                    .rx0 = tx0, .rx1 = tx1};
+                    .rx0 = tx0, .rx1 = tx1, .fp32 = t->fp32};
     const int n = gen_team_size(t->team);
     size_t need = tile_floats(t->g, &r, t->inc, t->outc, n);
     if (t->views > 1) { /* transposed views run on the transposed region */
@@ -398,6 +399,7 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
     t->threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
     size_t maxmem = o && o->max_memory ? o->max_memory : SR_DEFAULT_MAX_MEMORY;
     const int views = o && o->ensemble ? 8 : 1;
+    t->fp32 = o && o->fp32;
 
     int tile = o && o->tile > 0 ? o->tile : 0;
     if (!tile) { /* the largest square tile (multiple of 8) that fits the budget */

@@ -168,6 +168,24 @@ static int wino_kind_forced(const sr_conv2d *l, sr_conv_impl impl)
     return impl == SR_CONV_AUTO ? -1 : 0;
 }
 
+/* Which bf16 Winograd kernel a forward call with impl runs for l: 0 none
+ * (fp32), 1 the AVX512-BF16 kernel, 2 the plain-C reference. Only layers
+ * prepared with sr_conv2d_prepare_bf16 run bf16, for AUTO and the Winograd
+ * impls (winograd-ref: the reference); the others (gemm, direct, ref) force
+ * their fp32 kernel. */
+static int bf16_kind(const sr_conv2d *l, sr_conv_impl impl)
+{
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    if (!l->wino_bf16 || !sr_wino_layer_ok(l))
+        return 0;
+    if (impl == SR_CONV_WINOGRAD_REF)
+        return 2;
+    if (impl != SR_CONV_AUTO && impl != SR_CONV_WINOGRAD)
+        return 0;
+    return sr_bf16_supported() && sr_conv_avx2_cpu_ok() ? 1 : 2;
+}
+
 /* AUTO on a prepared layer: Winograd on every AVX2 + FMA CPU. AVX-512 CPUs
  * ran the direct AVX-512 kernel until 2026-12-02, when bench_infer on the
  * AVX-512 EPYC VM (MSRResNet x4, 256^2, one thread) measured 2.54-2.59 s by
@@ -196,13 +214,53 @@ void sr_conv2d_release(sr_conv2d *l)
 {
     sr_free_floats(l->wino);
     sr_free_floats(l->wino_dx);
+    sr_free_floats((float *)l->wino_bf16);
     l->wino = NULL;
     l->wino_dx = NULL;
+    l->wino_bf16 = NULL;
+}
+
+int sr_conv2d_prepare_bf16(sr_conv2d *l)
+{
+    if (sr_conv2d_prepare(l))
+        return -1;
+    if (!l->wino || l->cin < SR_BF16_MIN_CHANNELS || l->cout < SR_BF16_MIN_CHANNELS)
+        return 0;
+    /* one 32-bit word per channel pair: as many floats */
+    l->wino_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cin, l->cout));
+    if (!l->wino_bf16)
+        return -1;
+    sr_wino_pack_bf16(l->wino, l->cin, l->cout, l->wino_bf16);
+    return 0;
+}
+
+int sr_precision_parse(const char *s, sr_precision *p)
+{
+    static const char *const names[] = {"fp32", "bf16", "auto"};
+    for (int i = 0; i < 3; i++)
+        if (s && !strcmp(s, names[i])) {
+            *p = (sr_precision)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *sr_precision_name(sr_precision p)
+{
+    return p == SR_PRECISION_BF16 ? "bf16" : p == SR_PRECISION_AUTO ? "auto" : "fp32";
+}
+
+sr_precision sr_precision_resolve(sr_precision p)
+{
+    if (p == SR_PRECISION_AUTO)
+        return SR_PRECISION_AUTO_BF16 && sr_bf16_supported() ? SR_PRECISION_BF16
+                                                             : SR_PRECISION_FP32;
+    return p;
 }
 
 int sr_conv2d_reach(const sr_conv2d *l, int *run)
 {
-    if (!wino_kind(l, SR_CONV_AUTO)) {
+    if (!wino_kind(l, SR_CONV_AUTO) && !bf16_kind(l, SR_CONV_AUTO)) {
         *run = 0;
         return l->kh / 2 > l->kw / 2 ? l->kh / 2 : l->kw / 2;
     }
@@ -295,6 +353,7 @@ int sr_conv2d_prepare_backward(sr_conv2d *l)
 sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u)
 {
     *lw = *l;
+    lw->wino_bf16 = NULL; /* training is fp32 */
     const int k = train_wino_kind(l, SR_CONV_AUTO, 1, WINO_AUTO_MIN_CH);
     if (!k || !u)
         return SR_CONV_AUTO;
@@ -611,7 +670,8 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
         forward_ref_ep(l, x, y, ep);
         return;
     }
-    const int wk = wino_kind(l, impl);
+    const int bk = bf16_kind(l, impl);
+    const int wk = bk ? 0 : wino_kind(l, impl);
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF)
         impl = SR_CONV_AUTO; /* where Winograd cannot run: AUTO's kernel (not the
                               * env's again), so that e.g. SRResNet's small 9x9
@@ -626,7 +686,15 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
                 e.residual += b * ys;
             eb = &e;
         }
-        if (wk)
+        if (bk) {
+            sr_wino_geom w = {g.cin, g.cout, g.h, g.w, ((oy % 4) + 4) % 4, ((ox % 4) + 4) % 4};
+            if (bk == 1)
+                sr_wino_forward_bf16(&w, x->data + b * xs, l->wino_bf16, l->bias,
+                                     y->data + b * ys, scratch, eb);
+            else
+                sr_wino_forward_bf16_ref(&w, x->data + b * xs, l->wino_bf16, l->bias,
+                                         y->data + b * ys, eb);
+        } else if (wk)
             forward_wino(l, &g, wk, x->data + b * xs, y->data + b * ys, scratch, eb, oy, ox);
         else if (direct)
             run_direct(direct, &d, x->data + b * xs, l->weight, l->bias, y->data + b * ys,

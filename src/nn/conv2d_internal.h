@@ -5,6 +5,7 @@
 #define SRGAN_NN_CONV2D_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "srgan/nn.h"
 
@@ -123,6 +124,41 @@ void sr_wino_dweight_avx2(const sr_wino_geom *g, const float *x, const float *dy
                           float *scratch);
 /* dw[cout][cin][3][3] += G^T du G, in double. */
 void sr_wino_dweight_finish(const float *du, int cin, int cout, float *dw);
+
+/* The plain-C tile transforms both references share (conv2d_winograd.c):
+ * V = B^T d B for the 6x6 input patch of channel c whose first output is
+ * (oy, ox), zero outside the image; and A^T m A + b stored into the output
+ * plane yk where inside the image. */
+void sr_wino_ref_input_tile(const float *x, int c, int h, int w, int oy, int ox, float *v);
+void sr_wino_ref_output_tile(const float *m, float b, float *yk, int h, int w, int oy, int ox);
+
+/* ---- bf16 Winograd inference (conv2d_winograd_bf16.c) ---------------------
+ * The GEMMs of the forward with bf16 operands and fp32 sums, on CPUs with
+ * AVX512-BF16 (sr_bf16_supported, nn.h). Operands hold pairs of input
+ * channels per 32-bit word (channel 2i in the low half, 2i + 1 in the high
+ * one; zero past an odd cin): U as ub[36][cout/6][cin/2][6] (cout rounded up
+ * to 6, cin to 2), made once from the fp32 U by sr_wino_pack_bf16; a band's
+ * V as Vb[36][cin/2][ntp]. */
+uint16_t sr_bf16_round(float f); /* round to nearest even, denormals to 0 */
+float sr_bf16_to_float(uint16_t b);
+size_t sr_wino_u_bf16_words(int cin, int cout);
+void sr_wino_pack_bf16(const float *u, int cin, int cout, uint32_t *ub);
+/* Reference: sr_wino_forward_ref with V and U rounded to bf16 and each sum
+ * taken pair by pair, fmaf(u_odd, v_odd, acc) then fmaf(u_even, v_even,
+ * acc), as vdpbf16ps does: the kernel's bits. */
+void sr_wino_forward_bf16_ref(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                              const float *bias, float *y, const sr_conv_epilogue *ep);
+/* The kernel (needs sr_bf16_supported()): conv2d_winograd_avx2.c's forward
+ * with the two steps below in place of its fp32 GEMM. Scratch:
+ * sr_wino_scratch (it covers Vb). Allows ep->residual == y. */
+void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                          const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep);
+/* A band's V[36][C][ntp] (ntp a multiple of 16) to Vb. */
+void sr_wino_band_to_bf16(const float *V, int C, int ntp, uint32_t *Vb);
+/* M[p][k - kb0][ntp] (rows ldm_p * ntp floats apart per p) = U[p] x V[p]
+ * for output channels [kb0, kb0 + kbn) (multiples of 6) of K6. */
+void sr_wino_gemm_bf16(const uint32_t *ub, const uint32_t *Vb, int C, int K6, int kb0, int kbn,
+                       int ntp, float *M, int ldm_p);
 
 /* A band of the AVX2 kernels: tile rows [ty0, ty0 + nr) x tile columns
  * [cx0, cx0 + ncx); tile (r, j) is column r * ncx + j of the band's

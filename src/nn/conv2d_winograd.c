@@ -90,7 +90,7 @@ void sr_wino_transform_weights(const float *w, int cin, int cout, float *u)
 /* V = B^T d B for the 6x6 input patch of channel c whose first output is
  * (oy, ox), zero outside the image: the plain-C input transform both
  * references (forward and weight gradient) share. */
-static void ref_input_tile(const float *x, int c, int h, int w, int oy, int ox, float *v)
+void sr_wino_ref_input_tile(const float *x, int c, int h, int w, int oy, int ox, float *v)
 {
     float d[6][6], t[6][6];
     for (int i = 0; i < 6; i++)
@@ -108,6 +108,25 @@ static void ref_input_tile(const float *x, int c, int h, int w, int oy, int ox, 
                 v[i * 6 + 5]);
 }
 
+/* A^T m A + b for one tile and output channel, stored into the plane yk
+ * where inside the image (both references' output transform). */
+void sr_wino_ref_output_tile(const float *m, float b, float *yk, int h, int w, int oy, int ox)
+{
+    float t[4][6], o[4][4];
+    for (int j = 0; j < 6; j++)
+        WINO_AT(S_ADD, S_SUB, S_FMA, S_C, m[0 * 6 + j], m[1 * 6 + j], m[2 * 6 + j], m[3 * 6 + j],
+                m[4 * 6 + j], m[5 * 6 + j], t[0][j], t[1][j], t[2][j], t[3][j]);
+    for (int i = 0; i < 4; i++)
+        WINO_AT(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5],
+                o[i][0], o[i][1], o[i][2], o[i][3]);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int yy = oy + i, xx = ox + j;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                yk[(size_t)yy * w + xx] = o[i][j] + b;
+        }
+}
+
 void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
                          const float *bias, float *y, const sr_conv_epilogue *ep)
 {
@@ -120,9 +139,9 @@ void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
         for (int tx = 0; tx < txn; tx++) {
             const int oy = 4 * ty - g->py, ox = 4 * tx - g->px; /* tile's first output */
             for (int c = 0; c < C; c++)
-                ref_input_tile(x, c, h, w, oy, ox, V + (size_t)c * WINO_P);
+                sr_wino_ref_input_tile(x, c, h, w, oy, ox, V + (size_t)c * WINO_P);
             for (int k = 0; k < K; k++) {
-                float m[WINO_P], t[4][6], o[4][4];
+                float m[WINO_P];
                 for (int p = 0; p < WINO_P; p++) {
                     const float *up = u + ((size_t)p * kb + k / WINO_MR) * C * WINO_MR + k % WINO_MR;
                     float acc = 0.0f; /* channels in order, one FMA each */
@@ -130,20 +149,8 @@ void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
                         acc = fmaf(up[(size_t)c * WINO_MR], V[(size_t)c * WINO_P + p], acc);
                     m[p] = acc;
                 }
-                for (int j = 0; j < 6; j++)
-                    WINO_AT(S_ADD, S_SUB, S_FMA, S_C, m[0 * 6 + j], m[1 * 6 + j], m[2 * 6 + j],
-                            m[3 * 6 + j], m[4 * 6 + j], m[5 * 6 + j], t[0][j], t[1][j], t[2][j],
-                            t[3][j]);
-                for (int i = 0; i < 4; i++)
-                    WINO_AT(S_ADD, S_SUB, S_FMA, S_C, t[i][0], t[i][1], t[i][2], t[i][3],
-                            t[i][4], t[i][5], o[i][0], o[i][1], o[i][2], o[i][3]);
-                const float b = bias ? bias[k] : 0.0f;
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) {
-                        int yy = oy + i, xx = ox + j;
-                        if (yy >= 0 && yy < h && xx >= 0 && xx < w)
-                            y[((size_t)k * h + yy) * w + xx] = o[i][j] + b;
-                    }
+                sr_wino_ref_output_tile(m, bias ? bias[k] : 0.0f, y + (size_t)k * h * w, h, w,
+                                        oy, ox);
             }
         }
     free(V);
@@ -177,7 +184,7 @@ void sr_wino_dweight_ref(const sr_wino_geom *g, const float *x, const float *dy,
         for (int tx = 0; tx < txn; tx++) {
             const int oy = 4 * ty - g->py, ox = 4 * tx - g->px;
             for (int c = 0; c < C; c++)
-                ref_input_tile(x, c, h, w, oy, ox, V + (size_t)c * WINO_P);
+                sr_wino_ref_input_tile(x, c, h, w, oy, ox, V + (size_t)c * WINO_P);
             for (int k = 0; k < K; k++) {
                 float o[4][4], t[6][4];
                 for (int i = 0; i < 4; i++) /* outputs past the image: no gradient */

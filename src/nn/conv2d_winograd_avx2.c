@@ -39,9 +39,10 @@ static int round_up(int v, int a)
     return (v + a - 1) / a * a;
 }
 
+/* V, M, and the bf16 kernel's Vb (one word per channel pair) */
 size_t sr_wino_scratch(const sr_wino_geom *g)
 {
-    return (size_t)WINO_P * NT_MAX * ((size_t)g->cin + KB) + 16;
+    return (size_t)WINO_P * NT_MAX * ((size_t)g->cin + KB + ((size_t)g->cin + 1) / 2) + 16;
 }
 
 int sr_wino_next_band(const sr_wino_geom *g, int n, sr_wino_band *b)
@@ -429,15 +430,18 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
     }
 }
 
-AVX2 void sr_wino_forward_gated_avx2(const sr_wino_geom *g, const float *x, const float *u,
-                                     const float *bias, float *y, float *scratch,
-                                     const sr_conv_epilogue *ep, const sr_wino_gate *gt)
+/* The forward: fp32 GEMMs with u, or (ub not NULL) bf16 ones with ub. */
+static AVX2 void forward_band_loop(const sr_wino_geom *g, const float *x, const float *u,
+                                   const uint32_t *ub, const float *bias, float *y,
+                                   float *scratch, const sr_conv_epilogue *ep,
+                                   const sr_wino_gate *gt)
 {
     const int C = g->cin, K = g->cout, K6 = round_up(K, WINO_MR);
     const int tyn = (g->h + g->py + 3) / 4, txn = (g->w + g->px + 3) / 4;
     const int step = round_up(txn, 8) < NCX_MAX ? round_up(txn, 8) : NCX_MAX;
     const int nr_max = NT_MAX / step > 1 ? NT_MAX / step : 1;
     float *V = scratch, *M = scratch + (size_t)WINO_P * NT_MAX * C;
+    uint32_t *Vb = (uint32_t *)(M + (size_t)WINO_P * NT_MAX * KB);
     const int avx512 = sr_wino_avx512();
     for (int ty0 = 0; ty0 < tyn; ty0 += nr_max) {
         for (int cx0 = 0; cx0 < txn; cx0 += step) {
@@ -449,22 +453,47 @@ AVX2 void sr_wino_forward_gated_avx2(const sr_wino_geom *g, const float *x, cons
             b.nt = b.nr * b.ncx;
             b.ntp = round_up(b.nt, NR);
             sr_wino_input_band_avx2(g, x, &b, V);
+            if (ub)
+                sr_wino_band_to_bf16(V, C, b.ntp, Vb);
             for (int kb0 = 0; kb0 < K6; kb0 += KB) {
                 const int kbn = K6 - kb0 < KB ? K6 - kb0 : KB;
-                band_gemm(u, V, C, K6, kb0, kbn, &b, M, avx512);
+                if (ub)
+                    sr_wino_gemm_bf16(ub, Vb, C, K6, kb0, kbn, b.ntp, M, KB);
+                else
+                    band_gemm(u, V, C, K6, kb0, kbn, &b, M, avx512);
                 output_band(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep, gt);
             }
         }
     }
 }
 
+AVX2 void sr_wino_forward_gated_avx2(const sr_wino_geom *g, const float *x, const float *u,
+                                     const float *bias, float *y, float *scratch,
+                                     const sr_conv_epilogue *ep, const sr_wino_gate *gt)
+{
+    forward_band_loop(g, x, u, NULL, bias, y, scratch, ep, gt);
+}
+
 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,
                           const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
 {
-    sr_wino_forward_gated_avx2(g, x, u, bias, y, scratch, ep, NULL);
+    forward_band_loop(g, x, u, NULL, bias, y, scratch, ep, NULL);
+}
+
+void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                          const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+{
+    forward_band_loop(g, x, NULL, ub, bias, y, scratch, ep, NULL);
 }
 
 #else /* no AVX2 build: never dispatched (sr_conv_avx2_cpu_ok() is 0) */
+
+void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                          const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+{
+    (void)scratch;
+    sr_wino_forward_bf16_ref(g, x, ub, bias, y, ep);
+}
 
 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
                              float *V)
