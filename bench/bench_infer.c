@@ -4,8 +4,12 @@
  *     bench_infer [--size 256] [--threads 2] [--tile 0] [--repeats 3]
  *                 [--arch msrresnet|srresnet] [--blocks 16] [--feat 64]
  *                 [--weights FILE.safetensors] [--prepare 1|0]
+ *                 [--precision fp32|bf16|auto]
  *
  * --prepare 0 skips sr_generator_prepare (no Winograd: the previous paths);
+ * --precision (default fp32, the previous figures) prepares with
+ * sr_generator_prepare_precision: bf16 needs AVX512-BF16 (refused
+ * elsewhere), auto is what srgan-up's default resolves to on this CPU;
  * --weights loads a model (its architecture) instead of random weights.
  * Random weights (sr_generator_new) and a random size x size RGB input held
  * in memory; the x4 output rows are pulled through the tiled stage exactly
@@ -56,6 +60,7 @@ int main(int argc, char **argv)
 {
     int size = 256, threads = 2, tile = 0, repeats = 3, blocks = 16, feat = 64, prepare = 1;
     const char *weights = NULL;
+    sr_precision prec = SR_PRECISION_FP32;
     sr_arch arch = SR_ARCH_MSRRESNET;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
@@ -66,6 +71,13 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--feat")) feat = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--prepare")) prepare = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--weights")) weights = argv[i + 1];
+        else if (!strcmp(argv[i], "--precision")) {
+            if (sr_precision_parse(argv[i + 1], &prec)) {
+                fprintf(stderr, "bench_infer: --precision: '%s' is not fp32, bf16 or auto\n",
+                        argv[i + 1]);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--arch"))
             arch = strcmp(argv[i + 1], "srresnet") ? SR_ARCH_MSRRESNET : SR_ARCH_SRRESNET;
         else {
@@ -75,10 +87,15 @@ int main(int argc, char **argv)
     }
     if (repeats < 1 || repeats > 100)
         repeats = 3;
+    if (prec == SR_PRECISION_BF16 && !sr_bf16_supported()) {
+        fprintf(stderr, "bench_infer: --precision bf16: this CPU has no AVX512-BF16\n");
+        return 2;
+    }
+    prec = sr_precision_resolve(prec);
     sr_error err = {0};
     sr_generator_config cfg = {.arch = arch, .scale = 4, .blocks = blocks, .channels = feat, .in_channels = 3, .out_channels = 3};
     sr_generator *g = weights ? sr_generator_load(weights, &err) : sr_generator_new(&cfg, 1, &err);
-    if (!g || (prepare && sr_generator_prepare(g, &err))) {
+    if (!g || (prepare && sr_generator_prepare_precision(g, prec, &err))) {
         fprintf(stderr, "bench_infer: %s\n", err.msg);
         return 1;
     }
@@ -125,14 +142,16 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("C %s x4 %dx%d%s, LR %dx%d, threads %d, tile %d (auto if 0), OPENBLAS_CORETYPE=%s: "
-           "median %.3f s (min %.3f), %.3f output MP/s, peak RSS %.0f MiB\n",
+           "precision %s, median %.3f s (min %.3f), %.3f output MP/s, peak RSS %.0f MiB\n",
            sr_arch_name(arch), blocks, feat, prepare ? "" : " (not prepared)", size, size,
-           threads, tile, ct ? ct : "(unset)", med,
+           threads, tile, ct ? ct : "(unset)", sr_precision_name(prec), med,
            times[0], mp / med, ru.ru_maxrss / 1024.0);
     printf("RESULT {\"bench\": \"infer_c\", \"arch\": \"%s\", \"lr_size\": %d, \"threads\": %d, "
-           "\"tile\": %d, \"prepared\": %d, \"coretype\": \"%s\", \"median_s\": %.4f, "
+           "\"tile\": %d, \"prepared\": %d, \"precision\": \"%s\", \"coretype\": \"%s\", "
+           "\"median_s\": %.4f, "
            "\"out_mpix_per_s\": %.4f, \"peak_rss_mb\": %.1f}\n",
-           sr_arch_name(arch), size, threads, tile, prepare, ct ? ct : "", med, mp / med,
+           sr_arch_name(arch), size, threads, tile, prepare, sr_precision_name(prec),
+           ct ? ct : "", med, mp / med,
            ru.ru_maxrss / 1024.0);
     free(rows);
     free(img);

@@ -255,6 +255,35 @@ run "$UP" -v -m m4.safetensors --ensemble --tile 512 wide.png ebig.png
 check "--ensemble -v says so" grep -q 'self-ensemble of 8 views' out.txt
 check "--ensemble: tile 8 == whole image" [ "$("$IMG" diff e8.png ebig.png)" = "0" ]
 check "--ensemble differs from the plain run" [ "$("$IMG" diff ebig.png tbig.png)" != "0" ]
+# --precision: parsed; a bad value is a one-line usage error; bf16 refused
+# on a CPU without AVX512-BF16 (SRGAN_NO_BF16=1 plays one), where auto is fp32
+run "$UP" -m m4.safetensors --precision fp32 --tile 8 wide.png p_fp32.png
+check "--precision fp32 writes" [ $rc -eq 0 ]
+run "$UP" -m m4.safetensors --precision auto wide.png p_auto.png
+check "--precision auto writes" [ $rc -eq 0 ]
+run "$UP" -m m4.safetensors --precision fp16 wide.png p_bad.png
+check "--precision fp16: usage error (2)" [ $rc -eq 2 ] && check "one line naming the option" one_line_naming '--precision' && check "no output" [ ! -e p_bad.png ]
+run env SRGAN_NO_BF16=1 "$UP" -m m4.safetensors --precision bf16 wide.png p_nobf.png
+check "--precision bf16 without AVX512-BF16: usage error (2)" [ $rc -eq 2 ] && check "one line saying why" one_line_naming 'AVX512-BF16' && check "no output" [ ! -e p_nobf.png ]
+run env SRGAN_NO_BF16=1 "$UP" -v -m m4.safetensors --precision auto --tile 8 wide.png p_nobf_auto.png
+check "auto without AVX512-BF16 falls back to fp32" grep -q 'precision fp32 (auto' out.txt && check "the fp32 bits" [ "$("$IMG" diff p_nobf_auto.png p_fp32.png)" = "0" ]
+run env SRGAN_NO_BF16=1 "$UP" -m m4.safetensors wide.png p_nobf_dflt.png
+check "the default is auto" [ "$("$IMG" diff p_nobf_dflt.png p_fp32.png)" = "0" ]
+if SRGAN_NO_BF16= "$UP" -v -m m4.safetensors --precision auto wide.png p_probe.png 2>&1 | grep -q 'precision bf16'; then
+  run "$UP" -m m4.safetensors --precision bf16 --tile 8 --threads 2 wide.png p_bf8.png
+  run "$UP" -m m4.safetensors --precision bf16 --tile 512 wide.png p_bfbig.png
+  check "bf16: tile 8 == whole image" [ "$("$IMG" diff p_bf8.png p_bfbig.png)" = "0" ]
+  check "auto is bf16 on this CPU" [ "$("$IMG" diff p_probe.png p_bfbig.png)" = "0" ]
+  run "$UP" -m m4.safetensors --precision auto gray16.tif p_g16_auto.tif
+  run "$UP" -m m4.safetensors --precision fp32 gray16.tif p_g16_fp32.tif
+  run "$UP" -m m4.safetensors --precision bf16 gray16.tif p_g16_bf16.tif
+  check "auto: 16-bit input runs fp32" [ "$("$IMG" diff p_g16_auto.tif p_g16_fp32.tif)" = "0" ] && check "(bf16 would differ)" [ "$("$IMG" diff p_g16_bf16.tif p_g16_fp32.tif)" != "0" ]
+  run "$UP" -m m4.safetensors --precision auto f32.tif p_f32_auto.tif
+  run "$UP" -m m4.safetensors --precision fp32 f32.tif p_f32_fp32.tif
+  check "auto: float input runs fp32" [ "$("$IMG" diff p_f32_auto.tif p_f32_fp32.tif)" = "0" ]
+else
+  echo "# no AVX512-BF16: the bf16 runs are not tested"
+fi
 run "$UP" --method bicubic --ensemble rgb.png e_bic.png
 check "--ensemble with a classic method: usage error (2)" [ $rc -eq 2 ] && check "says why" one_line_naming 'ensemble'
 run "$UP" --ensemble -x 0.5 rgb.png e_down.png

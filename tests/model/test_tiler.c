@@ -11,7 +11,12 @@
  * grid anchored to image coordinates at every resolution (after pixel
  * shuffles, nearest upsampling, rrdbnet's unshuffle) and in tail strips.
  * Run again by meson with SRGAN_CONV=winograd (every 3x3 conv Winograd, the
- * others as AUTO runs them): still bit-exact. */
+ * others as AUTO runs them): still bit-exact; and with
+ * SRGAN_TEST_PRECISION=bf16 (generators prepared with
+ * sr_generator_prepare_precision(BF16): the convs with >= 8 input and
+ * output channels run the bf16 Winograd kernel, or its plain-C reference on
+ * CPUs without AVX512-BF16): still bit-exact, and sr_tile_opts.fp32 really
+ * switches back to fp32. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +100,13 @@ static int scale_ok(int arch, int scale)
     return arch != SR_ARCH_RRDBNET || scale != 3;
 }
 
+/* SRGAN_TEST_PRECISION=bf16: prepare the generators for bf16 inference. */
+static int test_bf16(void)
+{
+    const char *p = getenv("SRGAN_TEST_PRECISION");
+    return p && !strcmp(p, "bf16");
+}
+
 /* Random generator with weights at Kaiming scale (x10 the 0.1 init) so that
  * every layer matters and a too-small halo would show. */
 static sr_generator *make_gen(sr_arch arch, int scale, int ch, int blocks, int feat)
@@ -119,7 +131,8 @@ static sr_generator *make_gen(sr_arch arch, int scale, int ch, int blocks, int f
                 p->data[k] = 0.1f * (frand() - 0.5f); /* biases */
         }
     }
-    if (sr_generator_prepare(g, &err)) { /* as the CLI does, weights final */
+    if (sr_generator_prepare_precision(g, test_bf16() ? SR_PRECISION_BF16 : SR_PRECISION_FP32,
+                                       &err)) { /* as the CLI does, weights final */
         fprintf(stderr, "%s\n", err.msg);
         exit(2);
     }
@@ -258,11 +271,11 @@ static float *ensemble_whole(const sr_generator *g, const float *img, int w, int
  * (AVX2 + FMA without AVX-512, or SRGAN_CONV=winograd). */
 static int auto_runs_winograd(void)
 {
-    float wt[9 * 16] = {0};
-    sr_conv2d probe = {.cin = 1, .cout = 16, .kh = 3, .kw = 3, .stride = 1, .pad = 1,
+    float wt[9 * 16 * 16] = {0};
+    sr_conv2d probe = {.cin = 16, .cout = 16, .kh = 3, .kw = 3, .stride = 1, .pad = 1,
                        .weight = wt};
     int run = 0;
-    CHECK(sr_conv2d_prepare(&probe) == 0);
+    CHECK((test_bf16() ? sr_conv2d_prepare_bf16(&probe) : sr_conv2d_prepare(&probe)) == 0);
     const int wino = sr_conv2d_reach(&probe, &run) == 3;
     sr_conv2d_release(&probe);
     return wino;
@@ -296,6 +309,13 @@ static void test_prepared_exact(void)
             sr_tile_opts o3 = {.tile = 10, .threads = 2, .ensemble = 1};
             float *eref = ensemble_whole(g, img, w, h, c);
             double d3 = tiled_diff(g, img, eref, w, h, c, &o3, 29);
+            if (test_bf16()) { /* fp32 on request: exact in tiles, not the bf16 bits */
+                sr_tile_opts o4 = {.tile = 9, .threads = 2, .fp32 = 1};
+                const double d4 = tiled_diff(g, img, ref, w, h, c, &o4, 17);
+                fprintf(stderr, "  %s x%d: tile 9 fp32 vs whole bf16: %.3g\n",
+                        sr_arch_name((sr_arch)arch), scale, d4);
+                CHECK(d4 > 0);
+            }
             const int halo = sr_generator_halo(g);
             /* unprepared: no Winograd under AUTO, a smaller halo */
             const char *conv = getenv("SRGAN_CONV");
