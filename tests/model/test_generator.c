@@ -525,11 +525,14 @@ static void test_metadata_bomb(void)
  * after sr_generator_prepare gives the same bits as blending first and
  * preparing once (what the CLI does), s = 0 gives the prepared partner
  * exactly, and preparing twice changes nothing. Every architecture, with
- * 16 channels (Winograd under AUTO on AVX2 CPUs). */
+ * 16 channels (Winograd under AUTO on AVX2 CPUs); prepared in fp32 and in
+ * bf16 (the blend keeps the bf16 weights, made again). */
 static void test_blend_prepared(void)
 {
     sr_error err = {0};
-    for (int arch = 0; arch < 5; arch++) {
+    for (int t = 0; t < 10; t++) {
+        const int bf = t / 5, arch = t % 5;
+        const sr_precision pr = bf ? SR_PRECISION_BF16 : SR_PRECISION_FP32;
         const float ss[2] = {0.5f, 0.0f};
         for (int k = 0; k < 2; k++) {
             sr_generator *a = gen((sr_arch)arch, 4, 1, 16, 3, 5), *b = gen((sr_arch)arch, 4, 1, 16, 3, 5);
@@ -537,12 +540,12 @@ static void test_blend_prepared(void)
             CHECK(a && b && p);
             if (!a || !b || !p)
                 return;
-            CHECK(sr_generator_prepare(a, &err) == 0); /* prepared, then blended */
+            CHECK(sr_generator_prepare_precision(a, pr, &err) == 0); /* prepared, then blended */
             CHECK(sr_generator_blend(a, p, ss[k], &err) == 0);
             CHECK(sr_generator_blend(b, p, ss[k], &err) == 0); /* blended, then prepared */
-            CHECK(sr_generator_prepare(b, &err) == 0);
-            CHECK(sr_generator_prepare(b, &err) == 0); /* again: released, same bits */
-            CHECK(sr_generator_prepare(p, &err) == 0);
+            CHECK(sr_generator_prepare_precision(b, pr, &err) == 0);
+            CHECK(sr_generator_prepare_precision(b, pr, &err) == 0); /* again: released, same bits */
+            CHECK(sr_generator_prepare_precision(p, pr, &err) == 0);
             sr_tensor x = sr_tensor_alloc(1, 3, 13, 11);
             for (size_t i = 0; i < sr_tensor_numel(&x); i++)
                 x.data[i] = frand();
@@ -553,8 +556,8 @@ static void test_blend_prepared(void)
                 CHECK(sr_generator_forward(gs[i], &x, &y[i], &err) == 0);
             }
             const size_t n = sr_tensor_numel(&y[0]) * sizeof(float);
-            CHECK_MSG(!memcmp(y[0].data, y[1].data, n), "%s s %g: prepare then blend differs",
-                      sr_arch_name((sr_arch)arch), (double)ss[k]);
+            CHECK_MSG(!memcmp(y[0].data, y[1].data, n), "%s s %g bf16 %d: prepare then blend differs",
+                      sr_arch_name((sr_arch)arch), (double)ss[k], bf);
             if (ss[k] == 0.0f)
                 CHECK_MSG(!memcmp(y[0].data, y[2].data, n), "%s: blend 0 is not the partner",
                           sr_arch_name((sr_arch)arch));
