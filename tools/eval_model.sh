@@ -11,6 +11,9 @@
 # With EVAL_PERCEPTUAL=1 it then prints tools/perceptual_eval.py's table too
 # (VGG19 LPIPS-style distance, lower is better; needs python3-torch).
 # SRGAN_UP_ARGS adds options to srgan-up (e.g. SRGAN_UP_ARGS=--ensemble).
+# srgan-up runs with --precision fp32 unless SRGAN_UP_ARGS says otherwise
+# (SRGAN_UP_ARGS="--precision bf16"), so that scores do not depend on
+# whether the CPU has AVX512-BF16 (srgan-up's default, auto, would use it).
 set -euo pipefail
 model=$1
 scale=$2
@@ -25,7 +28,7 @@ if [ "$model" = bicubic ]; then
   /usr/bin/python3 "$peers/make_lr.py" --lr "$tmp/lr" --scale "$scale" --bicubic-out "$tmp/sr" >/dev/null
 else
   # shellcheck disable=SC2086 # several options in one variable, split on purpose
-  "$build/src/cli/srgan-up" -q ${SRGAN_UP_ARGS:-} -m "$model" -x "$scale" -o "$tmp/sr" "$tmp"/lr/*.png
+  "$build/src/cli/srgan-up" -q --precision fp32 ${SRGAN_UP_ARGS:-} -m "$model" -x "$scale" -o "$tmp/sr" "$tmp"/lr/*.png
 fi
 /usr/bin/python3 "$peers/sr_eval.py" "$hr" "$tmp/sr" --scale "$scale" --crop-to-match
 if [ "${EVAL_PERCEPTUAL:-0}" = 1 ]; then

@@ -9,6 +9,8 @@
 # EVAL_DIR is make_real_eval.py's output (e.g. runs/eval_set5). SRGAN_UP_ARGS adds
 # options to srgan-up (e.g. "--denoise 0.5"). Needs /usr/bin/python3 with
 # numpy, PIL, scipy and torch. Prints one line per model and input set.
+# srgan-up runs --precision fp32 unless SRGAN_UP_ARGS says otherwise (scores
+# then do not depend on whether the CPU has AVX512-BF16).
 set -euo pipefail
 ev=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +26,7 @@ for model in "$@"; do
       "$up" -q --method bicubic -x 4 -f png -o "$out" "$ev/$set"/*
     else
       # shellcheck disable=SC2086 # several options in one variable, split on purpose
-      "$up" -q ${SRGAN_UP_ARGS:-} -m "$model" -x 4 -f png -o "$out" "$ev/$set"/*
+      "$up" -q --precision fp32 ${SRGAN_UP_ARGS:-} -m "$model" -x 4 -f png -o "$out" "$ev/$set"/*
     fi
     p=$(/usr/bin/python3 "$peers/sr_eval.py" "$hr" "$out" --scale 4 --crop-to-match | sed -n 's/^RESULT //p')
     q=$(/usr/bin/python3 "$root/tools/perceptual_eval.py" "$hr" "$out" --scale 4 \

@@ -188,10 +188,11 @@ void sr_conv2d_release(sr_conv2d *l);
  * to bf16 once, at prepare; each band's transformed input V rounded when it
  * is made; sums, input and output transforms, bias and epilogue in fp32.
  * Only convs with at least SR_BF16_MIN_CHANNELS input AND output channels
- * take it: the 3-channel head and tail convs stay fp32 (in bf16 the head's
- * worst error was 4.9e-2 of its largest output). A bf16 conv's output is
- * the same bits in a tile as in the whole image (the Winograd grid rule of
- * sr_conv2d_forward_at holds; sr_conv2d_reach counts it as Winograd).
+ * take it: the 3-channel head and tail convs stay fp32 (an earlier attempt
+ * measured the head's worst bf16 error at 4.9e-2 of its largest output).
+ * A bf16 conv's output is the same bits in a tile as in the whole image
+ * (the Winograd grid rule of sr_conv2d_forward_at holds; sr_conv2d_reach
+ * counts it as Winograd).
  * Accuracy on Set5 with the shipped models: bench/README.md ("bf16").
  *
  *     sr_precision p = SR_PRECISION_AUTO;

@@ -6,9 +6,9 @@ torch.save the way BasicSR, Real-ESRGAN and the old ESRGAN save them
 dict, the old "model.N" names), converted, and run by srgan-up on an 8-bit
 PNG with --precision fp32: every output pixel must be PyTorch's output
 quantised the same way (within 1 of 255 for float rounding at a rounding
-edge). rrdbnet x2 on an
-odd width is compared with Real-ESRGAN's reflect padding and crop. A
-checkpoint of no known architecture is refused naming its first tensor.
+edge). rrdbnet x2 on an odd width is compared with Real-ESRGAN's reflect
+padding and crop. A checkpoint of no known architecture is refused naming
+its first tensor.
 
 Usage (from meson): test_convert.py SRGAN_UP. Exit 77 (skipped) without
 python3-torch, numpy or PIL.
