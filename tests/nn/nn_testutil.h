@@ -18,7 +18,7 @@ static inline uint32_t rng_u32(rng *r)
 /* uniform in [-1, 1) */
 static inline float rng_f(rng *r)
 {
-    return (float)((double)rng_u32(r) / 2147483648.0 - 1.0);
+    return (float)((double)rng_u32(r) / 1073741824.0 - 1.0); /* rng_u32 has 31 bits */
 }
 static inline void fill_rand(rng *r, float *p, size_t n, float scale)
 {
