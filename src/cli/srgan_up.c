@@ -315,6 +315,7 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
         models.n = 0;
         plan->alt = alternate;
     }
+    models_free(&models); /* none when the alternates took them */
     if (a->verbose)
         fprintf(stderr, "srgan-up: model %s (x%d, %s) from %s%s\n", chosen.name, chosen.scale, chosen.arch,
                 chosen.path, a->ensemble ? "; self-ensemble of 8 views" : "");
