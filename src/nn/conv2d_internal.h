@@ -170,6 +170,19 @@ typedef struct sr_wino_band {
 /* The band's transformed input, V[36][cin][ntp] (conv2d_winograd_avx2.c). */
 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
                              float *V);
+/* The same with AVX-512, 16 tiles per vector, for bands with ncx >= 16
+ * (needs sr_wino_avx512()); the same bits. The forward uses it there. */
+void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
+                               float *V);
+/* The forward's output transform of a band: y (output channels [k0, k0 +
+ * kn)) = A^T M A + bias, then ep and gt (each may be NULL), from the
+ * products M[36][SR_WINO_KB][ntp] (row k - k0). With avx512 non-zero (and
+ * sr_wino_avx512()) and ncx >= 16: the AVX-512 version, else the AVX2 one;
+ * the same bits. Exposed for the tests. */
+#define SR_WINO_KB 24 /* output channels per GEMM block (multiple of 6) */
+void sr_wino_output_band(const sr_wino_geom *g, const float *M, int k0, int kn,
+                         const sr_wino_band *b, const float *bias, float *y,
+                         const sr_conv_epilogue *ep, const sr_wino_gate *gt, int avx512);
 /* Cuts the image's tiles into bands: the n-th band (n from 0) in *b, 0
  * when there is none. The forward's banding, shared. */
 int sr_wino_next_band(const sr_wino_geom *g, int n, sr_wino_band *b);

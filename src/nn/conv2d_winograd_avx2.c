@@ -20,7 +20,14 @@
  *     through small buffers, the same operations). The residual of each
  *     pixel is read just before the pixel is stored, so it may be y itself.
  * The arithmetic is the reference's (conv2d_winograd.h macros), so both
- * give the same bits. */
+ * give the same bits.
+ *
+ * On AVX-512 CPUs (sr_wino_avx512()) the forward runs the transforms of
+ * bands with at least 16 tile columns (inference images; training's 32x32
+ * ones have 8) 16 tiles per vector (sr_wino_input_band_avx512,
+ * output_band512; a last chunk of 8 tiles with the AVX2 code): the same
+ * operations per lane, so the same bits (tests/nn/test_nn_winograd_avx512.c
+ * compares them with the AVX2 ones). */
 #include "conv2d_internal.h"
 #include "conv2d_winograd.h"
 
@@ -28,7 +35,7 @@
 
 #define NCX_MAX 32 /* tile columns per band (multiple of 8) */
 #define NT_MAX SR_WINO_NT_MAX /* tiles per band, at most (multiple of NR) */
-#define KB 24      /* output channels per GEMM block (multiple of WINO_MR) */
+#define KB SR_WINO_KB /* output channels per GEMM block (multiple of WINO_MR) */
 #define NR 16      /* tiles per micro-kernel call */
 
 /* zeros: rows outside the image, and what an absent residual or gate reads */
@@ -94,6 +101,7 @@ typedef struct chan_ep {
     const float *gate; /* sr_wino_gate: this channel's plane, or NULL */
     int gact;          /* its SR_ACT_RELU or SR_ACT_LRELU */
     __m256 gs;         /* its slope */
+    float as, gss;     /* a and gs as scalars (for the AVX-512 epilogue) */
 } chan_ep;
 
 INL void channel_epilogue(const sr_conv_epilogue *ep, const sr_wino_gate *gt, int k,
@@ -104,15 +112,18 @@ INL void channel_epilogue(const sr_conv_epilogue *ep, const sr_wino_gate *gt, in
     c->a = _mm256_setzero_ps();
     c->gate = gt ? gt->x + (size_t)k * plane : NULL;
     c->gact = gt ? (int)gt->act : SR_ACT_NONE;
-    c->gs = _mm256_set1_ps(gt && gt->act == SR_ACT_LRELU ? gt->slope : 0.0f);
+    c->gss = gt && gt->act == SR_ACT_LRELU ? gt->slope : 0.0f;
+    c->gs = _mm256_set1_ps(c->gss);
+    c->as = 0.0f;
     if (!ep)
         return;
     c->res = ep->residual ? ep->residual + (size_t)k * plane : NULL;
     c->act = (int)ep->act;
     if (ep->act == SR_ACT_LRELU)
-        c->a = _mm256_set1_ps(ep->slope);
+        c->as = ep->slope;
     else if (ep->act == SR_ACT_PRELU)
-        c->a = _mm256_set1_ps(ep->alpha[ep->nalpha == 1 ? 0 : k / (ep->group > 0 ? ep->group : 1)]);
+        c->as = ep->alpha[ep->nalpha == 1 ? 0 : k / (ep->group > 0 ? ep->group : 1)];
+    c->a = _mm256_set1_ps(c->as);
 }
 
 /* ... then the gate: sr_relu_backward's gate > 0 ? d : 0, or
@@ -236,6 +247,130 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
     }
 }
 
+/* The same transform with AVX-512, 16 tiles per vector (a last chunk of 8
+ * tiles with the AVX2 operations), for bands with ncx >= 16: the same
+ * operations per lane, so the same bits. */
+AVX512T void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const band *b,
+                                       float *V)
+{
+    const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * ncx + 2;
+    const int n16 = ncx / 16 * 16; /* tiles [n16, ncx): one 8-tile chunk or none */
+    const size_t ntp = (size_t)b->ntp, cs = (size_t)C * ntp;
+    float line[4 * (NCX_MAX + 8)];
+    float Dbuf[6][4][NCX_MAX + 8], T[6][4][NCX_MAX + 8];
+    float (*D[6])[NCX_MAX + 8];
+    for (int i = 0; i < 6; i++)
+        D[i] = Dbuf[i];
+    const int xs = 4 * b->cx0 - g->px - 1; /* input column of line[0] */
+    const int lo = xs < 0 ? -xs : 0, hi = w - xs < L ? w - xs : L;
+    memset(line, 0, sizeof line);
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < b->nr; r++) {
+            const int oyl = 4 * (b->ty0 + r) - g->py;
+            int i0 = 0;
+            if (r > 0) {
+                float(*const d0)[NCX_MAX + 8] = D[0], (*const d1)[NCX_MAX + 8] = D[1];
+                D[0] = D[4];
+                D[1] = D[5];
+                D[4] = d0;
+                D[5] = d1;
+                i0 = 2;
+            }
+            for (int i = i0; i < 6; i++) {
+                const int iy = oyl - 1 + i;
+                const float *ln = zline; /* rows outside the image: zeros */
+                if (iy >= 0 && iy < h && hi > lo) {
+                    const float *src = x + ((size_t)c * h + iy) * w + xs;
+                    int k = lo;
+                    for (; k + 16 <= hi; k += 16)
+                        _mm512_storeu_ps(line + k, _mm512_loadu_ps(src + k));
+                    for (; k + 8 <= hi; k += 8)
+                        _mm256_storeu_ps(line + k, _mm256_loadu_ps(src + k));
+                    for (; k < hi; k++)
+                        line[k] = src[k];
+                    ln = line;
+                }
+                int j = 0;
+                for (; j < n16; j += 16) {
+                    __m512 q[4];
+                    deinterleave16(ln + 4 * j, q);
+                    for (int m = 0; m < 4; m++)
+                        _mm512_storeu_ps(&D[i][m][j], q[m]);
+                }
+                if (j < ncx) {
+                    __m256 q[4];
+                    deinterleave(ln + 4 * j, q);
+                    for (int m = 0; m < 4; m++)
+                        _mm256_storeu_ps(&D[i][m][j], q[m]);
+                }
+                D[i][0][ncx] = ln[4 * ncx]; /* tile ncx's columns 0 and 1 */
+                D[i][1][ncx] = ln[4 * ncx + 1];
+            }
+            for (int m = 0; m < 4; m++) { /* down the columns */
+                int j = 0;
+                for (; j < n16; j += 16) {
+                    __m512 v0, v1, v2, v3, v4, v5;
+                    WINO_BT(W_ADD, W_SUB, W_FMA, W_C, _mm512_loadu_ps(&D[0][m][j]),
+                            _mm512_loadu_ps(&D[1][m][j]), _mm512_loadu_ps(&D[2][m][j]),
+                            _mm512_loadu_ps(&D[3][m][j]), _mm512_loadu_ps(&D[4][m][j]),
+                            _mm512_loadu_ps(&D[5][m][j]), v0, v1, v2, v3, v4, v5);
+                    _mm512_storeu_ps(&T[0][m][j], v0);
+                    _mm512_storeu_ps(&T[1][m][j], v1);
+                    _mm512_storeu_ps(&T[2][m][j], v2);
+                    _mm512_storeu_ps(&T[3][m][j], v3);
+                    _mm512_storeu_ps(&T[4][m][j], v4);
+                    _mm512_storeu_ps(&T[5][m][j], v5);
+                }
+                if (j < ncx) {
+                    __m256 v0, v1, v2, v3, v4, v5;
+                    WINO_BT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(&D[0][m][j]),
+                            _mm256_loadu_ps(&D[1][m][j]), _mm256_loadu_ps(&D[2][m][j]),
+                            _mm256_loadu_ps(&D[3][m][j]), _mm256_loadu_ps(&D[4][m][j]),
+                            _mm256_loadu_ps(&D[5][m][j]), v0, v1, v2, v3, v4, v5);
+                    _mm256_storeu_ps(&T[0][m][j], v0);
+                    _mm256_storeu_ps(&T[1][m][j], v1);
+                    _mm256_storeu_ps(&T[2][m][j], v2);
+                    _mm256_storeu_ps(&T[3][m][j], v3);
+                    _mm256_storeu_ps(&T[4][m][j], v4);
+                    _mm256_storeu_ps(&T[5][m][j], v5);
+                }
+            }
+            for (int m = 0; m < 2; m++)
+                WINO_BT(SC_ADD, SC_SUB, SC_FMA, SC_C, D[0][m][ncx], D[1][m][ncx], D[2][m][ncx],
+                        D[3][m][ncx], D[4][m][ncx], D[5][m][ncx], T[0][m][ncx], T[1][m][ncx],
+                        T[2][m][ncx], T[3][m][ncx], T[4][m][ncx], T[5][m][ncx]);
+            for (int i = 0; i < 6; i++) { /* across */
+                float *dst = V + (size_t)(i * 6) * cs + (size_t)c * ntp + (size_t)r * ncx;
+                int j = 0;
+                for (; j < n16; j += 16) {
+                    __m512 v[6];
+                    WINO_BT(W_ADD, W_SUB, W_FMA, W_C, _mm512_loadu_ps(&T[i][0][j]),
+                            _mm512_loadu_ps(&T[i][1][j]), _mm512_loadu_ps(&T[i][2][j]),
+                            _mm512_loadu_ps(&T[i][3][j]), _mm512_loadu_ps(&T[i][0][j + 1]),
+                            _mm512_loadu_ps(&T[i][1][j + 1]), v[0], v[1], v[2], v[3], v[4],
+                            v[5]);
+                    for (int q = 0; q < 6; q++)
+                        _mm512_storeu_ps(dst + (size_t)q * cs + j, v[q]);
+                }
+                if (j < ncx) {
+                    __m256 v[6];
+                    WINO_BT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(&T[i][0][j]),
+                            _mm256_loadu_ps(&T[i][1][j]), _mm256_loadu_ps(&T[i][2][j]),
+                            _mm256_loadu_ps(&T[i][3][j]), _mm256_loadu_ps(&T[i][0][j + 1]),
+                            _mm256_loadu_ps(&T[i][1][j + 1]), v[0], v[1], v[2], v[3], v[4],
+                            v[5]);
+                    for (int q = 0; q < 6; q++)
+                        _mm256_storeu_ps(dst + (size_t)q * cs + j, v[q]);
+                }
+            }
+        }
+        if (b->ntp > b->nt)
+            for (int p = 0; p < WINO_P; p++)
+                memset(V + ((size_t)p * C + c) * ntp + b->nt, 0,
+                       (size_t)(b->ntp - b->nt) * sizeof(float));
+    }
+}
+
 /* m[j][0..16) = sum over c, in order, of u[c][j] * v[c][0..16). Written
  * out by hand (12 named accumulators): with arrays and loops, -O2 kept the
  * accumulators in memory and ran 3x slower than -O3. */
@@ -353,6 +488,62 @@ static AVX2 void band_gemm(const float *u, const float *V, int C, int K6, int kb
     }
 }
 
+/* Output tiles j .. j+7 of a tile row (first output row oyl, first column
+ * xb) of one channel from M (mp: tile j of the channel's row of M[0]). */
+INL void out_chunk8(const chan_ep *ce, int any, const float *mp, size_t pstride, __m256 bk,
+                    float *yk, int oyl, int h, int w, int xb)
+{
+    __m256 t[4][6];
+    for (int q = 0; q < 6; q++)
+        WINO_AT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(mp + (0 * 6 + q) * pstride),
+                _mm256_loadu_ps(mp + (1 * 6 + q) * pstride),
+                _mm256_loadu_ps(mp + (2 * 6 + q) * pstride),
+                _mm256_loadu_ps(mp + (3 * 6 + q) * pstride),
+                _mm256_loadu_ps(mp + (4 * 6 + q) * pstride),
+                _mm256_loadu_ps(mp + (5 * 6 + q) * pstride), t[0][q], t[1][q], t[2][q],
+                t[3][q]);
+    for (int o = 0; o < 4; o++) {
+        const int yy = oyl + o;
+        if (yy < 0 || yy >= h)
+            continue;
+        __m256 o0, o1, o2, o3;
+        WINO_AT(V_ADD, V_SUB, V_FMA, V_C, t[o][0], t[o][1], t[o][2], t[o][3], t[o][4], t[o][5],
+                o0, o1, o2, o3);
+        o0 = _mm256_add_ps(o0, bk);
+        o1 = _mm256_add_ps(o1, bk);
+        o2 = _mm256_add_ps(o2, bk);
+        o3 = _mm256_add_ps(o3, bk);
+        float *row = yk + (size_t)yy * w;
+        __m256 v[4];
+        interleave(o0, o1, o2, o3, v);
+        /* the residual is read just before its pixels are stored, so it
+         * may be y itself (y += conv: training's dx accumulation,
+         * sr_wino_forward_acc) */
+        if (xb >= 0 && xb + 32 <= w) { /* epilogue in registers */
+            const size_t at = (size_t)yy * w + xb;
+            const float *res = ce->res ? ce->res + at : zline;
+            const float *gp = ce->gate ? ce->gate + at : zline;
+            for (int q = 0; q < 4; q++)
+                _mm256_storeu_ps(row + xb + 8 * q,
+                                 any ? apply_ep(ce, v[q], res + 8 * q, gp + 8 * q) : v[q]);
+        } else { /* a chunk cut by the image's edge: the same, via buffers */
+            const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
+            if (e <= a)
+                continue;
+            float tmp[32], rt[32] = {0}, gb[32] = {0};
+            if (ce->res)
+                memcpy(rt + (a - xb), ce->res + (size_t)yy * w + a, (size_t)(e - a) * sizeof(float));
+            if (ce->gate)
+                memcpy(gb + (a - xb), ce->gate + (size_t)yy * w + a,
+                       (size_t)(e - a) * sizeof(float));
+            for (int q = 0; q < 4; q++)
+                _mm256_storeu_ps(tmp + 8 * q,
+                                 any ? apply_ep(ce, v[q], rt + 8 * q, gb + 8 * q) : v[q]);
+            memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
+        }
+    }
+}
+
 /* Output channels [k0, k0 + kn) of the band from M (rows k - k0). */
 static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int kn,
                              const band *b, const float *bias, float *y,
@@ -370,64 +561,144 @@ static AVX2 void output_band(const sr_wino_geom *g, const float *M, int k0, int 
         float *yk = y + (size_t)k * plane;
         for (int r = 0; r < b->nr; r++) {
             const int oyl = 4 * (b->ty0 + r) - g->py;
-            for (int j = 0; j < ncx; j += 8) {
-                const float *mp = M + (size_t)kk * ntp + (size_t)r * ncx + j;
-                __m256 t[4][6];
-                for (int q = 0; q < 6; q++)
-                    WINO_AT(V_ADD, V_SUB, V_FMA, V_C, _mm256_loadu_ps(mp + (0 * 6 + q) * pstride),
-                            _mm256_loadu_ps(mp + (1 * 6 + q) * pstride),
-                            _mm256_loadu_ps(mp + (2 * 6 + q) * pstride),
-                            _mm256_loadu_ps(mp + (3 * 6 + q) * pstride),
-                            _mm256_loadu_ps(mp + (4 * 6 + q) * pstride),
-                            _mm256_loadu_ps(mp + (5 * 6 + q) * pstride), t[0][q], t[1][q],
-                            t[2][q], t[3][q]);
-                const int xb = xb0 + 4 * j;
-                for (int o = 0; o < 4; o++) {
-                    const int yy = oyl + o;
-                    if (yy < 0 || yy >= h)
-                        continue;
-                    __m256 o0, o1, o2, o3;
-                    WINO_AT(V_ADD, V_SUB, V_FMA, V_C, t[o][0], t[o][1], t[o][2], t[o][3],
-                            t[o][4], t[o][5], o0, o1, o2, o3);
-                    o0 = _mm256_add_ps(o0, bk);
-                    o1 = _mm256_add_ps(o1, bk);
-                    o2 = _mm256_add_ps(o2, bk);
-                    o3 = _mm256_add_ps(o3, bk);
-                    float *row = yk + (size_t)yy * w;
-                    __m256 v[4];
-                    interleave(o0, o1, o2, o3, v);
-                    /* the residual is read just before its pixels are
-                     * stored, so it may be y itself (y += conv: training's
-                     * dx accumulation, sr_wino_forward_acc) */
-                    if (xb >= 0 && xb + 32 <= w) { /* epilogue in registers */
-                        const size_t at = (size_t)yy * w + xb;
-                        const float *res = ce.res ? ce.res + at : zline;
-                        const float *gp = ce.gate ? ce.gate + at : zline;
-                        for (int q = 0; q < 4; q++)
-                            _mm256_storeu_ps(row + xb + 8 * q,
-                                             any ? apply_ep(&ce, v[q], res + 8 * q, gp + 8 * q)
-                                                 : v[q]);
-                    } else { /* a chunk cut by the image's edge: the same, via buffers */
-                        const int a = xb > 0 ? xb : 0, e = xb + 32 < w ? xb + 32 : w;
-                        if (e <= a)
-                            continue;
-                        float tmp[32], rt[32] = {0}, gb[32] = {0};
-                        if (ce.res)
-                            memcpy(rt + (a - xb), ce.res + (size_t)yy * w + a,
-                                   (size_t)(e - a) * sizeof(float));
-                        if (ce.gate)
-                            memcpy(gb + (a - xb), ce.gate + (size_t)yy * w + a,
-                                   (size_t)(e - a) * sizeof(float));
-                        for (int q = 0; q < 4; q++)
-                            _mm256_storeu_ps(tmp + 8 * q, any ? apply_ep(&ce, v[q], rt + 8 * q,
-                                                                         gb + 8 * q)
-                                                              : v[q]);
-                        memcpy(row + a, tmp + (a - xb), (size_t)(e - a) * sizeof(float));
-                    }
-                }
-            }
+            for (int j = 0; j < ncx; j += 8)
+                out_chunk8(&ce, any, M + (size_t)kk * ntp + (size_t)r * ncx + j, pstride, bk, yk,
+                           oyl, h, w, xb0 + 4 * j);
         }
     }
+}
+
+/* The inverse of deinterleave16: r[v][i] = out[16v + i] with out[4j + q] =
+ * y_q[j], j < 16. */
+INL512 void interleave16(__m512 y0, __m512 y1, __m512 y2, __m512 y3, __m512 *r)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i q0 = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const __m512i q1 = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+    /* pairs (y0, y1) and (y2, y3) of tiles 0..7 and 8..15 */
+    const __m512 p01 = _mm512_permutex2var_ps(y0, lo, y1), p01h = _mm512_permutex2var_ps(y0, hi, y1);
+    const __m512 p23 = _mm512_permutex2var_ps(y2, lo, y3), p23h = _mm512_permutex2var_ps(y2, hi, y3);
+    r[0] = _mm512_permutex2var_ps(p01, q0, p23);
+    r[1] = _mm512_permutex2var_ps(p01, q1, p23);
+    r[2] = _mm512_permutex2var_ps(p01h, q0, p23h);
+    r[3] = _mm512_permutex2var_ps(p01h, q1, p23h);
+}
+
+/* apply_ep on 16 lanes: the same operations */
+INL512 __m512 apply_ep16(const chan_ep *e, __m512 a, __m512 gs, __m512 d, const float *res,
+                         const float *gate)
+{
+    const __m512 z = _mm512_setzero_ps();
+    if (e->res)
+        d = _mm512_add_ps(d, _mm512_loadu_ps(res));
+    if (e->act == SR_ACT_RELU)
+        d = _mm512_max_ps(d, z);
+    else if (e->act == SR_ACT_LRELU || e->act == SR_ACT_PRELU)
+        d = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, z, _CMP_GT_OQ), _mm512_mul_ps(d, a), d);
+    if (e->gate) {
+        const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_loadu_ps(gate), z, _CMP_GT_OQ);
+        d = _mm512_mask_blend_ps(pos, e->gact == SR_ACT_RELU ? z : _mm512_mul_ps(d, gs), d);
+    }
+    return d;
+}
+
+/* out_chunk8 for tiles j .. j+15 with AVX-512 */
+INL512 void out_chunk16(const chan_ep *ce, int any, __m512 a, __m512 gs, const float *mp,
+                        size_t pstride, __m512 bk, float *yk, int oyl, int h, int w, int xb)
+{
+    __m512 t[4][6];
+    for (int q = 0; q < 6; q++)
+        WINO_AT(W_ADD, W_SUB, W_FMA, W_C, _mm512_loadu_ps(mp + (0 * 6 + q) * pstride),
+                _mm512_loadu_ps(mp + (1 * 6 + q) * pstride),
+                _mm512_loadu_ps(mp + (2 * 6 + q) * pstride),
+                _mm512_loadu_ps(mp + (3 * 6 + q) * pstride),
+                _mm512_loadu_ps(mp + (4 * 6 + q) * pstride),
+                _mm512_loadu_ps(mp + (5 * 6 + q) * pstride), t[0][q], t[1][q], t[2][q],
+                t[3][q]);
+    for (int o = 0; o < 4; o++) {
+        const int yy = oyl + o;
+        if (yy < 0 || yy >= h)
+            continue;
+        __m512 o0, o1, o2, o3;
+        WINO_AT(W_ADD, W_SUB, W_FMA, W_C, t[o][0], t[o][1], t[o][2], t[o][3], t[o][4], t[o][5],
+                o0, o1, o2, o3);
+        o0 = _mm512_add_ps(o0, bk);
+        o1 = _mm512_add_ps(o1, bk);
+        o2 = _mm512_add_ps(o2, bk);
+        o3 = _mm512_add_ps(o3, bk);
+        float *row = yk + (size_t)yy * w;
+        __m512 v[4];
+        interleave16(o0, o1, o2, o3, v);
+        if (xb >= 0 && xb + 64 <= w) {
+            const size_t at = (size_t)yy * w + xb;
+            const float *res = ce->res ? ce->res + at : zline;
+            const float *gp = ce->gate ? ce->gate + at : zline;
+            for (int q = 0; q < 4; q++)
+                _mm512_storeu_ps(row + xb + 16 * q,
+                                 any ? apply_ep16(ce, a, gs, v[q], res + 16 * q, gp + 16 * q)
+                                     : v[q]);
+        } else {
+            const int a0 = xb > 0 ? xb : 0, e = xb + 64 < w ? xb + 64 : w;
+            if (e <= a0)
+                continue;
+            float tmp[64], rt[64] = {0}, gb[64] = {0};
+            if (ce->res)
+                memcpy(rt + (a0 - xb), ce->res + (size_t)yy * w + a0,
+                       (size_t)(e - a0) * sizeof(float));
+            if (ce->gate)
+                memcpy(gb + (a0 - xb), ce->gate + (size_t)yy * w + a0,
+                       (size_t)(e - a0) * sizeof(float));
+            for (int q = 0; q < 4; q++)
+                _mm512_storeu_ps(tmp + 16 * q,
+                                 any ? apply_ep16(ce, a, gs, v[q], rt + 16 * q, gb + 16 * q)
+                                     : v[q]);
+            memcpy(row + a0, tmp + (a0 - xb), (size_t)(e - a0) * sizeof(float));
+        }
+    }
+}
+
+/* output_band with AVX-512, 16 tiles per vector (a last chunk of 8 tiles
+ * by out_chunk8), for bands with ncx >= 16: the same bits. */
+static AVX512T void output_band512(const sr_wino_geom *g, const float *M, int k0, int kn,
+                                   const band *b, const float *bias, float *y,
+                                   const sr_conv_epilogue *ep, const sr_wino_gate *gt)
+{
+    const int h = g->h, w = g->w, ncx = b->ncx, n16 = ncx / 16 * 16;
+    const size_t ntp = (size_t)b->ntp, pstride = (size_t)KB * ntp, plane = (size_t)h * w;
+    const int xb0 = 4 * b->cx0 - g->px;
+    for (int kk = 0; kk < kn; kk++) {
+        const int k = k0 + kk;
+        const float bs = bias ? bias[k] : 0.0f;
+        const __m256 bk = _mm256_set1_ps(bs);
+        const __m512 bk16 = _mm512_set1_ps(bs);
+        chan_ep ce;
+        channel_epilogue(ep, gt, k, plane, &ce);
+        const __m512 a16 = _mm512_set1_ps(ce.as), gs16 = _mm512_set1_ps(ce.gss);
+        const int any = ep || gt;
+        float *yk = y + (size_t)k * plane;
+        for (int r = 0; r < b->nr; r++) {
+            const int oyl = 4 * (b->ty0 + r) - g->py;
+            const float *mr = M + (size_t)kk * ntp + (size_t)r * ncx;
+            int j = 0;
+            for (; j < n16; j += 16)
+                out_chunk16(&ce, any, a16, gs16, mr + j, pstride, bk16, yk, oyl, h, w,
+                            xb0 + 4 * j);
+            if (j < ncx)
+                out_chunk8(&ce, any, mr + j, pstride, bk, yk, oyl, h, w, xb0 + 4 * j);
+        }
+    }
+}
+
+/* The band's output transform and epilogue (conv2d_internal.h). */
+void sr_wino_output_band(const sr_wino_geom *g, const float *M, int k0, int kn,
+                         const sr_wino_band *b, const float *bias, float *y,
+                         const sr_conv_epilogue *ep, const sr_wino_gate *gt, int avx512)
+{
+    if (avx512 && b->ncx >= 16)
+        output_band512(g, M, k0, kn, b, bias, y, ep, gt);
+    else
+        output_band(g, M, k0, kn, b, bias, y, ep, gt);
 }
 
 /* The forward: fp32 GEMMs with u, or (ub not NULL) bf16 ones with ub. */
@@ -452,7 +723,11 @@ static AVX2 void forward_band_loop(const sr_wino_geom *g, const float *x, const 
             b.ncx = round_up(txn - cx0, 8) < step ? round_up(txn - cx0, 8) : step;
             b.nt = b.nr * b.ncx;
             b.ntp = round_up(b.nt, NR);
-            sr_wino_input_band_avx2(g, x, &b, V);
+            const int wide = avx512 && b.ncx >= 16; /* the AVX-512 transforms */
+            if (wide)
+                sr_wino_input_band_avx512(g, x, &b, V);
+            else
+                sr_wino_input_band_avx2(g, x, &b, V);
             if (ub)
                 sr_wino_band_to_bf16(V, C, b.ntp, Vb);
             for (int kb0 = 0; kb0 < K6; kb0 += KB) {
@@ -461,7 +736,11 @@ static AVX2 void forward_band_loop(const sr_wino_geom *g, const float *x, const 
                     sr_wino_gemm_bf16(ub, Vb, C, K6, kb0, kbn, b.ntp, M, KB);
                 else
                     band_gemm(u, V, C, K6, kb0, kbn, &b, M, avx512);
-                output_band(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep, gt);
+                if (wide)
+                    output_band512(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep,
+                                   gt);
+                else
+                    output_band(g, M, kb0, K - kb0 < kbn ? K - kb0 : kbn, &b, bias, y, ep, gt);
             }
         }
     }
@@ -499,6 +778,20 @@ void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_win
                              float *V)
 {
     (void)g; (void)x; (void)b; (void)V;
+}
+
+void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
+                               float *V)
+{
+    (void)g; (void)x; (void)b; (void)V;
+}
+
+void sr_wino_output_band(const sr_wino_geom *g, const float *M, int k0, int kn,
+                         const sr_wino_band *b, const float *bias, float *y,
+                         const sr_conv_epilogue *ep, const sr_wino_gate *gt, int avx512)
+{
+    (void)g; (void)M; (void)k0; (void)kn; (void)b; (void)bias; (void)y; (void)ep; (void)gt;
+    (void)avx512;
 }
 
 void sr_wino_forward_avx2(const sr_wino_geom *g, const float *x, const float *u,

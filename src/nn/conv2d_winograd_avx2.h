@@ -20,6 +20,15 @@
 #define V_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define V_C(x) _mm256_set1_ps(x)
 
+/* The AVX-512 transforms (16 tiles per vector): the same operations per
+ * lane as the V_* ones above, so the same bits. */
+#define AVX512T __attribute__((target("avx512f,avx2,fma")))
+#define INL512 static inline __attribute__((always_inline)) AVX512T
+#define W_ADD(a, b) _mm512_add_ps((a), (b))
+#define W_SUB(a, b) _mm512_sub_ps((a), (b))
+#define W_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define W_C(x) _mm512_set1_ps(x)
+
 /* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] */
 INL void deinterleave(const float *in, __m256 *o)
 {
@@ -33,6 +42,26 @@ INL void deinterleave(const float *in, __m256 *o)
     o[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
     o[2] = _mm256_shuffle_ps(t1, t3, 0x44);
     o[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+/* 64 floats (in four vectors) = quads of 16 tiles -> o[q][j] = in[4j + q] */
+INL512 void deinterleave16v(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 *o)
+{
+    const __m512i i01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i i23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    /* tiles 0..7 (a) and 8..15 (b), columns q0 | q1 and q2 | q3 in the halves */
+    const __m512 a01 = _mm512_permutex2var_ps(v0, i01, v1), a23 = _mm512_permutex2var_ps(v0, i23, v1);
+    const __m512 b01 = _mm512_permutex2var_ps(v2, i01, v3), b23 = _mm512_permutex2var_ps(v2, i23, v3);
+    o[0] = _mm512_shuffle_f32x4(a01, b01, 0x44);
+    o[1] = _mm512_shuffle_f32x4(a01, b01, 0xEE);
+    o[2] = _mm512_shuffle_f32x4(a23, b23, 0x44);
+    o[3] = _mm512_shuffle_f32x4(a23, b23, 0xEE);
+}
+
+INL512 void deinterleave16(const float *in, __m512 *o)
+{
+    deinterleave16v(_mm512_loadu_ps(in), _mm512_loadu_ps(in + 16), _mm512_loadu_ps(in + 32),
+                    _mm512_loadu_ps(in + 48), o);
 }
 
 #endif
