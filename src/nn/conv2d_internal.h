@@ -174,6 +174,10 @@ void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_win
  * (needs sr_wino_avx512()); the same bits. The forward uses it there. */
 void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
                                float *V);
+/* The same, then rounded to bf16 and packed: Vb as sr_wino_band_to_bf16
+ * makes from V (the same bits), without writing V. */
+void sr_wino_input_band_bf16_avx512(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
+                                    uint32_t *Vb);
 /* The forward's output transform of a band: y (output channels [k0, k0 +
  * kn)) = A^T M A + bias, then ep and gt (each may be NULL), from the
  * products M[36][SR_WINO_KB][ntp] (row k - k0). With avx512 non-zero (and

@@ -249,13 +249,20 @@ AVX2 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const b
 
 /* The same transform with AVX-512, 16 tiles per vector (a last chunk of 8
  * tiles with the AVX2 operations), for bands with ncx >= 16: the same
- * operations per lane, so the same bits. */
-AVX512T void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const band *b,
-                                       float *V)
+ * operations per lane, so the same bits. With Vb (the bf16 forward), each
+ * channel's V goes to a small buffer instead, and each channel pair is
+ * rounded and packed into Vb as sr_wino_band_to_bf16 does (V itself is not
+ * written: a write and a read of ~300 KB less per band). */
+static AVX512T void input_band512(const sr_wino_geom *g, const float *x, const band *b, float *V,
+                                  uint32_t *Vb)
 {
     const int h = g->h, w = g->w, C = g->cin, ncx = b->ncx, L = 4 * ncx + 2;
     const int n16 = ncx / 16 * 16; /* tiles [n16, ncx): one 8-tile chunk or none */
-    const size_t ntp = (size_t)b->ntp, cs = (size_t)C * ntp;
+    const size_t ntp = (size_t)b->ntp;
+    float Vs[2][WINO_P * NT_MAX]; /* Vb: V of a channel pair, [36][ntp] each */
+    /* channel c's row of V[p] lies p * cs floats after its row of V[0]
+     * (V + c * ntp, or Vs[c & 1] with Vb) */
+    const size_t cs = Vb ? ntp : (size_t)C * ntp;
     float line[4 * (NCX_MAX + 8)];
     float Dbuf[6][4][NCX_MAX + 8], T[6][4][NCX_MAX + 8];
     float (*D[6])[NCX_MAX + 8];
@@ -340,7 +347,8 @@ AVX512T void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, co
                         D[3][m][ncx], D[4][m][ncx], D[5][m][ncx], T[0][m][ncx], T[1][m][ncx],
                         T[2][m][ncx], T[3][m][ncx], T[4][m][ncx], T[5][m][ncx]);
             for (int i = 0; i < 6; i++) { /* across */
-                float *dst = V + (size_t)(i * 6) * cs + (size_t)c * ntp + (size_t)r * ncx;
+                float *dst = (Vb ? Vs[c & 1] : V + (size_t)c * ntp) + (size_t)(i * 6) * cs +
+                             (size_t)r * ncx;
                 int j = 0;
                 for (; j < n16; j += 16) {
                     __m512 v[6];
@@ -366,9 +374,34 @@ AVX512T void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, co
         }
         if (b->ntp > b->nt)
             for (int p = 0; p < WINO_P; p++)
-                memset(V + ((size_t)p * C + c) * ntp + b->nt, 0,
+                memset((Vb ? Vs[c & 1] : V + (size_t)c * ntp) + p * cs + b->nt, 0,
                        (size_t)(b->ntp - b->nt) * sizeof(float));
+        if (Vb && (c & 1 || c == C - 1)) { /* channels c & ~1 and c (or zeros) */
+            const int C2 = (C + 1) / 2;
+            for (int p = 0; p < WINO_P; p++) {
+                const float *e = Vs[0] + (size_t)p * ntp, *o = Vs[1] + (size_t)p * ntp;
+                uint32_t *d = Vb + ((size_t)p * C2 + c / 2) * ntp;
+                for (size_t t = 0; t < ntp; t += 16) {
+                    const __m512i lo = bf16_round16(_mm512_loadu_ps(e + t));
+                    const __m512i hi =
+                        c & 1 ? _mm512_slli_epi32(bf16_round16(_mm512_loadu_ps(o + t)), 16)
+                              : _mm512_setzero_si512();
+                    _mm512_storeu_si512(d + t, _mm512_or_si512(lo, hi));
+                }
+            }
+        }
     }
+}
+
+void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const band *b, float *V)
+{
+    input_band512(g, x, b, V, NULL);
+}
+
+void sr_wino_input_band_bf16_avx512(const sr_wino_geom *g, const float *x, const band *b,
+                                    uint32_t *Vb)
+{
+    input_band512(g, x, b, NULL, Vb);
 }
 
 /* m[j][0..16) = sum over c, in order, of u[c][j] * v[c][0..16). Written
@@ -724,12 +757,16 @@ static AVX2 void forward_band_loop(const sr_wino_geom *g, const float *x, const 
             b.nt = b.nr * b.ncx;
             b.ntp = round_up(b.nt, NR);
             const int wide = avx512 && b.ncx >= 16; /* the AVX-512 transforms */
-            if (wide)
-                sr_wino_input_band_avx512(g, x, &b, V);
-            else
-                sr_wino_input_band_avx2(g, x, &b, V);
-            if (ub)
-                sr_wino_band_to_bf16(V, C, b.ntp, Vb);
+            if (wide && ub) {
+                sr_wino_input_band_bf16_avx512(g, x, &b, Vb);
+            } else {
+                if (wide)
+                    sr_wino_input_band_avx512(g, x, &b, V);
+                else
+                    sr_wino_input_band_avx2(g, x, &b, V);
+                if (ub)
+                    sr_wino_band_to_bf16(V, C, b.ntp, Vb);
+            }
             for (int kb0 = 0; kb0 < K6; kb0 += KB) {
                 const int kbn = K6 - kb0 < KB ? K6 - kb0 : KB;
                 if (ub)
@@ -784,6 +821,12 @@ void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const sr_w
                                float *V)
 {
     (void)g; (void)x; (void)b; (void)V;
+}
+
+void sr_wino_input_band_bf16_avx512(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
+                                    uint32_t *Vb)
+{
+    (void)g; (void)x; (void)b; (void)Vb;
 }
 
 void sr_wino_output_band(const sr_wino_geom *g, const float *M, int k0, int kn,

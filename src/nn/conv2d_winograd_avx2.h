@@ -64,4 +64,21 @@ INL512 void deinterleave16(const float *in, __m512 *o)
                     _mm512_loadu_ps(in + 48), o);
 }
 
+/* 16 floats -> their bf16 bits in the low halves of 16 words
+ * (sr_bf16_round: denormals to signed zero, then round to nearest even);
+ * AVX-512F integer operations only. Shared by sr_wino_band_to_bf16 and the
+ * AVX-512 input transform's fused packing. */
+static inline __attribute__((always_inline, target("avx512f"))) __m512i
+bf16_round16(__m512 f)
+{
+    __m512i u = _mm512_castps_si512(f);
+    const __mmask16 den =
+        _mm512_cmpeq_epi32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7f800000)),
+                                _mm512_setzero_si512());
+    u = _mm512_mask_and_epi32(u, den, u, _mm512_set1_epi32((int)0x80000000u));
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    u = _mm512_add_epi32(u, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
+    return _mm512_srli_epi32(u, 16);
+}
+
 #endif

@@ -154,19 +154,12 @@ void sr_wino_forward_bf16_ref(const sr_wino_geom *g, const float *x, const uint3
 #include <immintrin.h>
 
 #define BF16 __attribute__((target("avx512f,avx512bf16")))
+#include "conv2d_winograd_avx2.h"
 
-/* 16 floats -> their bf16 bits in the low halves of 16 words (sr_bf16_round). */
-static inline __attribute__((always_inline)) BF16 __m512i round16(__m512 f)
-{
-    __m512i u = _mm512_castps_si512(f);
-    const __mmask16 den =
-        _mm512_cmpeq_epi32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7f800000)),
-                                _mm512_setzero_si512());
-    u = _mm512_mask_and_epi32(u, den, u, _mm512_set1_epi32((int)0x80000000u));
-    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    u = _mm512_add_epi32(u, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
-    return _mm512_srli_epi32(u, 16);
-}
+/* 16 floats -> their bf16 bits in the low halves of 16 words (sr_bf16_round):
+ * bf16_round16, conv2d_winograd_avx2.h (the AVX-512 input transform packs
+ * with it too). */
+#define round16 bf16_round16
 
 BF16 void sr_wino_band_to_bf16(const float *V, int C, int ntp, uint32_t *Vb)
 {

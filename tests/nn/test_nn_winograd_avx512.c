@@ -5,7 +5,9 @@
  *    sr_wino_input_band_avx2) on random images with symmetric signs, every
  *    grid phase, widths giving bands of 16, 24 (16 + an 8-tile chunk) and
  *    32 tiles (and the AVX2-only 8), padding tiles, rows cut by the image's
- *    edges;
+ *    edges; and, on AVX512-BF16 CPUs, its fused bf16 packing
+ *    (sr_wino_input_band_bf16_avx512) against sr_wino_band_to_bf16 of the
+ *    AVX2 V (odd channel counts included);
  *  - the output transform A^T M A + bias and the epilogue
  *    (sr_wino_output_band with and without AVX-512) on random products M,
  *    for every epilogue kind: none, residual, ReLU, LReLU, PReLU (per
@@ -56,7 +58,7 @@ static int cpu_ok(void)
 
 static void test_input_transform_same_bits(void)
 {
-    int bands = 0, wide = 0;
+    int bands = 0, wide = 0, bf16 = 0;
     for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++)
         for (int ph = 0; ph < 16; ph++) {
             const geom_case *k = &CASES[i];
@@ -82,14 +84,31 @@ static void test_input_transform_same_bits(void)
                 CHECK_MSG(!memcmp(va, vb, nv * sizeof(float)),
                           "cin %d %dx%d phase %d,%d band %d (ncx %d nr %d ntp %d)", k->cin, k->h,
                           k->w, g.py, g.px, n, b.ncx, b.nr, b.ntp);
+                if (b.ncx >= 16 && sr_bf16_supported()) {
+                    /* the fused bf16 packing: sr_wino_band_to_bf16's words */
+                    const size_t nb = (size_t)36 * ((k->cin + 1) / 2) * b.ntp;
+                    uint32_t *ba = malloc(nb * sizeof(uint32_t)), *bb = malloc(nb * sizeof(uint32_t));
+                    memset(ba, 0xA5, nb * sizeof(uint32_t));
+                    memset(bb, 0x5A, nb * sizeof(uint32_t));
+                    sr_wino_band_to_bf16(va, k->cin, b.ntp, ba);
+                    sr_wino_input_band_bf16_avx512(&g, x, &b, bb);
+                    CHECK_MSG(!memcmp(ba, bb, nb * sizeof(uint32_t)),
+                              "bf16: cin %d %dx%d phase %d,%d band %d (ncx %d)", k->cin, k->h,
+                              k->w, g.py, g.px, n, b.ncx);
+                    bf16++;
+                    free(ba);
+                    free(bb);
+                }
                 bands++;
                 free(va);
                 free(vb);
             }
             free(x);
         }
-    fprintf(stderr, "  input: %d bands bit-identical (%d with ncx >= 16)\n", bands, wide);
+    fprintf(stderr, "  input: %d bands bit-identical (%d with ncx >= 16; bf16 packing: %d)\n",
+            bands, wide, bf16);
     CHECK(wide > 100);
+    CHECK(bf16 == (sr_bf16_supported() ? wide : 0));
 }
 
 enum { EP_NONE, EP_RES, EP_RELU, EP_LRELU, EP_PRELU, EP_PRELU1, EP_RES_LRELU, EP_RES_SELF,
