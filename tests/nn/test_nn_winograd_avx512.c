@@ -167,7 +167,8 @@ static void test_output_transform_same_bits(void)
                     case EP_GATE_LRELU: epp = NULL; gt.act = SR_ACT_LRELU; gtp = &gt; break;
                     case EP_GATE_RES_PRELU:
                         ep.residual = res; ep.act = SR_ACT_PRELU; ep.alpha = alpha; ep.nalpha = 3;
-                        ep.group = 1; gt.act = SR_ACT_LRELU; gtp = &gt;
+                        ep.group = (k->cout + 2) / 3; /* 3 alphas cover every channel */
+                        gt.act = SR_ACT_LRELU; gtp = &gt;
                         break;
                     }
                     memcpy(ya, y0, ny * sizeof(float));
