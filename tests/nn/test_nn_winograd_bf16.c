@@ -16,7 +16,7 @@
  *  - sr_precision_parse / _resolve / _name.
  * Exit 77 (skip) after the reference parts when the CPU lacks AVX512-BF16
  * (or SRGAN_NO_BF16 is set): the kernel is then untested. */
-#include "nn_testutil.h"
+#include "wino_layer.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,69 +33,10 @@
  * bench/README.md). */
 #define BF16_REL_BOUND 0.15
 
-typedef struct wshape {
-    int cin, cout, h, w;
-} wshape;
-
 static const wshape SHAPES[] = {
     {8, 8, 5, 7},     {9, 13, 13, 11}, {64, 64, 33, 35}, {64, 256, 9, 70}, {13, 64, 1, 40},
     {64, 64, 2, 1},   {64, 64, 1, 1},  {11, 8, 5, 131},  {64, 24, 130, 6}, {32, 48, 17, 17},
 };
-
-typedef struct layer {
-    sr_conv2d c;
-    sr_tensor x;
-} layer;
-
-/* uniform in [-1, 1): nn_testutil.h's rng_f takes 31 bits and so gives
- * [-1, 0) only, which would leave ReLU'd inputs all zero here */
-static void fill_sym(rng *r, float *p, size_t n, float scale)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = scale * (2.0f * rng_f(r) + 1.0f);
-}
-
-static layer make_layer(const wshape *s, uint64_t seed, int relu_input)
-{
-    rng r = {seed};
-    layer L;
-    L.c = (sr_conv2d){.cin = s->cin, .cout = s->cout, .kh = 3, .kw = 3, .stride = 1, .pad = 1};
-    size_t nw = (size_t)s->cout * s->cin * 9;
-    L.c.weight = sr_alloc_floats(nw);
-    fill_sym(&r, L.c.weight, nw, (float)sqrt(6.0 / (9.0 * s->cin)));
-    L.c.bias = sr_alloc_floats((size_t)s->cout);
-    fill_sym(&r, L.c.bias, (size_t)s->cout, 0.1f);
-    L.x = sr_tensor_alloc(1, s->cin, s->h, s->w);
-    fill_sym(&r, L.x.data, sr_tensor_numel(&L.x), 1.0f);
-    if (relu_input)
-        for (size_t i = 0; i < sr_tensor_numel(&L.x); i++)
-            L.x.data[i] = L.x.data[i] > 0 ? L.x.data[i] : 0;
-    return L;
-}
-
-static void free_layer(layer *L)
-{
-    sr_conv2d_release(&L->c);
-    sr_free_floats(L->c.weight);
-    sr_free_floats(L->c.bias);
-    sr_tensor_free(&L->x);
-}
-
-static sr_tensor run(const layer *L, sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox)
-{
-    sr_tensor y = sr_tensor_alloc(1, L->c.cout, L->x.h, L->x.w);
-    for (size_t i = 0; i < sr_tensor_numel(&y); i++)
-        y.data[i] = NAN; /* every output must be written */
-    float *scratch = malloc(sr_conv2d_scratch_floats(&L->c, &L->x) * sizeof(float));
-    sr_conv2d_forward_at(&L->c, &L->x, &y, scratch, impl, ep, oy, ox);
-    free(scratch);
-    return y;
-}
-
-static int same_bits(const sr_tensor *a, const sr_tensor *b)
-{
-    return !memcmp(a->data, b->data, sr_tensor_numel(a) * sizeof(float));
-}
 
 static void test_kernel_same_bits_as_reference(void)
 {
@@ -106,11 +47,11 @@ static void test_kernel_same_bits_as_reference(void)
     static const int phases[][2] = {{0, 0}, {1, 3}, {2, 1}, {3, 2}, {5, 10}};
     int runs = 0;
     for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) {
-        layer L = make_layer(&SHAPES[i], 100 + i, (int)(i % 2));
+        layer L = make_layer(&SHAPES[i], 100 + i, 1, (int)(i % 2));
         CHECK(sr_conv2d_prepare_bf16(&L.c) == 0 && L.c.wino_bf16 != NULL);
         sr_tensor res = sr_tensor_alloc(1, L.c.cout, L.x.h, L.x.w);
         rng r = {9 + i};
-        fill_sym(&r, res.data, sr_tensor_numel(&res), 1.0f);
+        fill_rand(&r, res.data, sr_tensor_numel(&res), 1.0f);
         float alpha[2] = {0.25f, -0.5f};
         sr_conv_epilogue eps[] = {
             {0},
@@ -140,7 +81,7 @@ static void test_error_bound(void)
     double worst = 0, worst_fp32 = 0;
     for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++)
         for (int relu = 0; relu < 2; relu++) {
-            layer L = make_layer(&SHAPES[i], 300 + i + 50 * relu, relu);
+            layer L = make_layer(&SHAPES[i], 300 + i + 50 * relu, 1, relu);
             sr_tensor ref = sr_tensor_alloc(1, L.c.cout, L.x.h, L.x.w);
             sr_conv2d_forward_ref(&L.c, &L.x, &ref);
             const size_t n = sr_tensor_numel(&ref);
@@ -183,7 +124,7 @@ static void test_crop_with_origin_is_exact(void)
         if (k == 0 && !sr_bf16_supported())
             continue;
         const sr_conv_impl impl = k ? SR_CONV_WINOGRAD_REF : SR_CONV_AUTO;
-        layer L = make_layer(&s, 77, 0);
+        layer L = make_layer(&s, 77, 1, 0);
         CHECK(sr_conv2d_prepare_bf16(&L.c) == 0);
         sr_tensor whole = run(&L, impl, NULL, 0, 0);
         int wrong_origin_differs = 0;
@@ -228,7 +169,7 @@ static void test_crop_with_origin_is_exact(void)
 static void test_dispatch_and_reach(void)
 {
     const wshape big = {64, 64, 19, 23}, head = {3, 64, 19, 23}, tail = {64, 3, 19, 23};
-    layer L = make_layer(&big, 5, 0), H = make_layer(&head, 6, 0), T = make_layer(&tail, 7, 0);
+    layer L = make_layer(&big, 5, 1, 0), H = make_layer(&head, 6, 1, 0), T = make_layer(&tail, 7, 1, 0);
     sr_tensor fp = run(&L, SR_CONV_AUTO, NULL, 0, 0); /* unprepared: fp32 */
     CHECK(sr_conv2d_prepare_bf16(&L.c) == 0 && L.c.wino_bf16 && L.c.wino);
     CHECK(sr_conv2d_prepare_bf16(&H.c) == 0 && !H.c.wino_bf16 && H.c.wino);
