@@ -100,6 +100,9 @@ typedef struct sr_conv2d {
                           * input channels per word), made by
                           * sr_conv2d_prepare_bf16, or NULL: then inference
                           * runs this conv in bf16 (see sr_precision) */
+    uint16_t *amx;       /* the weights in bf16 for the AMX direct kernel
+                          * (sr_conv2d_prepare_bf16 on CPUs with AMX-BF16),
+                          * or NULL; where set, bf16 inference runs AMX */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -210,7 +213,7 @@ void sr_conv2d_release(sr_conv2d *l);
 typedef enum sr_precision {
     SR_PRECISION_FP32 = 0,
     SR_PRECISION_BF16,
-    SR_PRECISION_AUTO /* BF16 where supported and SR_PRECISION_AUTO_BF16, else FP32 */
+    SR_PRECISION_AUTO /* BF16 where sr_bf16_faster() and SR_PRECISION_AUTO_BF16, else FP32 */
 } sr_precision;
 #define SR_BF16_MIN_CHANNELS 8
 /* What AUTO picks on a CPU with AVX512-BF16 (1: bf16), chosen from the
@@ -219,7 +222,14 @@ typedef enum sr_precision {
 /* Non-zero when the CPU has AVX-512F and AVX512-BF16 (and SRGAN_NO_BF16
  * is unset or 0). */
 int sr_bf16_supported(void);
-/* AUTO -> BF16 or FP32 on this CPU; FP32 and BF16 unchanged. */
+/* Non-zero when bf16 is supported, the CPU has AMX-BF16 and the kernel
+ * grants the tile state (and SRGAN_NO_AMX is unset or 0): bf16 convs then
+ * run direct on AMX tiles instead of Winograd with vdpbf16ps. */
+int sr_amx_supported(void);
+/* Non-zero where bf16 was measured faster than fp32: AMX CPUs, and AMD
+ * CPUs with AVX512-BF16 (Intel's vdpbf16ps without AMX was slower). */
+int sr_bf16_faster(void);
+/* AUTO -> BF16 where sr_bf16_faster(), else FP32; FP32 and BF16 unchanged. */
 sr_precision sr_precision_resolve(sr_precision p);
 /* "fp32", "bf16", "auto" -> *p: 0, or -1 for anything else. */
 int sr_precision_parse(const char *s, sr_precision *p);

@@ -322,10 +322,14 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
     if (a->verbose)
         fprintf(stderr, "srgan-up: precision %s%s\n", sr_precision_name(prec),
                 a->precision == SR_PRECISION_AUTO
-                    ? (prec == SR_PRECISION_BF16 ? " (auto: the CPU has AVX512-BF16; fp32 for 16-bit "
-                                                   "and float input)"
-                                                 : " (auto: the CPU has no AVX512-BF16)")
-                    : "");
+                    ? (prec == SR_PRECISION_BF16
+                           ? (sr_amx_supported() ? " (auto: AMX; fp32 for 16-bit and float input)"
+                                                 : " (auto: AVX512-BF16; fp32 for 16-bit and "
+                                                   "float input)")
+                           : sr_bf16_supported()
+                               ? " (auto: AVX512-BF16 without AMX is slower than fp32 on Intel)"
+                               : " (auto: the CPU has no AVX512-BF16)")
+                    : prec == SR_PRECISION_BF16 && sr_amx_supported() ? " (AMX)" : "");
     return 0;
 }
 

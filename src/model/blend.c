@@ -55,7 +55,7 @@ int sr_generator_blend(sr_generator *g, const sr_generator *other, float s, sr_e
             p->data[k] = s == 0.0f ? q[k] : s * p->data[k] + (1.0f - s) * q[k];
     }
     for (int i = 0; i < g->nconv; i++)
-        if (g->convs[i].c.wino && (g->convs[i].c.wino_bf16 ? sr_conv2d_prepare_bf16(&g->convs[i].c)
+        if (g->convs[i].c.wino && (g->convs[i].c.wino_bf16 || g->convs[i].c.amx ? sr_conv2d_prepare_bf16(&g->convs[i].c)
                                                           : sr_conv2d_prepare(&g->convs[i].c))) {
             sr_error_set(err, SR_ERR_NOMEM, "blend: out of memory preparing the convs");
             return -1;

@@ -316,7 +316,7 @@ static void run_ops(const sr_generator *g, int o0, int o1, float *const *base, i
             const gen_val *v = &g->vals[o->in];
             sr_conv2d c = g->convs[o->conv].c;
             if (fp32) /* gen_region.fp32: the fp32 kernels (weights prepared too) */
-                c.wino_bf16 = NULL;
+                c.wino_bf16 = NULL, c.amx = NULL;
             sr_conv2d_forward_at(&c, &in, &out, scr, SR_CONV_AUTO, &e,
                                  (int)((long)oy * v->num / v->den),
                                  (int)((long)ox * v->num / v->den));

@@ -186,6 +186,23 @@ static int bf16_kind(const sr_conv2d *l, sr_conv_impl impl)
     return sr_bf16_supported() && sr_conv_avx2_cpu_ok() ? 1 : 2;
 }
 
+/* Which AMX kernel a forward call with impl runs for l (prepared with
+ * sr_conv2d_prepare_bf16 on an AMX CPU): 0 none, 1 the AMX kernel (AUTO and
+ * winograd), 2 its plain-C reference (winograd-ref: the bf16 reference, as
+ * for bf16_kind); the fp32 impls (gemm, direct, ref) force fp32. */
+static int amx_kind(const sr_conv2d *l, sr_conv_impl impl)
+{
+    if (impl == SR_CONV_AUTO)
+        impl = auto_impl();
+    if (!l->amx || !sr_amx_layer_ok(l))
+        return 0;
+    if (impl == SR_CONV_WINOGRAD_REF)
+        return 2;
+    if (impl != SR_CONV_AUTO && impl != SR_CONV_WINOGRAD)
+        return 0;
+    return sr_amx_supported() ? 1 : 2;
+}
+
 /* AUTO on a prepared layer: Winograd on every AVX2 + FMA CPU. AVX-512 CPUs
  * ran the direct AVX-512 kernel until 2026-12-02, when bench_infer on the
  * AVX-512 EPYC VM (MSRResNet x4, 256^2, one thread) measured 2.54-2.59 s by
@@ -215,9 +232,11 @@ void sr_conv2d_release(sr_conv2d *l)
     sr_free_floats(l->wino);
     sr_free_floats(l->wino_dx);
     sr_free_floats((float *)l->wino_bf16);
+    sr_free_floats((float *)l->amx);
     l->wino = NULL;
     l->wino_dx = NULL;
     l->wino_bf16 = NULL;
+    l->amx = NULL;
 }
 
 int sr_conv2d_prepare_bf16(sr_conv2d *l)
@@ -226,6 +245,13 @@ int sr_conv2d_prepare_bf16(sr_conv2d *l)
         return -1;
     if (!l->wino || l->cin < SR_BF16_MIN_CHANNELS || l->cout < SR_BF16_MIN_CHANNELS)
         return 0;
+    if (sr_amx_supported() && sr_amx_layer_ok(l)) { /* AMX runs it direct: no Winograd bf16 */
+        l->amx = (uint16_t *)sr_alloc_floats((sr_amx_weight_halves(l->cin, l->cout) + 1) / 2);
+        if (!l->amx)
+            return -1;
+        sr_amx_pack(l->weight, l->cin, l->cout, l->amx);
+        return 0;
+    }
     /* one 32-bit word per channel pair: as many floats */
     l->wino_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cin, l->cout));
     if (!l->wino_bf16)
@@ -253,8 +279,8 @@ const char *sr_precision_name(sr_precision p)
 sr_precision sr_precision_resolve(sr_precision p)
 {
     if (p == SR_PRECISION_AUTO)
-        return SR_PRECISION_AUTO_BF16 && sr_bf16_supported() ? SR_PRECISION_BF16
-                                                             : SR_PRECISION_FP32;
+        return SR_PRECISION_AUTO_BF16 && sr_bf16_faster() ? SR_PRECISION_BF16
+                                                          : SR_PRECISION_FP32;
     return p;
 }
 
@@ -465,6 +491,8 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
         if (b > need)
             need = b;
     }
+    if (sr_amx_layer_ok(l) && sr_amx_scratch(g.cin, g.cout, g.h, g.w) > need)
+        need = sr_amx_scratch(g.cin, g.cout, g.h, g.w);
     if (sr_wino_layer_ok(l)) {
         size_t f = wino_scratch(l, &g);
         if (f > need)
@@ -584,6 +612,38 @@ static void fill_bias(const geom *g, const float *bias, float *y, int oy0, int r
     }
 }
 
+/* d = d > 0 ? d : d * a (activation.c's expression, same bits). GCC keeps
+ * that loop scalar with a branch on each sign ("control flow in loop": it
+ * will not speculate the multiply under -ftrapping-math), which took a
+ * third of an AMX inference; the AVX2 form computes both and blends. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+__attribute__((target("avx2"))) static void leaky_row_avx2(float *d, size_t len, float a)
+{
+    const __m256 va = _mm256_set1_ps(a), z = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        const __m256 v = _mm256_loadu_ps(d + i);
+        _mm256_storeu_ps(d + i, _mm256_blendv_ps(_mm256_mul_ps(v, va), v,
+                                                 _mm256_cmp_ps(v, z, _CMP_GT_OQ)));
+    }
+    for (; i < len; i++)
+        d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+}
+#endif
+
+static void leaky_row(float *d, size_t len, float a)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    if (sr_conv_avx2_cpu_ok()) {
+        leaky_row_avx2(d, len, a);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < len; i++)
+        d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+}
+
 POINTWISE_CLONES
 void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, int co0, int co1,
                            size_t p0, size_t len)
@@ -597,16 +657,12 @@ void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, i
             for (size_t i = 0; i < len; i++)
                 d[i] = d[i] > 0.0f ? d[i] : 0.0f;
             break;
-        case SR_ACT_LRELU: {
-            const float a = ep->slope;
-            for (size_t i = 0; i < len; i++)
-                d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
-            break;
-        }
+        case SR_ACT_LRELU:
         case SR_ACT_PRELU: {
-            const float a = ep->alpha[ep->nalpha == 1 ? 0 : co / (ep->group > 0 ? ep->group : 1)];
-            for (size_t i = 0; i < len; i++)
-                d[i] = d[i] > 0.0f ? d[i] : d[i] * a;
+            const float a = ep->act == SR_ACT_LRELU
+                                ? ep->slope
+                                : ep->alpha[ep->nalpha == 1 ? 0 : co / (ep->group > 0 ? ep->group : 1)];
+            leaky_row(d, len, a);
             break;
         }
         case SR_ACT_NONE:
@@ -670,8 +726,9 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
         forward_ref_ep(l, x, y, ep);
         return;
     }
-    const int bk = bf16_kind(l, impl);
-    const int wk = bk ? 0 : wino_kind(l, impl);
+    const int ak = amx_kind(l, impl);
+    const int bk = ak ? 0 : bf16_kind(l, impl);
+    const int wk = ak || bk ? 0 : wino_kind(l, impl);
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF)
         impl = SR_CONV_AUTO; /* where Winograd cannot run: AUTO's kernel (not the
                               * env's again), so that e.g. SRResNet's small 9x9
@@ -686,7 +743,13 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
                 e.residual += b * ys;
             eb = &e;
         }
-        if (bk) {
+        if (ak == 1)
+            sr_amx_forward(g.cin, g.cout, g.h, g.w, x->data + b * xs, l->amx, l->bias,
+                           y->data + b * ys, scratch, eb);
+        else if (ak == 2)
+            sr_amx_forward_ref(g.cin, g.cout, g.h, g.w, x->data + b * xs, l->amx, l->bias,
+                               y->data + b * ys, eb);
+        else if (bk) {
             sr_wino_geom w = {g.cin, g.cout, g.h, g.w, ((oy % 4) + 4) % 4, ((ox % 4) + 4) % 4};
             if (bk == 1)
                 sr_wino_forward_bf16(&w, x->data + b * xs, l->wino_bf16, l->bias,

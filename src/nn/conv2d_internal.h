@@ -160,6 +160,24 @@ void sr_wino_band_to_bf16(const float *V, int C, int ntp, uint32_t *Vb);
 void sr_wino_gemm_bf16(const uint32_t *ub, const uint32_t *Vb, int C, int K6, int kb0, int kbn,
                        int ntp, float *M, int ldm_p);
 
+/* ---- bf16 direct 3x3 convs on AMX (conv2d_amx.c) ---------------------
+ * For 3x3 stride-1 pad-1 convs with >= SR_BF16_MIN_CHANNELS in and out.
+ * Weights packed once as wa[9][cin/32][cout][32] bf16 (cin rounded up to
+ * 32, cout to 32, zeros); sums in fp32 started from the bias. */
+int sr_amx_layer_ok(const sr_conv2d *l);
+size_t sr_amx_weight_halves(int cin, int cout);
+void sr_amx_pack(const float *w, int cin, int cout, uint16_t *wa);
+/* Scratch floats for an input of cin x h x w (its bf16 pair copy). */
+size_t sr_amx_scratch(int cin, int cout, int h, int w);
+/* The kernel (needs sr_amx_supported()). Allows ep->residual == y (y +=
+ * conv: a row's residual is read as the row is written). */
+void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep);
+/* Plain C: the same bf16 operands, each sum in double (the hardware's own
+ * order of rounding is not reproduced: tests bound the difference). */
+void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
+                        const float *bias, float *y, const sr_conv_epilogue *ep);
+
 /* A band of the AVX2 kernels: tile rows [ty0, ty0 + nr) x tile columns
  * [cx0, cx0 + ncx); tile (r, j) is column r * ncx + j of the band's
  * transformed arrays, whose rows are ntp apart. */

@@ -104,6 +104,22 @@ int sr_bf16_supported(void)
     return bf16_ok;
 }
 
+/* Where bf16 was measured faster than fp32 (MSRResNet x4, 256^2, one
+ * thread, bench_infer): with AMX (Sapphire Rapids VM, 2026-12-02: 0.98 s
+ * against 1.56 s fp32), and vdpbf16ps Winograd on AMD (Zen 4 VM: 0.83
+ * against 1.17 s). Intel's vdpbf16ps without AMX was slower than fp32
+ * (1.97 s on the Sapphire Rapids VM with SRGAN_NO_AMX). */
+int sr_bf16_faster(void)
+{
+    if (sr_amx_supported())
+        return 1;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    return sr_bf16_supported() && __builtin_cpu_is("amd");
+#else
+    return 0;
+#endif
+}
+
 /* ---- reference ---------------------------------------------------------- */
 
 void sr_wino_forward_bf16_ref(const sr_wino_geom *g, const float *x, const uint32_t *ub,

@@ -1,0 +1,350 @@
+/* conv2d_amx.c: bf16 3x3 convolutions on Intel AMX (tdpbf16ps), for
+ * inference, and their plain-C reference.
+ *
+ * Why direct and not Winograd: one tdpbf16ps multiplies a 16 x 32 bf16 tile
+ * by a 32 x 16 one into 16 x 16 fp32 sums, 16 times the multiply-adds per
+ * cycle of AVX-512 fp32 FMAs. At that rate Winograd's 4x fewer multiplies do
+ * not pay for its transforms (on the Sapphire Rapids VM of 2026-12-02 the
+ * fp32 Winograd transforms alone took longer than all AMX convs), and the
+ * direct form needs no transform: a conv is 9 x (Cin / 32) tile products
+ * per 16 output channels x 16 pixels, read straight from the input.
+ *
+ * Layouts (what the tiles read, so that no tile needs a gather):
+ *   - input, three rows at a time: xb[r][c2][j], 32-bit words holding the bf16 of
+ *     channels 2 c2 (low half) and 2 c2 + 1 of input row r - 1, column j - 1,
+ *     zero outside the image and past Cin (C2P = Cin rounded up to 32, / 2
+ *     words per pixel); a B tile is 16 channel pairs x 16 pixels of one row,
+ *     its rows wp words apart;
+ *   - weights, once at prepare: wa[tap][cb][k][i] = bf16(w[k][32 cb + i][tap]),
+ *     Cout rounded up to 32 (zero rows); an A tile is 16 output channels x 32
+ *     input channels, 1 KB contiguous;
+ *   - output: a C tile is 16 output channels x 16 pixels of one row, stored
+ *     straight into the NCHW fp32 planes (rows a plane apart), started from
+ *     the bias.
+ * Each output sums its 9 x Cin products in the same order (tap, then block
+ * of 32 channels) wherever it lies, so a tile of an image gives the whole
+ * image's bits; the epilogue (activation, residual) runs on each output row
+ * while it is in cache.
+ *
+ * Rounding: activations and weights to bf16 as sr_bf16_round does (round to
+ * nearest even, denormals to zero). The hardware's sum of a pair of
+ * products is not a sequence of fmaf in either order (measured), so the
+ * reference (sr_amx_forward_ref) sums in double and the test bounds the
+ * difference by the bf16 products' magnitudes (tests/nn/test_nn_amx.c).
+ *
+ * Linux gives a process AMX's 8 KB of tile state only when asked
+ * (arch_prctl ARCH_REQ_XCOMP_PERM); sr_amx_supported() asks, once. */
+#include "conv2d_internal.h"
+#include "conv2d_winograd.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AMX_CB 32 /* input channels per tile product (K of one tdpbf16ps) */
+#define AMX_KB 16 /* output channels per C tile */
+#define AMX_NX 16 /* pixels per C tile */
+
+static int cin_pad(int cin)
+{
+    return (cin + AMX_CB - 1) / AMX_CB * AMX_CB;
+}
+
+static int cout_pad(int cout)
+{
+    return (cout + 2 * AMX_KB - 1) / (2 * AMX_KB) * (2 * AMX_KB);
+}
+
+/* Row length of xb in words: the image columns, rounded up to the 32 pixels
+ * of two C tiles, plus the two padding columns. */
+static int row_words(int w)
+{
+    return (w + 2 * AMX_NX - 1) / (2 * AMX_NX) * (2 * AMX_NX) + 2;
+}
+
+int sr_amx_layer_ok(const sr_conv2d *l)
+{
+    return l->kh == 3 && l->kw == 3 && l->stride == 1 && l->pad == 1 &&
+           l->cin >= SR_BF16_MIN_CHANNELS && l->cout >= SR_BF16_MIN_CHANNELS;
+}
+
+size_t sr_amx_weight_halves(int cin, int cout)
+{
+    return (size_t)9 * cin_pad(cin) * cout_pad(cout);
+}
+
+void sr_amx_pack(const float *w, int cin, int cout, uint16_t *wa)
+{
+    const int CB = cin_pad(cin) / AMX_CB, KP = cout_pad(cout);
+    for (int t = 0; t < 9; t++)
+        for (int cb = 0; cb < CB; cb++)
+            for (int k = 0; k < KP; k++)
+                for (int i = 0; i < AMX_CB; i++) {
+                    const int c = cb * AMX_CB + i;
+                    wa[(((size_t)t * CB + cb) * KP + k) * AMX_CB + i] =
+                        k < cout && c < cin ? sr_bf16_round(w[((size_t)k * cin + c) * 9 + t]) : 0;
+                }
+}
+
+size_t sr_amx_scratch(int cin, int cout, int h, int w)
+{
+    (void)h; /* three rows of the input's pairs, one output row of every channel */
+    return (size_t)3 * (cin_pad(cin) / 2) * row_words(w) +
+           (size_t)cout_pad(cout) * (row_words(w) + 14) + 96;
+}
+
+/* ---- reference ---------------------------------------------------------- */
+
+void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
+                        const float *bias, float *y, const sr_conv_epilogue *ep)
+{
+    const int CB = cin_pad(cin) / AMX_CB, KP = cout_pad(cout);
+    const size_t plane = (size_t)h * w;
+    float *out = y;
+    if (ep && ep->residual == y) { /* y += conv: the conv apart first (tests only) */
+        out = malloc(plane * cout * sizeof *out);
+        if (!out)
+            abort();
+    }
+    for (int k = 0; k < cout; k++)
+        for (int oy = 0; oy < h; oy++)
+            for (int ox = 0; ox < w; ox++) {
+                double acc = bias ? bias[k] : 0.0;
+                for (int t = 0; t < 9; t++) {
+                    const int iy = oy + t / 3 - 1, ix = ox + t % 3 - 1;
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                        continue;
+                    for (int cb = 0; cb < CB; cb++)
+                        for (int i = 0; i < AMX_CB && cb * AMX_CB + i < cin; i++) {
+                            const int c = cb * AMX_CB + i;
+                            const float a = sr_bf16_to_float(
+                                wa[(((size_t)t * CB + cb) * KP + k) * AMX_CB + i]);
+                            const float b = sr_bf16_to_float(
+                                sr_bf16_round(x[(size_t)c * plane + (size_t)iy * w + ix]));
+                            acc += (double)a * b;
+                        }
+                }
+                out[(size_t)k * plane + (size_t)oy * w + ox] = (float)acc;
+            }
+    if (out != y) {
+        for (size_t i = 0; i < plane * cout; i++)
+            y[i] = out[i] + y[i];
+        free(out);
+        sr_conv_epilogue e = *ep;
+        e.residual = NULL;
+        sr_conv_epilogue_rows(&e, y, plane, 0, cout, 0, plane);
+    } else if (ep) {
+        sr_conv_epilogue_rows(ep, y, plane, 0, cout, 0, plane);
+    }
+}
+
+/* ---- AMX kernel ---------------------------------------------------------- */
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) && \
+    defined(__linux__)
+#define HAVE_AMX 1
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_ok;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+static void read_amx(void)
+{
+    const char *v = getenv("SRGAN_NO_AMX");
+    if (v && *v && strcmp(v, "0"))
+        return;
+    if (!sr_bf16_supported()) /* also honours SRGAN_NO_BF16 */
+        return;
+    if (!__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16"))
+        return;
+    /* the kernel must grant the tile data state; a refusal (old kernel, a
+     * hypervisor without it) leaves AMX off */
+    amx_ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+
+int sr_amx_supported(void)
+{
+    pthread_once(&amx_once, read_amx);
+    return amx_ok;
+}
+
+#define AMX __attribute__((target("avx512f,avx512bw,amx-tile,amx-bf16")))
+#include "conv2d_winograd_avx2.h" /* bf16_round16 */
+
+typedef struct tile_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+/* Row r of xb (input row r - 1, zero for r = 0 and h + 1) from the NCHW
+ * input, into row. */
+AMX static void to_pairs(const float *x, int cin, int h, int w, uint32_t *row, int r)
+{
+    const int C2P = cin_pad(cin) / 2, wp = row_words(w);
+    const size_t plane = (size_t)h * w;
+    {
+        if (r == 0 || r == h + 1) {
+            memset(row, 0, (size_t)C2P * wp * sizeof *row);
+            return;
+        }
+        for (int c2 = 0; c2 < C2P; c2++) {
+            uint32_t *d = row + (size_t)c2 * wp;
+            const int c = 2 * c2;
+            const float *e = c < cin ? x + (size_t)c * plane + (size_t)(r - 1) * w : NULL;
+            const float *o = c + 1 < cin ? e + plane : NULL;
+            d[0] = 0;
+            int j = 0;
+            if (e) {
+                for (; j + 16 <= w; j += 16) {
+                    const __m512i lo = bf16_round16(_mm512_loadu_ps(e + j));
+                    const __m512i hi = o ? _mm512_slli_epi32(bf16_round16(_mm512_loadu_ps(o + j)), 16)
+                                         : _mm512_setzero_si512();
+                    _mm512_storeu_si512(d + 1 + j, _mm512_or_si512(lo, hi));
+                }
+                for (; j < w; j++)
+                    d[1 + j] = sr_bf16_round(e[j]) | (o ? (uint32_t)sr_bf16_round(o[j]) << 16 : 0u);
+            }
+            memset(d + 1 + j, 0, (size_t)(wp - 1 - j) * sizeof *d);
+        }
+    }
+}
+
+/* Row stride of the output row buffer, in floats: the 32-pixel blocks plus
+ * 16, so that a C tile's 16 rows do not share cache sets. */
+static int obuf_stride(int w)
+{
+    return row_words(w) - 2 + 16;
+}
+
+/* One output row of channel c: d = act(s + r) (r NULL: no residual), the
+ * bits of sr_conv_epilogue_rows on a copy of s, in one pass. */
+AMX static void row_out(const float *s, float *d, const float *r, const sr_conv_epilogue *ep,
+                        int c, int w)
+{
+    const sr_act_kind act = ep ? ep->act : SR_ACT_NONE;
+    float a = 0.0f;
+    if (act == SR_ACT_LRELU)
+        a = ep->slope;
+    else if (act == SR_ACT_PRELU)
+        a = ep->alpha[ep->nalpha == 1 ? 0 : c / (ep->group > 0 ? ep->group : 1)];
+    const __m512 va = _mm512_set1_ps(a), z = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= w; i += 16) {
+        __m512 v = _mm512_loadu_ps(s + i);
+        if (r)
+            v = _mm512_add_ps(v, _mm512_loadu_ps(r + i));
+        if (act == SR_ACT_RELU)
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), v);
+        else if (act != SR_ACT_NONE)
+            v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), _mm512_mul_ps(v, va), v);
+        _mm512_storeu_ps(d + i, v);
+    }
+    for (; i < w; i++) {
+        float v = s[i];
+        if (r)
+            v = v + r[i];
+        if (act == SR_ACT_RELU)
+            v = v > 0.0f ? v : 0.0f;
+        else if (act != SR_ACT_NONE)
+            v = v > 0.0f ? v : v * a;
+        d[i] = v;
+    }
+}
+
+AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
+                        const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+{
+    const int CB = cin_pad(cin) / AMX_CB, KP = cout_pad(cout), C2P = cin_pad(cin) / 2;
+    const int wp = row_words(w), W32 = wp - 2;
+    const size_t plane = (size_t)h * w;
+    /* xb rows in a ring of three (scratch bounded by the width): output row
+     * oy reads rows oy, oy + 1, oy + 2, at ring slots r % 3 */
+    uint32_t *xb = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    const size_t xrow = (size_t)C2P * wp;
+    to_pairs(x, cin, h, w, xb, 0);
+    to_pairs(x, cin, h, w, xb + xrow, 1);
+
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+    float bt[2][AMX_KB * AMX_NX] __attribute__((aligned(64)));
+    /* A C tile goes to a row buffer, not straight into y: y's channel planes
+     * lie a multiple of 4 KB apart, so a tile's 16 rows (and a row's 64
+     * channels) would share one set of every cache, and the stores and the
+     * epilogue after them ran from memory (the epilogue took a third of the
+     * time on the SPR VM). */
+    const int ldo = obuf_stride(w);
+    float *obuf = (float *)(xb + 3 * xrow + 16);
+    obuf = (float *)(((uintptr_t)obuf + 63) & ~(uintptr_t)63);
+    const size_t ldb = (size_t)wp * 4; /* bytes between a B tile's rows */
+    for (int oy = 0; oy < h; oy++) {
+        to_pairs(x, cin, h, w, xb + (size_t)((oy + 2) % 3) * xrow, oy + 2);
+        for (int k = 0; k < KP; k += 2 * AMX_KB) {
+            for (int m = 0; m < 2 * AMX_KB; m++) {
+                const float b = bias && k + m < cout ? bias[k + m] : 0.0f;
+                for (int n = 0; n < AMX_NX; n++)
+                    bt[m / AMX_KB][(m % AMX_KB) * AMX_NX + n] = b;
+            }
+            for (int x0 = 0; x0 < W32; x0 += 2 * AMX_NX) {
+                _tile_loadd(0, bt[0], 64);
+                _tile_loadd(1, bt[0], 64);
+                _tile_loadd(2, bt[1], 64);
+                _tile_loadd(3, bt[1], 64);
+                for (int t = 0; t < 9; t++) {
+                    const uint32_t *brow = xb + (size_t)((oy + t / 3) % 3) * xrow + x0 + t % 3;
+                    const uint16_t *arow = wa + ((size_t)t * CB * KP + k) * AMX_CB;
+                    for (int cb = 0; cb < CB; cb++) {
+                        const uint16_t *a = arow + (size_t)cb * KP * AMX_CB;
+                        const uint32_t *b = brow + (size_t)cb * 16 * wp;
+                        _tile_loadd(4, a, 64);
+                        _tile_loadd(5, a + AMX_KB * AMX_CB, 64);
+                        _tile_loadd(6, b, ldb);
+                        _tile_loadd(7, b + AMX_NX, ldb);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
+                }
+                float *o = obuf + (size_t)k * ldo + x0;
+                _tile_stored(0, o, (size_t)ldo * 4);
+                _tile_stored(1, o + AMX_NX, (size_t)ldo * 4);
+                _tile_stored(2, o + (size_t)AMX_KB * ldo, (size_t)ldo * 4);
+                _tile_stored(3, o + (size_t)AMX_KB * ldo + AMX_NX, (size_t)ldo * 4);
+            }
+        }
+        for (int c = 0; c < cout; c++)
+            row_out(obuf + (size_t)c * ldo, y + (size_t)c * plane + (size_t)oy * w,
+                    ep && ep->residual ? ep->residual + (size_t)c * plane + (size_t)oy * w : NULL,
+                    ep, c, w);
+    }
+    _tile_release();
+}
+
+#else /* no AMX: never dispatched (sr_amx_supported() is 0) */
+
+int sr_amx_supported(void)
+{
+    return 0;
+}
+
+void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+{
+    (void)scratch;
+    sr_amx_forward_ref(cin, cout, h, w, x, wa, bias, y, ep);
+}
+
+#endif
