@@ -3,6 +3,25 @@
  * The derivative at exactly 0 is taken from the negative side, as PyTorch. */
 #include "srgan/nn.h"
 
+#include <stdint.h>
+#include <string.h>
+
+/* c ? a : b by bit masks: the leaky loops below compute the product for
+ * every element and select with it, so GCC vectorises them. Written as
+ * x > 0 ? x : x * s it sinks the multiply into a branch it may not
+ * speculate (-ftrapping-math) and runs scalar with a branch on each sign,
+ * 4.5 % of a psnr training step. Same values. */
+static inline float pick(int c, float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    const uint32_t m = -(uint32_t)(c != 0), r = (ua & m) | (ub & ~m);
+    float f;
+    memcpy(&f, &r, sizeof f);
+    return f;
+}
+
 void sr_relu_forward(const float *x, float *y, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -11,20 +30,26 @@ void sr_relu_forward(const float *x, float *y, size_t n)
 
 void sr_relu_backward(const float *x, const float *dy, float *dx, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float g = dy[i];
+        dx[i] = pick(x[i] > 0.0f, g, 0.0f);
+    }
 }
 
 void sr_lrelu_forward(const float *x, float *y, size_t n, float slope)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
+    for (size_t i = 0; i < n; i++) {
+        const float v = x[i];
+        y[i] = pick(v > 0.0f, v, v * slope);
+    }
 }
 
 void sr_lrelu_backward(const float *x, const float *dy, float *dx, size_t n, float slope)
 {
-    for (size_t i = 0; i < n; i++)
-        dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
+    for (size_t i = 0; i < n; i++) {
+        const float g = dy[i];
+        dx[i] = pick(x[i] > 0.0f, g, g * slope);
+    }
 }
 
 void sr_prelu_forward(const sr_tensor *x, const float *alpha, int nalpha, sr_tensor *y)
