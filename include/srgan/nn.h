@@ -291,9 +291,16 @@ typedef struct sr_conv2d_bwd {
     float *du;          /* Winograd dweight sums, or NULL */
     int wdx, wdw;       /* Winograd dx; dweight (1 AVX2, 2 plain C) */
     sr_conv_impl impl;  /* the other kernels' choice */
+    const uint16_t *amx_dx; /* bf16 training: the dx kernel packed for AMX, or NULL */
 } sr_conv2d_bwd;
 void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
                               float *dbias, float *scratch, sr_conv_impl impl);
+/* The same for bf16 training: where AMX takes the conv (sr_amx_supported(),
+ * 3x3 stride-1 pad-1, >= SR_BF16_MIN_CHANNELS in and out, no SRGAN_CONV
+ * override) its dx runs on AMX with bf16 operands and fp32 sums; dweight
+ * and dbias stay fp32. Elsewhere it is sr_conv2d_backward_begin(AUTO). */
+void sr_conv2d_backward_begin_bf16(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
+                                   float *dbias, float *scratch);
 void sr_conv2d_backward_add(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,
                             sr_tensor *dx);
 void sr_conv2d_backward_end(sr_conv2d_bwd *b);
@@ -322,6 +329,11 @@ void sr_conv2d_backward_gated(sr_conv2d_bwd *b, const sr_tensor *x, const sr_ten
  * per image. */
 size_t sr_conv2d_train_u_floats(const sr_conv2d *l);
 sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u);
+/* The same for bf16 training (mixed precision: fp32 master weights, Adam
+ * state and activations): where AMX takes l (see
+ * sr_conv2d_backward_begin_bf16) packs l's current weights to bf16 in u and
+ * makes lw run them on AMX; elsewhere sr_conv2d_train_prepare. */
+sr_conv_impl sr_conv2d_train_prepare_bf16(const sr_conv2d *l, sr_conv2d *lw, float *u);
 /* Non-zero when impl really runs its own kernel for l (not the fallback). */
 int sr_conv2d_impl_supported(const sr_conv2d *l, sr_conv_impl impl);
 /* Non-zero when SR_CONV_DIRECT really runs a direct kernel for l. */

@@ -322,6 +322,7 @@ typedef struct sr_train_config {
     int batch, patch, augment;
     uint64_t seed;
     int threads;
+    int bf16;                /* 1: mixed precision on AMX (sr_generator_set_train_precision) */
     /* optimisation */
     double lr_g, lr_d, beta1, beta2, eps;
     const char *schedule;    /* see sr_lr_parse                            */

@@ -84,6 +84,7 @@ struct sr_generator {
     int mean_shift; /* EDSR: x' = (x - mean) * range; y = y' / range + mean */
     float mean[4], range;
     int align;     /* input windows must start at multiples of this (unshuffle) */
+    int train_bf16; /* training convs on AMX in bf16 (sr_generator_set_train_precision) */
 
     int nparams, capparams;
     sr_param *params;

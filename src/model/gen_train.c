@@ -222,7 +222,8 @@ sr_gen_acts *sr_generator_train_forward(const sr_generator *g, const sr_tensor *
         sr_conv2d cv; /* this step's weights, transformed once for the batch */
         sr_conv_impl im = SR_CONV_AUTO;
         if (o->kind == OP_CONV)
-            im = sr_conv2d_train_prepare(&g->convs[o->conv].c, &cv, A->u);
+            im = g->train_bf16 ? sr_conv2d_train_prepare_bf16(&g->convs[o->conv].c, &cv, A->u)
+                               : sr_conv2d_train_prepare(&g->convs[o->conv].c, &cv, A->u);
         for (int b = 0; b < n; b++) {
             sr_tensor in = img(g, base, o->in, b, h, w), out = img(g, base, o->out, b, h, w);
             switch (o->kind) {
@@ -402,8 +403,12 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
         sr_conv2d_bwd cb; /* one conv backward over the batch: transforms once */
         if (o->kind == OP_CONV) {
             const gen_conv *cv = &g->convs[o->conv];
-            sr_conv2d_backward_begin(&cb, &cv->c, gptr(g, grads, cv->param),
-                                     gptr(g, grads, cv->param + 1), scr, SR_CONV_AUTO);
+            if (g->train_bf16)
+                sr_conv2d_backward_begin_bf16(&cb, &cv->c, gptr(g, grads, cv->param),
+                                              gptr(g, grads, cv->param + 1), scr);
+            else
+                sr_conv2d_backward_begin(&cb, &cv->c, gptr(g, grads, cv->param),
+                                         gptr(g, grads, cv->param + 1), scr, SR_CONV_AUTO);
         }
         for (int b = 0; b < n; b++) {
             sr_tensor dout = img(g, G, o->out, b, h, w);
@@ -478,5 +483,17 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
             sr_add(dx->data, gs.data, dx->data, nx);
         }
     }
+    return 0;
+}
+
+int sr_generator_set_train_precision(sr_generator *g, sr_precision p, sr_error *err)
+{
+    p = p == SR_PRECISION_AUTO ? (sr_amx_supported() ? SR_PRECISION_BF16 : SR_PRECISION_FP32) : p;
+    if (p == SR_PRECISION_BF16 && !sr_amx_supported()) {
+        sr_error_set(err, SR_ERR_ARG,
+                     "bf16 training needs a CPU with AMX-BF16 (Intel Sapphire Rapids or later)");
+        return -1;
+    }
+    g->train_bf16 = p == SR_PRECISION_BF16;
     return 0;
 }

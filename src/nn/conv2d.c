@@ -341,9 +341,29 @@ static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
     return train_wino_kind(l, impl, WINO_AUTO_MIN_CH, WINO_AUTO_MIN_CH);
 }
 
+/* Floats of a conv's AMX weights (as its dx conv's, transposed: the same
+ * count), or 0 where AMX does not take it. */
+static size_t amx_floats(const sr_conv2d *l)
+{
+    return sr_amx_layer_ok(l) ? (sr_amx_weight_halves(l->cin, l->cout) + 1) / 2 + 16 : 0;
+}
+
 size_t sr_conv2d_train_u_floats(const sr_conv2d *l)
 {
-    return sr_wino_layer_ok(l) ? sr_wino_u_floats(l->cin, l->cout) : 0;
+    const size_t w = sr_wino_layer_ok(l) ? sr_wino_u_floats(l->cin, l->cout) : 0;
+    return amx_floats(l) > w ? amx_floats(l) : w;
+}
+
+sr_conv_impl sr_conv2d_train_prepare_bf16(const sr_conv2d *l, sr_conv2d *lw, float *u)
+{
+    if (!u || !sr_amx_supported() || !sr_amx_layer_ok(l) || auto_impl() != SR_CONV_AUTO)
+        return sr_conv2d_train_prepare(l, lw, u);
+    *lw = *l;
+    lw->wino = NULL;
+    lw->wino_bf16 = NULL;
+    lw->amx = (uint16_t *)(void *)u;
+    sr_amx_pack(l->weight, l->cin, l->cout, lw->amx);
+    return SR_CONV_AUTO;
 }
 
 sr_conv_impl sr_conv2d_train_impl(const sr_conv2d *l)
@@ -379,7 +399,8 @@ int sr_conv2d_prepare_backward(sr_conv2d *l)
 sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u)
 {
     *lw = *l;
-    lw->wino_bf16 = NULL; /* training is fp32 */
+    lw->wino_bf16 = NULL; /* fp32 (bf16: sr_conv2d_train_prepare_bf16) */
+    lw->amx = NULL;
     const int k = train_wino_kind(l, SR_CONV_AUTO, 1, WINO_AUTO_MIN_CH);
     if (!k || !u)
         return SR_CONV_AUTO;
@@ -505,9 +526,13 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
             rest = g.K * g.cout;
         if (sr_wino_dweight_scratch(&fw) > rest)
             rest = sr_wino_dweight_scratch(&fw);
+        if (sr_amx_layer_ok(l) && sr_amx_scratch(g.cout, g.cin, g.oh, g.ow) > rest)
+            rest = sr_amx_scratch(g.cout, g.cin, g.oh, g.ow); /* bf16 training's dx */
         if (need > rest)
             rest = need;
-        need = sr_wino_u_floats(g.cout, g.cin) + sr_wino_du_floats(g.cin, g.cout) + rest;
+        size_t u = sr_wino_u_floats(g.cout, g.cin);
+        u = amx_floats(l) > u ? amx_floats(l) : u; /* or the AMX dx weights */
+        need = u + sr_wino_du_floats(g.cin, g.cout) + rest;
     }
     return need;
 }
@@ -731,10 +756,10 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
         }
         if (ak == 1)
             sr_amx_forward(g.cin, g.cout, g.h, g.w, x->data + b * xs, l->amx, l->bias,
-                           y->data + b * ys, scratch, eb);
+                           y->data + b * ys, scratch, eb, NULL);
         else if (ak == 2)
             sr_amx_forward_ref(g.cin, g.cout, g.h, g.w, x->data + b * xs, l->amx, l->bias,
-                               y->data + b * ys, eb);
+                               y->data + b * ys, eb, NULL);
         else if (bk) {
             sr_wino_geom w = {g.cin, g.cout, g.h, g.w, ((oy % 4) + 4) % 4, ((ox % 4) + 4) % 4};
             if (bk == 1)
@@ -878,8 +903,8 @@ static void flip_transpose(const geom *g, const float *w, float *wt)
 }
 
 /* Kernels of a backward, fixed per layer (never per image size). */
-void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
-                              float *dbias, float *scratch, sr_conv_impl impl)
+static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight, float *dbias,
+                           float *scratch, sr_conv_impl impl, int bf16)
 {
     memset(b, 0, sizeof *b);
     b->l = l;
@@ -892,7 +917,20 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF || impl == SR_CONV_REF)
         impl = SR_CONV_AUTO; /* the rest: AUTO's kernels */
     b->impl = impl;
-    if (b->wdx && l->wino_dx) {
+    if (bf16 && b->wdx && sr_amx_supported() && sr_amx_layer_ok(l) && auto_impl() == SR_CONV_AUTO) {
+        /* the flipped, transposed kernel packed for AMX (a conv cout -> cin),
+         * flipped in the per-image part of scratch first */
+        const size_t nu = amx_floats(l) > sr_wino_u_floats(l->cout, l->cin)
+                              ? amx_floats(l)
+                              : sr_wino_u_floats(l->cout, l->cin);
+        float *wt = scratch + nu + (b->wdw ? sr_wino_du_floats(l->cin, l->cout) : 0);
+        geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
+        flip_transpose(&g, l->weight, wt);
+        sr_amx_pack(wt, l->cout, l->cin, (uint16_t *)(void *)scratch);
+        b->amx_dx = (const uint16_t *)(void *)scratch;
+        b->wdx = 0;
+        scratch += nu;
+    } else if (b->wdx && l->wino_dx) {
         b->u_dx = l->wino_dx; /* prepared (fixed weights) */
     } else if (b->wdx) { /* the flipped, transposed kernel, transformed once for the batch */
         geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
@@ -911,6 +949,18 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
     b->scratch = scratch;
 }
 
+void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
+                              float *dbias, float *scratch, sr_conv_impl impl)
+{
+    backward_begin(b, l, dweight, dbias, scratch, impl, 0);
+}
+
+void sr_conv2d_backward_begin_bf16(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
+                                   float *dbias, float *scratch)
+{
+    backward_begin(b, l, dweight, dbias, scratch, SR_CONV_AUTO, 1);
+}
+
 /* sr_conv2d_backward_add, or with acc set (only with Winograd dx) dx += the
  * input gradient, added in the Winograd kernel's store as a residual that
  * is dx itself (conv2d_winograd_avx2.c reads each residual pixel just
@@ -923,7 +973,7 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
     geom g = make_geom(l, x);
     float *scratch = bw->scratch, *dweight = bw->dweight;
     const sr_conv_impl impl = bw->impl;
-    const int wdx = dx && dx->data && bw->wdx;
+    const int wdx = dx && dx->data && (bw->wdx || bw->amx_dx);
     int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
     if (dx && dx->data && (!(wdx || direct_dx) || g.oh <= 0 || g.ow <= 0))
         memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float)); /* col2im adds into
@@ -960,7 +1010,17 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
             run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
                        scratch + g.K * g.cout, NULL);
         }
-        if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
+        if (wdx && bw->amx_dx) { /* the same conv on AMX */
+            float *dxw = dx->data + b * xs;
+            const sr_conv_epilogue e = {.residual = dxw};
+            sr_wino_gate gb;
+            if (gt) {
+                gb = *gt;
+                gb.x += b * xs;
+            }
+            sr_amx_forward(g.cout, g.cin, g.oh, g.ow, dyb, bw->amx_dx, NULL, dxw, scratch,
+                           acc ? &e : NULL, gt ? &gb : NULL);
+        } else if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
             sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
             float *dxw = dx->data + b * xs;
             const sr_conv_epilogue e = {.residual = dxw};
@@ -984,7 +1044,7 @@ void sr_conv2d_backward_add(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tens
 void sr_conv2d_backward_gated(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
                               sr_tensor *dx, sr_act_kind act, float slope, const float *gate)
 {
-    if (bw->wdx) { /* in the kernel's store */
+    if (bw->wdx || bw->amx_dx) { /* in the kernel's store */
         const sr_wino_gate gt = {gate, act, slope};
         backward_run(bw, x, dy, dx, 0, &gt);
         return;
@@ -999,7 +1059,7 @@ void sr_conv2d_backward_gated(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_te
 void sr_conv2d_backward_acc(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor *dy,
                             sr_tensor *dx, float *tmp)
 {
-    if (dx && dx->data && bw->wdx) { /* added in the kernel's store */
+    if (dx && dx->data && (bw->wdx || bw->amx_dx)) { /* added in the kernel's store */
         backward_run(bw, x, dy, dx, 1, NULL);
         return;
     }

@@ -97,7 +97,8 @@ size_t sr_amx_scratch(int cin, int cout, int h, int w)
 /* ---- reference ---------------------------------------------------------- */
 
 void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
-                        const float *bias, float *y, const sr_conv_epilogue *ep)
+                        const float *bias, float *y, const sr_conv_epilogue *ep,
+                        const sr_wino_gate *gt)
 {
     const int CB = cin_pad(cin) / AMX_CB, KP = cout_pad(cout);
     const size_t plane = (size_t)h * w;
@@ -137,6 +138,9 @@ void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const u
     } else if (ep) {
         sr_conv_epilogue_rows(ep, y, plane, 0, cout, 0, plane);
     }
+    if (gt)
+        for (size_t i = 0; i < plane * cout; i++)
+            y[i] = gt->x[i] > 0.0f ? y[i] : gt->act == SR_ACT_RELU ? 0.0f : y[i] * gt->slope;
 }
 
 /* ---- AMX kernel ---------------------------------------------------------- */
@@ -226,7 +230,7 @@ static int obuf_stride(int w)
 /* One output row of channel c: d = act(s + r) (r NULL: no residual), the
  * bits of sr_conv_epilogue_rows on a copy of s, in one pass. */
 AMX static void row_out(const float *s, float *d, const float *r, const sr_conv_epilogue *ep,
-                        int c, int w)
+                        const float *gate, float gslope, int c, int w)
 {
     const sr_act_kind act = ep ? ep->act : SR_ACT_NONE;
     float a = 0.0f;
@@ -244,6 +248,11 @@ AMX static void row_out(const float *s, float *d, const float *r, const sr_conv_
             v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), v);
         else if (act != SR_ACT_NONE)
             v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), _mm512_mul_ps(v, va), v);
+        if (gate) { /* times the activation's derivative at gate: 1, or 0 / the slope */
+            const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_loadu_ps(gate + i), z, _CMP_GT_OQ);
+            v = gslope == 0.0f ? _mm512_maskz_mov_ps(pos, v)
+                               : _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, _mm512_set1_ps(gslope)), v);
+        }
         _mm512_storeu_ps(d + i, v);
     }
     for (; i < w; i++) {
@@ -254,12 +263,15 @@ AMX static void row_out(const float *s, float *d, const float *r, const sr_conv_
             v = v > 0.0f ? v : 0.0f;
         else if (act != SR_ACT_NONE)
             v = v > 0.0f ? v : v * a;
+        if (gate)
+            v = gate[i] > 0.0f ? v : gslope == 0.0f ? 0.0f : v * gslope;
         d[i] = v;
     }
 }
 
 AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
-                        const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+                        const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep,
+                        const sr_wino_gate *gt)
 {
     const int CB = cin_pad(cin) / AMX_CB, KP = cout_pad(cout), C2P = cin_pad(cin) / 2;
     const int wp = row_words(w), W32 = wp - 2;
@@ -328,7 +340,8 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
         for (int c = 0; c < cout; c++)
             row_out(obuf + (size_t)c * ldo, y + (size_t)c * plane + (size_t)oy * w,
                     ep && ep->residual ? ep->residual + (size_t)c * plane + (size_t)oy * w : NULL,
-                    ep, c, w);
+                    ep, gt ? gt->x + (size_t)c * plane + (size_t)oy * w : NULL,
+                    gt && gt->act == SR_ACT_LRELU ? gt->slope : 0.0f, c, w);
     }
     _tile_release();
 }
@@ -341,10 +354,11 @@ int sr_amx_supported(void)
 }
 
 void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
-                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep)
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep,
+                    const sr_wino_gate *gt)
 {
     (void)scratch;
-    sr_amx_forward_ref(cin, cout, h, w, x, wa, bias, y, ep);
+    sr_amx_forward_ref(cin, cout, h, w, x, wa, bias, y, ep, gt);
 }
 
 #endif

@@ -170,13 +170,17 @@ void sr_amx_pack(const float *w, int cin, int cout, uint16_t *wa);
 /* Scratch floats for an input of cin x h x w (its bf16 pair copy). */
 size_t sr_amx_scratch(int cin, int cout, int h, int w);
 /* The kernel (needs sr_amx_supported()). Allows ep->residual == y (y +=
- * conv: a row's residual is read as the row is written). */
+ * conv: a row's residual is read as the row is written). gt (may be NULL):
+ * each output then times the activation's derivative at gt->x (training's
+ * dx of a conv that reads an activation, as sr_wino_forward_gated_avx2). */
 void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
-                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep);
+                    const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep,
+                    const sr_wino_gate *gt);
 /* Plain C: the same bf16 operands, each sum in double (the hardware's own
  * order of rounding is not reproduced: tests bound the difference). */
 void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
-                        const float *bias, float *y, const sr_conv_epilogue *ep);
+                        const float *bias, float *y, const sr_conv_epilogue *ep,
+                        const sr_wino_gate *gt);
 
 /* A band of the AVX2 kernels: tile rows [ty0, ty0 + nr) x tile columns
  * [cx0, cx0 + ncx); tile (r, j) is column r * ncx + j of the band's

@@ -429,6 +429,9 @@ static int init_models(loop *L, sr_generator *g, sr_disc *d, sr_error *err)
     s->g = g;
     s->d = d;
     if (!s->g || sr_generator_enable_grad(s->g, err)) return -1;
+    if (sr_generator_set_train_precision(s->g, c->bf16 ? SR_PRECISION_BF16 : SR_PRECISION_FP32,
+                                         err))
+        return -1;
     if (c->ema_decay > 0 && !(s->ema = clone_generator(s->g, err))) return -1;
     s->ngp = sr_generator_param_count(s->g);
     s->gp = calloc((size_t)s->ngp, sizeof *s->gp);
@@ -899,11 +902,11 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
     }
     if (!c->quiet && io)
         fprintf(stderr, "srgan-train: phase %s, %d training images, %s x%d %d blocks %d ch, "
-                        "batch %d patch %d, %d threads, from iteration %ld\n",
+                        "batch %d patch %d, %d threads%s, from iteration %ld\n",
                 c->phase == SR_PHASE_GAN ? "gan" : "psnr", sr_dataset_count(L.ds),
                 sr_arch_name(sr_generator_get_config(L.s.g)->arch), L.scale,
                 sr_generator_get_config(L.s.g)->blocks, sr_generator_get_config(L.s.g)->channels,
-                L.B, L.P, L.nw, L.s.iter);
+                L.B, L.P, L.nw, c->bf16 ? ", bf16 generator convs on AMX" : "", L.s.iter);
     if (c->resume && !c->quiet && io)
         resume_note(&L);
     double t_start = now(), t_last = t_start, rate = 0;

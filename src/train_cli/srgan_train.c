@@ -74,6 +74,8 @@ static void usage(FILE *f)
 "  --export FILE       write the (EMA) generator at the end\n"
 "  --ckpt-every N (1000)  --val-every N (1000)  --log-every N (10)  --val-samples N (3)\n"
 "  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n"
+"  --precision fp32|bf16|auto  generator convs in bf16 on AMX CPUs, fp32 sums and\n"
+"                      master weights (fp32; auto: bf16 where there is AMX)\n"
 "  --status-every N|Ns|Nm  a plain status line every N iterations, seconds or\n"
 "                      minutes, and at each validation (default: 60s without the\n"
 "                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n"
@@ -188,6 +190,21 @@ static int run(int argc, char **argv)
                 fprintf(stderr, "srgan-train: --phase must be psnr or gan\n");
                 return 2;
             }
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--precision")) {
+            sr_precision p = SR_PRECISION_FP32;
+            if (!v || sr_precision_parse(v, &p)) {
+                fprintf(stderr, "srgan-train: --precision must be fp32, bf16 or auto\n");
+                return 2;
+            }
+            if (p == SR_PRECISION_BF16 && !sr_amx_supported()) {
+                fprintf(stderr, "srgan-train: --precision bf16 needs a CPU with AMX-BF16 (Intel "
+                                "Sapphire Rapids or later); use fp32 or auto\n");
+                return 2;
+            }
+            c.bf16 = p == SR_PRECISION_BF16 || (p == SR_PRECISION_AUTO && sr_amx_supported());
             i++;
             continue;
         }

@@ -43,6 +43,28 @@ check "a schedule that does not depend on --iters: says so" grep -q 'the learnin
 "$TR" $tiny --out run --iters 20 --resume --status-every 2x 2> log.txt
 check "bad --status-every: usage error" grep -q 'status-every needs N' log.txt
 
+# --precision: bad values and bf16 without AMX are usage errors; bf16 where
+# there is AMX trains, says so, and the loss falls
+"$TR" $tiny --out run_p --iters 3 --precision fp16 2> log.txt
+rc=$?
+check "--precision fp16: usage error (2)" [ $rc -eq 2 ]
+check "--precision fp16: says what it takes" grep -q 'precision must be fp32, bf16 or auto' log.txt
+SRGAN_NO_AMX=1 "$TR" $tiny --out run_p --iters 3 --precision bf16 2> log.txt
+rc=$?
+check "--precision bf16 without AMX: refused (2)" [ $rc -eq 2 ]
+check "and says why" grep -q 'needs a CPU with AMX-BF16' log.txt
+check "and writes nothing" [ ! -e run_p ]
+SRGAN_NO_AMX=1 "$TR" $tiny --out run_pa --iters 2 --precision auto 2> log.txt
+check "--precision auto without AMX: fp32, runs" grep -q '1 threads, from iteration 0' log.txt
+if "$TR" $tiny --out run_b --iters 40 --precision bf16 --lr-g 2e-3 --status-every 10 2> log.txt; then
+    check "--precision bf16: said at the start" grep -q 'bf16 generator convs on AMX' log.txt
+    l10=$(sed -n 's/.*it 10\/40 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
+    l40=$(sed -n 's/.*it 40\/40 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
+    check "--precision bf16: the loss falls ($l10 -> $l40)" awk -v a="$l10" -v b="$l40" 'BEGIN { exit !(a > 0 && b < a) }'
+else
+    check "--precision bf16 fails only for want of AMX" grep -q 'needs a CPU with AMX-BF16' log.txt
+fi
+
 # every architecture trains: runs, the pixel loss falls, the model names its arch
 for a in srvgg rrdbnet edsr; do
     "$TR" --hr hr --scale 2 --arch $a --blocks 1 --features 8 --batch 4 --patch 16 --threads 1 \

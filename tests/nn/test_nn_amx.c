@@ -241,6 +241,65 @@ static void test_which_layers(void)
     free_layer(&T);
 }
 
+/* bf16 training's input gradient (sr_conv2d_backward_begin_bf16): plain,
+ * gated by an activation and added to dx, each against the fp32 backward
+ * within AMX_REL_BOUND; dweight and dbias stay fp32's bits. */
+static void test_backward_dx(void)
+{
+    static const wshape shapes[] = {{64, 64, 20, 37}, {16, 64, 9, 16}, {64, 24, 13, 5}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const wshape *sh = &shapes[i];
+        layer L = make_layer(sh, 500 + i, 1, 1);
+        sr_tensor dy = sr_tensor_alloc(1, sh->cout, sh->h, sh->w);
+        rng g = {31 + i};
+        fill_rand(&g, dy.data, sr_tensor_numel(&dy), 1.0f);
+        const size_t nw = (size_t)sh->cout * sh->cin * 9, nx = sr_tensor_numel(&L.x);
+        float *scratch = malloc(sr_conv2d_scratch_floats(&L.c, &L.x) * sizeof(float));
+        float *dw[2], *db[2], *tmp = malloc(nx * sizeof(float));
+        sr_tensor dx[2][3];
+        for (int b = 0; b < 2; b++) {
+            dw[b] = calloc(nw, sizeof(float));
+            db[b] = calloc((size_t)sh->cout, sizeof(float));
+            for (int v = 0; v < 3; v++) {
+                dx[b][v] = sr_tensor_alloc(1, sh->cin, sh->h, sh->w);
+                if (v == 2) /* _acc adds to what is there */
+                    memcpy(dx[b][v].data, L.x.data, nx * sizeof(float));
+            }
+            sr_conv2d_bwd cb;
+            if (b)
+                sr_conv2d_backward_begin_bf16(&cb, &L.c, dw[b], db[b], scratch);
+            else
+                sr_conv2d_backward_begin(&cb, &L.c, dw[b], db[b], scratch, SR_CONV_AUTO);
+            CHECK(b ? cb.amx_dx != NULL : cb.amx_dx == NULL);
+            sr_conv2d_backward_add(&cb, &L.x, &dy, &dx[b][0]);
+            sr_conv2d_backward_gated(&cb, &L.x, &dy, &dx[b][1], SR_ACT_LRELU, 0.2f, L.x.data);
+            sr_conv2d_backward_acc(&cb, &L.x, &dy, &dx[b][2], tmp);
+            sr_conv2d_backward_end(&cb);
+        }
+        for (int v = 0; v < 3; v++) {
+            float dmax = 0.0f;
+            for (size_t j = 0; j < nx; j++)
+                dmax = fmaxf(dmax, fabsf(dx[1][v].data[j] - dx[0][v].data[j]));
+            CHECK_MSG(dmax <= AMX_REL_BOUND * maxabs(&dx[0][v]), "shape %zu variant %d: %g of %g",
+                      i, v, dmax, maxabs(&dx[0][v]));
+            CHECK(!same_bits(&dx[1][v], &dx[0][v]));
+        }
+        /* the weight and bias gradients: fp32 in both (three images' worth) */
+        CHECK(!memcmp(dw[0], dw[1], nw * sizeof(float)));
+        CHECK(!memcmp(db[0], db[1], (size_t)sh->cout * sizeof(float)));
+        for (int b = 0; b < 2; b++) {
+            free(dw[b]);
+            free(db[b]);
+            for (int v = 0; v < 3; v++)
+                sr_tensor_free(&dx[b][v]);
+        }
+        free(tmp);
+        free(scratch);
+        sr_tensor_free(&dy);
+        free_layer(&L);
+    }
+}
+
 int main(void)
 {
     if (getenv("SRGAN_CONV"))
@@ -251,5 +310,6 @@ int main(void)
     RUN(test_epilogues);
     RUN(test_crop_same_bits);
     RUN(test_which_layers);
+    RUN(test_backward_dx);
     return testlib_summary();
 }
