@@ -103,6 +103,9 @@ typedef struct sr_conv2d {
     uint16_t *amx;       /* the weights in bf16 for the AMX direct kernel
                           * (sr_conv2d_prepare_bf16 on CPUs with AMX-BF16),
                           * or NULL; where set, bf16 inference runs AMX */
+    uint16_t *amx_dx;    /* the same for the backward's dx kernel of fixed
+                          * weights (sr_conv2d_prepare_amx(l, 1): VGG in bf16
+                          * training), or NULL: packed per backward call */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -238,6 +241,13 @@ const char *sr_precision_name(sr_precision p);
  * stride-1 pad-1, >= SR_BF16_MIN_CHANNELS in and out). 0, or -1 when out
  * of memory. sr_conv2d_prepare and sr_conv2d_release drop them. */
 int sr_conv2d_prepare_bf16(sr_conv2d *l);
+/* Only the AMX weights (l->amx; with dx also l->amx_dx, the dx kernel's),
+ * keeping whatever else is prepared (a fixed loss network's Winograd
+ * forward and dx weights): its forward then runs AMX under AUTO and
+ * winograd, and sr_conv2d_backward_begin_bf16 takes amx_dx instead of
+ * packing the flipped kernel per call. Does nothing where AMX does not take
+ * l. 0, or -1 when out of memory; sr_conv2d_release frees them. */
+int sr_conv2d_prepare_amx(sr_conv2d *l, int dx);
 
 /* The impl training's forward runs for a prepared conv with fixed weights
  * (Winograd where sr_conv2d_train_prepare would take it), for

@@ -208,6 +208,10 @@ sr_conv2d *sr_vgg_conv(sr_vgg *v, int i);
  * call again after changing weights through sr_vgg_conv. The trainer calls
  * it when it takes a VGG. 0, or -1 when out of memory. */
 int sr_vgg_prepare(sr_vgg *v, int h, int w);
+/* The same; with bf16 on an AMX CPU those convs also get AMX weights, and
+ * their forward and input gradient run in bf16 (fp32 sums): bf16 training
+ * (sr_train_config.bf16). */
+int sr_vgg_prepare_precision(sr_vgg *v, int h, int w, int bf16);
 
 /* Perceptual loss over selected features. */
 #define SR_VGG_MAX_FEATS 8

@@ -233,10 +233,41 @@ void sr_conv2d_release(sr_conv2d *l)
     sr_free_floats(l->wino_dx);
     sr_free_floats((float *)l->wino_bf16);
     sr_free_floats((float *)l->amx);
+    sr_free_floats((float *)l->amx_dx);
     l->wino = NULL;
     l->wino_dx = NULL;
     l->wino_bf16 = NULL;
     l->amx = NULL;
+    l->amx_dx = NULL;
+}
+
+static void flip_transpose(const geom *g, const float *w, float *wt);
+
+int sr_conv2d_prepare_amx(sr_conv2d *l, int dx)
+{
+    sr_free_floats((float *)l->amx);
+    sr_free_floats((float *)l->amx_dx);
+    l->amx = l->amx_dx = NULL;
+    if (!sr_amx_supported() || !sr_amx_layer_ok(l) || !l->weight)
+        return 0;
+    const size_t n = (sr_amx_weight_halves(l->cin, l->cout) + 1) / 2;
+    l->amx = (uint16_t *)sr_alloc_floats(n);
+    if (!l->amx)
+        return -1;
+    sr_amx_pack(l->weight, l->cin, l->cout, l->amx);
+    if (dx) {
+        float *wt = sr_alloc_floats((size_t)l->cin * l->cout * 9);
+        l->amx_dx = (uint16_t *)sr_alloc_floats(n);
+        if (!wt || !l->amx_dx) {
+            sr_free_floats(wt);
+            return -1; /* l->amx_dx, if made, goes with sr_conv2d_release */
+        }
+        geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
+        flip_transpose(&g, l->weight, wt);
+        sr_amx_pack(wt, l->cout, l->cin, l->amx_dx);
+        sr_free_floats(wt);
+    }
+    return 0;
 }
 
 int sr_conv2d_prepare_bf16(sr_conv2d *l)
@@ -245,13 +276,8 @@ int sr_conv2d_prepare_bf16(sr_conv2d *l)
         return -1;
     if (!l->wino || l->cin < SR_BF16_MIN_CHANNELS || l->cout < SR_BF16_MIN_CHANNELS)
         return 0;
-    if (sr_amx_supported() && sr_amx_layer_ok(l)) { /* AMX runs it direct: no Winograd bf16 */
-        l->amx = (uint16_t *)sr_alloc_floats((sr_amx_weight_halves(l->cin, l->cout) + 1) / 2);
-        if (!l->amx)
-            return -1;
-        sr_amx_pack(l->weight, l->cin, l->cout, l->amx);
-        return 0;
-    }
+    if (sr_amx_supported() && sr_amx_layer_ok(l)) /* AMX runs it direct: no Winograd bf16 */
+        return sr_conv2d_prepare_amx(l, 0);
     /* one 32-bit word per channel pair: as many floats */
     l->wino_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cin, l->cout));
     if (!l->wino_bf16)
@@ -371,8 +397,6 @@ sr_conv_impl sr_conv2d_train_impl(const sr_conv2d *l)
     const int k = l->wino ? train_wino_kind(l, SR_CONV_AUTO, 1, WINO_AUTO_MIN_CH) : 0;
     return k == 2 ? SR_CONV_WINOGRAD_REF : k ? SR_CONV_WINOGRAD : SR_CONV_AUTO;
 }
-
-static void flip_transpose(const geom *g, const float *w, float *wt);
 
 int sr_conv2d_prepare_backward(sr_conv2d *l)
 {
@@ -923,11 +947,15 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         const size_t nu = amx_floats(l) > sr_wino_u_floats(l->cout, l->cin)
                               ? amx_floats(l)
                               : sr_wino_u_floats(l->cout, l->cin);
-        float *wt = scratch + nu + (b->wdw ? sr_wino_du_floats(l->cin, l->cout) : 0);
-        geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
-        flip_transpose(&g, l->weight, wt);
-        sr_amx_pack(wt, l->cout, l->cin, (uint16_t *)(void *)scratch);
-        b->amx_dx = (const uint16_t *)(void *)scratch;
+        if (l->amx_dx) { /* prepared (fixed weights) */
+            b->amx_dx = l->amx_dx;
+        } else {
+            float *wt = scratch + nu + (b->wdw ? sr_wino_du_floats(l->cin, l->cout) : 0);
+            geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
+            flip_transpose(&g, l->weight, wt);
+            sr_amx_pack(wt, l->cout, l->cin, (uint16_t *)(void *)scratch);
+            b->amx_dx = (const uint16_t *)(void *)scratch;
+        }
         b->wdx = 0;
         scratch += nu;
     } else if (b->wdx && l->wino_dx) {

@@ -211,7 +211,7 @@ static size_t disc_arena_bytes(const sr_disc *d, int n, int h, int w)
     int couts[SR_DISC_LAYERS] = {nf, 2 * nf, 4 * nf, 8 * nf, 1};
     for (int i = 0; i < SR_DISC_LAYERS; i++) {
         int st = i < 3 ? 2 : 1;
-        sr_conv2d cv = {c, couts[i], 4, 4, st, 1, NULL, NULL, NULL, NULL, NULL, NULL};
+        sr_conv2d cv = {c, couts[i], 4, 4, st, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
         sr_tensor x = {n, c, h, w, NULL};
         size_t scratch = sr_conv2d_scratch_floats(&cv, &x) + 32;
         h = sr_conv_out_size(h, 4, st, 1), w = sr_conv_out_size(w, 4, st, 1);
@@ -531,7 +531,7 @@ static int init_vgg(loop *L, sr_vgg *vgg, sr_error *err)
             }
         if (!(L->vgg = sr_vgg_load(c->vgg_path, last, c->vgg_force, err))) return -1;
     }
-    if (sr_vgg_prepare(L->vgg, c->patch, c->patch)) { /* VGG sees HR patches */
+    if (sr_vgg_prepare_precision(L->vgg, c->patch, c->patch, c->bf16)) { /* VGG sees HR patches */
         sr_error_set(err, SR_ERR_NOMEM, "training: out of memory preparing VGG");
         return -1;
     }

@@ -26,6 +26,7 @@ struct sr_vgg {
     char name[VGG_MAX][32];   /* "conv1_1" per conv                        */
     int layer_of_conv[VGG_MAX];
     sr_vgg_input input;
+    int bf16; /* forward and dx of the AMX-prepared convs in bf16 */
 };
 
 /* Parse a cfg; fill layers and names; widths into conv[].cin/cout. */
@@ -189,6 +190,12 @@ int sr_vgg_conv_count(const sr_vgg *v) { return v->nconv; }
 #define VGG_WINO_MIN_MAP 16
 int sr_vgg_prepare(sr_vgg *v, int h, int w)
 {
+    return sr_vgg_prepare_precision(v, h, w, 0);
+}
+
+int sr_vgg_prepare_precision(sr_vgg *v, int h, int w, int bf16)
+{
+    v->bf16 = bf16 && sr_amx_supported();
     for (int l = 0; l < v->nlayers; l++) {
         const int ci = v->conv_of[l];
         if (ci < 0) {
@@ -199,7 +206,8 @@ int sr_vgg_prepare(sr_vgg *v, int h, int w)
         sr_conv2d_release(c);
         if (h < VGG_WINO_MIN_MAP || w < VGG_WINO_MIN_MAP)
             continue;
-        if (sr_conv2d_prepare(c) || sr_conv2d_prepare_backward(c))
+        if (sr_conv2d_prepare(c) || sr_conv2d_prepare_backward(c) ||
+            (v->bf16 && sr_conv2d_prepare_amx(c, 1)))
             return -1;
     }
     return 0;
@@ -418,8 +426,15 @@ int sr_percep_loss(const sr_vgg *v, const sr_percep *p, sr_arena *a, const sr_te
             sr_tensor dx = sr_tensor_arena(a, in->n, in->c, in->h, in->w);
             float *scratch = sr_arena_alloc(a, sr_conv2d_scratch_floats(c, in) + 1);
             if (!dx.data || !scratch) goto full;
-            sr_conv2d_backward_impl(c, in, &g, &dx, NULL, NULL, scratch,
-                                    vgg_impl(c, in->h, in->w));
+            if (c->amx) { /* bf16: dx on AMX too */
+                sr_conv2d_bwd b;
+                sr_conv2d_backward_begin_bf16(&b, c, NULL, NULL, scratch);
+                sr_conv2d_backward_add(&b, in, &g, &dx);
+                sr_conv2d_backward_end(&b);
+            } else {
+                sr_conv2d_backward_impl(c, in, &g, &dx, NULL, NULL, scratch,
+                                        vgg_impl(c, in->h, in->w));
+            }
             g = dx;
         } else if (g.data) {
             sr_tensor dx = sr_tensor_arena(a, in->n, in->c, in->h, in->w);

@@ -12,6 +12,9 @@
  *    from it (bf16 really ran);
  *  - a crop of the input gives the whole image's bits wherever its 3x3
  *    inputs are the whole image's (tiled == whole image with AMX);
+ *  - bf16 training's dx (sr_conv2d_backward_begin_bf16): plain, gated and
+ *    accumulated, against the fp32 backward; prepared once for fixed
+ *    weights (sr_conv2d_prepare_amx(l, 1), VGG) the same bits;
  *  - only 3x3 convs with >= SR_BF16_MIN_CHANNELS in and out get AMX weights
  *    (no Winograd bf16 ones then); gemm and ref force fp32; a residual that
  *    is y itself (y += conv) gives the bits of a separate residual.
@@ -56,7 +59,7 @@ static layer abs_layer(const layer *L)
         for (int i = 0; i < L->c.cout; i++)
             A.c.bias[i] = fabsf(L->c.bias[i]);
     }
-    A.c.wino = NULL, A.c.wino_dx = NULL, A.c.wino_bf16 = NULL, A.c.amx = NULL;
+    A.c.wino = NULL, A.c.wino_dx = NULL, A.c.wino_bf16 = NULL, A.c.amx = NULL, A.c.amx_dx = NULL;
     A.x = sr_tensor_alloc(1, L->x.c, L->x.h, L->x.w);
     for (size_t i = 0; i < sr_tensor_numel(&A.x); i++)
         A.x.data[i] = fabsf(L->x.data[i]);
@@ -283,6 +286,24 @@ static void test_backward_dx(void)
             CHECK_MSG(dmax <= AMX_REL_BOUND * maxabs(&dx[0][v]), "shape %zu variant %d: %g of %g",
                       i, v, dmax, maxabs(&dx[0][v]));
             CHECK(!same_bits(&dx[1][v], &dx[0][v]));
+        }
+        /* fixed weights (a loss network): the dx kernel prepared once gives
+         * the bits of the one packed per call */
+        {
+            sr_conv2d P = L.c;
+            P.wino = P.wino_dx = NULL, P.wino_bf16 = NULL, P.amx = P.amx_dx = NULL;
+            CHECK(sr_conv2d_prepare(&P) == 0 && sr_conv2d_prepare_backward(&P) == 0);
+            CHECK(sr_conv2d_prepare_amx(&P, 1) == 0 && P.amx && P.amx_dx && P.wino_dx);
+            sr_tensor d = sr_tensor_alloc(1, sh->cin, sh->h, sh->w);
+            sr_conv2d_bwd cb;
+            sr_conv2d_backward_begin_bf16(&cb, &P, NULL, NULL, scratch);
+            CHECK(cb.amx_dx == P.amx_dx);
+            sr_conv2d_backward_add(&cb, &L.x, &dy, &d);
+            sr_conv2d_backward_end(&cb);
+            CHECK(same_bits(&d, &dx[1][0]));
+            sr_tensor_free(&d);
+            sr_conv2d_release(&P);
+            CHECK(!P.amx && !P.amx_dx);
         }
         /* the weight and bias gradients: fp32 in both (three images' worth) */
         CHECK(!memcmp(dw[0], dw[1], nw * sizeof(float)));
