@@ -14,8 +14,9 @@
 #     inference, PNG encode), wall / user / system seconds and peak RSS from
 #     /usr/bin/time;
 #   - training steps (bench_train: batch 16 of 32x32 LR, random data): psnr
-#     and gan, 1 thread pinned and 2 threads, against torch_ref_bench.py
-#     train (l1; l1+vgg+gan), unless BENCH_NO_TRAIN=1.
+#     and gan, 1 thread pinned and 2 threads, fp32 and (on AMX CPUs) bf16,
+#     against torch_ref_bench.py train (l1; l1+vgg+gan; fp32, its only
+#     training mode), unless BENCH_NO_TRAIN=1.
 # Nothing else should run meanwhile (pause a training run with kill -STOP).
 # OPENBLAS_CORETYPE is left as found; run again with it unset to compare.
 # Prints one table of medians; raw lines go to bench/out/compare_raw.txt.
@@ -53,6 +54,10 @@ record() { echo "$1 $2" >>"$raw"; }
 bf16=0
 if "$bin" --size 16 --threads 1 --repeats 1 --weights "$weights" --precision bf16 >/dev/null 2>&1; then
     bf16=1
+fi
+amx=0 # bf16 training needs AMX: bench_train refuses it elsewhere
+if [ "${BENCH_NO_TRAIN:-0}" != 1 ] && "$trainbin" psnr 1 "$vgg" 1 bf16 >/dev/null 2>&1; then
+    amx=1
 fi
 
 for r in $(seq "$rounds"); do
@@ -97,6 +102,10 @@ EOF
             for phase in psnr gan; do
                 s=$($(pin $t) "$trainbin" $phase 3 "$vgg" $t | sed -n 's/^RESULT .*"median_s": \([0-9.]*\).*/\1/p')
                 record "c_train_${phase}_t$t" "$s"
+                if [ $amx = 1 ]; then # srgan-train --precision bf16
+                    s=$($(pin $t) "$trainbin" $phase 3 "$vgg" $t bf16 | sed -n 's/^RESULT .*"median_s": \([0-9.]*\).*/\1/p')
+                    record "c_train_${phase}_bf16_t$t" "$s"
+                fi
             done
             for loss in l1 l1+vgg+gan; do
                 $(pin $t) /usr/bin/python3 "$torch_bench" train --threads $t --train-models msrresnet \
@@ -109,7 +118,7 @@ EOF
 done
 
 echo "# bench_compare.sh: $rounds rounds, medians; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2);" \
-    "bf16 in srgan-up: $bf16; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
+    "bf16 in srgan-up: $bf16; bf16 training (AMX): $amx; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 awk '{v[$1] = v[$1] " " $2; n[$1]++} END {for (k in v) print k, v[k]}' "$raw" | sort |
     while read -r key vals; do
         med=$(echo "$vals" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')

@@ -193,6 +193,11 @@ void sr_conv2d_release(sr_conv2d *l);
  * GEMMs of 3x3 convs with bf16 operands: the transformed weights U rounded
  * to bf16 once, at prepare; each band's transformed input V rounded when it
  * is made; sums, input and output transforms, bias and epilogue in fp32.
+ * On CPUs with AMX-BF16 (sr_amx_supported) the same convs run directly
+ * instead, without Winograd: weights rounded to bf16 once at prepare
+ * (l->amx), input rows as they are read, sums on AMX tiles in fp32
+ * (conv2d_amx.c; 1.6x faster than fp32 on the Sapphire Rapids VM, where
+ * vdpbf16ps Winograd was slower than fp32).
  * Only convs with at least SR_BF16_MIN_CHANNELS input AND output channels
  * take it: the 3-channel head and tail convs stay fp32 (an earlier attempt
  * measured the head's worst bf16 error at 4.9e-2 of its largest output).
@@ -302,13 +307,15 @@ typedef struct sr_conv2d_bwd {
     int wdx, wdw;       /* Winograd dx; dweight (1 AVX2, 2 plain C) */
     sr_conv_impl impl;  /* the other kernels' choice */
     const uint16_t *amx_dx; /* bf16 training: the dx kernel packed for AMX, or NULL */
+    float *amx_dw;          /* bf16 training: AMX weight-gradient sums, or NULL */
 } sr_conv2d_bwd;
 void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
                               float *dbias, float *scratch, sr_conv_impl impl);
 /* The same for bf16 training: where AMX takes the conv (sr_amx_supported(),
  * 3x3 stride-1 pad-1, >= SR_BF16_MIN_CHANNELS in and out, no SRGAN_CONV
- * override) its dx runs on AMX with bf16 operands and fp32 sums; dweight
- * and dbias stay fp32. Elsewhere it is sr_conv2d_backward_begin(AUTO). */
+ * override) its dx and dweight run on AMX with bf16 operands and fp32 sums
+ * (dweight summed over the batch on the tiles, added at _end); dbias stays
+ * fp32. Elsewhere it is sr_conv2d_backward_begin(AUTO). */
 void sr_conv2d_backward_begin_bf16(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
                                    float *dbias, float *scratch);
 void sr_conv2d_backward_add(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,

@@ -374,6 +374,15 @@ static size_t amx_floats(const sr_conv2d *l)
     return sr_amx_layer_ok(l) ? (sr_amx_weight_halves(l->cin, l->cout) + 1) / 2 + 16 : 0;
 }
 
+/* The backward's slot for the batch's weight-gradient sums: Winograd's dU
+ * or AMX's accumulator, whichever is larger. */
+static size_t du_slot(const sr_conv2d *l)
+{
+    const size_t w = sr_wino_du_floats(l->cin, l->cout);
+    const size_t a = sr_amx_layer_ok(l) ? sr_amx_dw_acc_floats(l->cin, l->cout) : 0;
+    return a > w ? a : w;
+}
+
 size_t sr_conv2d_train_u_floats(const sr_conv2d *l)
 {
     const size_t w = sr_wino_layer_ok(l) ? sr_wino_u_floats(l->cin, l->cout) : 0;
@@ -552,11 +561,13 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
             rest = sr_wino_dweight_scratch(&fw);
         if (sr_amx_layer_ok(l) && sr_amx_scratch(g.cout, g.cin, g.oh, g.ow) > rest)
             rest = sr_amx_scratch(g.cout, g.cin, g.oh, g.ow); /* bf16 training's dx */
+        if (sr_amx_layer_ok(l) && sr_amx_dw_scratch(g.cin, g.cout, g.w) > rest)
+            rest = sr_amx_dw_scratch(g.cin, g.cout, g.w); /* and dweight */
         if (need > rest)
             rest = need;
         size_t u = sr_wino_u_floats(g.cout, g.cin);
         u = amx_floats(l) > u ? amx_floats(l) : u; /* or the AMX dx weights */
-        need = u + sr_wino_du_floats(g.cin, g.cout) + rest;
+        need = u + du_slot(l) + rest;
     }
     return need;
 }
@@ -950,7 +961,7 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         if (l->amx_dx) { /* prepared (fixed weights) */
             b->amx_dx = l->amx_dx;
         } else {
-            float *wt = scratch + nu + (b->wdw ? sr_wino_du_floats(l->cin, l->cout) : 0);
+            float *wt = scratch + nu + du_slot(l);
             geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
             flip_transpose(&g, l->weight, wt);
             sr_amx_pack(wt, l->cout, l->cin, (uint16_t *)(void *)scratch);
@@ -968,7 +979,14 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         b->u_dx = scratch;
         scratch += nu;
     }
-    if (b->wdw) { /* dU, summed over the batch, brought back once by _end */
+    if (bf16 && dweight && sr_amx_supported() && sr_amx_layer_ok(l) &&
+        auto_impl() == SR_CONV_AUTO) { /* bf16 weight gradient on AMX, summed over the batch */
+        const size_t na = sr_amx_dw_acc_floats(l->cin, l->cout);
+        memset(scratch, 0, na * sizeof(float));
+        b->amx_dw = scratch;
+        b->wdw = 0;
+        scratch += du_slot(l);
+    } else if (b->wdw) { /* dU, summed over the batch, brought back once by _end */
         const size_t nd = sr_wino_du_floats(l->cin, l->cout);
         memset(scratch, 0, nd * sizeof(float));
         b->du = scratch;
@@ -1009,6 +1027,8 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
+    if (bw->amx_dw)
+        dweight = NULL; /* by AMX below, into its accumulator */
     int direct_dw = dweight && !bw->wdw && use_direct(&g, impl);
     if (impl == SR_CONV_AUTO && g.cout >= AVX2_AUTO_MAX_COUT)
         direct_dw = ISA_NONE; /* im2col + sgemm: faster than the AVX-512 direct
@@ -1023,6 +1043,8 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
         float *dxb = dx && dx->data && !direct_dx && !wdx ? dx->data + b * xs : NULL;
         if (bw->dbias)
             backward_bias(&g, dyb, bw->dbias);
+        if (bw->amx_dw)
+            sr_amx_dweight(g.cin, g.cout, g.h, g.w, xb, dyb, bw->amx_dw, scratch);
         if (bw->wdw == 1)
             sr_wino_dweight_avx2(&wf, xb, dyb, bw->du, scratch);
         else if (bw->wdw == 2)
@@ -1105,7 +1127,10 @@ void sr_conv2d_backward_end(sr_conv2d_bwd *b)
 {
     if (b->wdw)
         sr_wino_dweight_finish(b->du, b->l->cin, b->l->cout, b->dweight);
+    if (b->amx_dw)
+        sr_amx_dweight_finish(b->amx_dw, b->l->cin, b->l->cout, b->dweight);
     b->wdw = 0;
+    b->amx_dw = NULL;
 }
 
 void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,

@@ -143,6 +143,63 @@ void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const u
             y[i] = gt->x[i] > 0.0f ? y[i] : gt->act == SR_ACT_RELU ? 0.0f : y[i] * gt->slope;
 }
 
+/* ---- weight gradient ------------------------------------------------------
+ * dW[k][c][t] = sum over pixels p of dy[k][p] . x[c][p shifted by tap t]:
+ * per tap a GEMM with the pixels as the summed dimension. A tiles: 16
+ * output channels x 32 pixels of one dy row (bf16, dyb[k][row][x]); B
+ * tiles: 16 pixel pairs x 16 input channels (xp[row][x / 2][c], 32-bit
+ * words holding the bf16 of two neighbouring pixels of channel c, low half
+ * first). The taps' column shifts by -1, 0, +1 pixel need the pairs
+ * starting at odd (kx = 0, 2) and even (kx = 1) pixels: two copies. Output
+ * rows go in groups of AMX_DW_G, the sums in an fp32 accumulator
+ * acc[9][cout rounded to 32][cin rounded to 32] kept over the batch. */
+#define AMX_DW_G 8
+
+size_t sr_amx_dw_acc_floats(int cin, int cout)
+{
+    return (size_t)9 * cout_pad(cout) * cin_pad(cin);
+}
+
+size_t sr_amx_dw_scratch(int cin, int cout, int w)
+{
+    const size_t W32 = (size_t)row_words(w) - 2;
+    /* dy: cout_pad rows of G x W32 bf16; x: 2 phases x (G + 2) rows x
+     * (W32 / 2 + 1) pairs x cin_pad words */
+    return (size_t)cout_pad(cout) * AMX_DW_G * W32 / 2 +
+           (size_t)2 * (AMX_DW_G + 2) * (W32 / 2 + 1) * cin_pad(cin) + 64;
+}
+
+void sr_amx_dweight_ref(int cin, int cout, int h, int w, const float *x, const float *dy,
+                        float *acc)
+{
+    const int CP = cin_pad(cin), KP = cout_pad(cout);
+    const size_t plane = (size_t)h * w;
+    for (int t = 0; t < 9; t++)
+        for (int k = 0; k < cout; k++)
+            for (int c = 0; c < cin; c++) {
+                double sum = 0.0;
+                for (int oy = 0; oy < h; oy++)
+                    for (int ox = 0; ox < w; ox++) {
+                        const int iy = oy + t / 3 - 1, ix = ox + t % 3 - 1;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                            continue;
+                        sum += (double)sr_bf16_to_float(sr_bf16_round(dy[k * plane + (size_t)oy * w + ox])) *
+                               sr_bf16_to_float(sr_bf16_round(x[c * plane + (size_t)iy * w + ix]));
+                    }
+                float *a = &acc[((size_t)t * KP + k) * CP + c];
+                *a = (float)((double)*a + sum);
+            }
+}
+
+void sr_amx_dweight_finish(const float *acc, int cin, int cout, float *dw)
+{
+    const int CP = cin_pad(cin), KP = cout_pad(cout);
+    for (int k = 0; k < cout; k++)
+        for (int c = 0; c < cin; c++)
+            for (int t = 0; t < 9; t++)
+                dw[((size_t)k * cin + c) * 9 + t] += acc[((size_t)t * KP + k) * CP + c];
+}
+
 /* ---- AMX kernel ---------------------------------------------------------- */
 
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) && \
@@ -346,6 +403,121 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
     _tile_release();
 }
 
+/* The bf16 bits of 32 floats (zero past n) as 16 words of pixel pairs. */
+AMX static inline __m512i pairs32(const float *p, int n)
+{
+    const __mmask16 m0 = n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+    const int n1 = n - 16;
+    const __mmask16 m1 = n1 >= 16 ? 0xffff : n1 <= 0 ? 0 : (__mmask16)((1u << n1) - 1);
+    const __m256i lo = _mm512_cvtepi32_epi16(bf16_round16(_mm512_maskz_loadu_ps(m0, p)));
+    const __m256i hi = _mm512_cvtepi32_epi16(bf16_round16(_mm512_maskz_loadu_ps(m1, p + 16)));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+AMX void sr_amx_dweight(int cin, int cout, int h, int w, const float *x, const float *dy,
+                        float *acc, float *scratch)
+{
+    const int CP = cin_pad(cin), KP = cout_pad(cout), W32 = row_words(w) - 2, NP = W32 / 2 + 1;
+    const size_t plane = (size_t)h * w;
+    uint16_t *dyb = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    uint32_t *xp = (uint32_t *)(dyb + (size_t)KP * AMX_DW_G * W32); /* [phase][r][NP][CP] */
+    const size_t xrow = (size_t)NP * CP, xphase = (size_t)(AMX_DW_G + 2) * xrow;
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+    const __m512i pidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                              11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(CP));
+    for (int y0 = 0; y0 < h; y0 += AMX_DW_G) {
+        const int G = h - y0 < AMX_DW_G ? h - y0 : AMX_DW_G;
+        /* dy rows y0 .. y0 + G of every channel (zero past cout, w, G) */
+        for (int k = 0; k < KP; k++)
+            for (int g = 0; g < AMX_DW_G; g++) {
+                uint16_t *d = dyb + ((size_t)k * AMX_DW_G + g) * W32;
+                if (k >= cout || g >= G) {
+                    memset(d, 0, (size_t)W32 * sizeof *d);
+                    continue;
+                }
+                const float *src = dy + k * plane + (size_t)(y0 + g) * w;
+                for (int x0 = 0; x0 < W32; x0 += 32)
+                    _mm512_storeu_si512(d + x0, pairs32(src + x0, w - x0));
+            }
+        /* input rows y0 - 1 .. y0 + G, both phases: phase 0 pairs (2j, 2j + 1),
+         * phase 1 pairs (2j - 1, 2j) */
+        for (int r = 0; r < AMX_DW_G + 2; r++) {
+            const int iy = y0 - 1 + r;
+            for (int ph = 0; ph < 2; ph++) {
+                uint32_t *row = xp + ph * xphase + (size_t)r * xrow;
+                if (iy < 0 || iy >= h || r > G + 1) {
+                    memset(row, 0, xrow * sizeof *row);
+                    continue;
+                }
+                for (int c = 0; c < CP; c++) {
+                    if (c >= cin) {
+                        for (int j = 0; j < NP; j++)
+                            row[(size_t)j * CP + c] = 0;
+                        continue;
+                    }
+                    const float *src = x + c * plane + (size_t)iy * w;
+                    /* pixel 2j + ph - 1 .. : phase 1 starts one pixel left */
+                    for (int j0 = 0; j0 < NP; j0 += 16) {
+                        const int p0 = 2 * j0 - ph; /* first pixel of pair j0 */
+                        float buf[32];
+                        for (int q = 0; q < 32; q++) {
+                            const int px = p0 + q;
+                            buf[q] = px >= 0 && px < w ? src[px] : 0.0f;
+                        }
+                        const __m512i v = pairs32(buf, 32);
+                        const int nj = NP - j0 < 16 ? NP - j0 : 16;
+                        _mm512_mask_i32scatter_epi32(row + (size_t)j0 * CP + c,
+                                                     (__mmask16)((1u << nj) - 1), pidx, v, 4);
+                    }
+                }
+            }
+        }
+        const size_t lda = (size_t)AMX_DW_G * W32 * 2, ldb = (size_t)CP * 4, ldc = (size_t)CP * 4;
+        for (int t = 0; t < 9; t++) {
+            const int ky = t / 3, kx = t % 3;
+            /* kx 1: phase 0 from pair x0 / 2; kx 0: phase 1 from x0 / 2;
+             * kx 2: phase 1 from x0 / 2 + 1 */
+            const uint32_t *xb = xp + (kx == 1 ? 0 : xphase) + (kx == 2 ? CP : 0);
+            for (int k = 0; k < KP; k += 32)
+                for (int c = 0; c < CP; c += 32) {
+                    float *C = acc + ((size_t)t * KP + k) * CP + c;
+                    _tile_loadd(0, C, ldc);
+                    _tile_loadd(1, C + 16, ldc);
+                    _tile_loadd(2, C + (size_t)16 * CP, ldc);
+                    _tile_loadd(3, C + (size_t)16 * CP + 16, ldc);
+                    for (int g = 0; g < G; g++) {
+                        const uint32_t *brow = xb + (size_t)(g + ky) * xrow + c;
+                        const uint16_t *arow = dyb + ((size_t)k * AMX_DW_G + g) * W32;
+                        for (int x0 = 0; x0 < W32; x0 += 32) {
+                            const uint32_t *b = brow + (size_t)(x0 / 2) * CP;
+                            _tile_loadd(4, arow + x0, lda);
+                            _tile_loadd(5, arow + (size_t)16 * AMX_DW_G * W32 + x0, lda);
+                            _tile_loadd(6, b, ldb);
+                            _tile_loadd(7, b + 16, ldb);
+                            _tile_dpbf16ps(0, 4, 6);
+                            _tile_dpbf16ps(1, 4, 7);
+                            _tile_dpbf16ps(2, 5, 6);
+                            _tile_dpbf16ps(3, 5, 7);
+                        }
+                    }
+                    _tile_stored(0, C, ldc);
+                    _tile_stored(1, C + 16, ldc);
+                    _tile_stored(2, C + (size_t)16 * CP, ldc);
+                    _tile_stored(3, C + (size_t)16 * CP + 16, ldc);
+                }
+        }
+    }
+    _tile_release();
+}
+
 #else /* no AMX: never dispatched (sr_amx_supported() is 0) */
 
 int sr_amx_supported(void)
@@ -359,6 +531,13 @@ void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint1
 {
     (void)scratch;
     sr_amx_forward_ref(cin, cout, h, w, x, wa, bias, y, ep, gt);
+}
+
+void sr_amx_dweight(int cin, int cout, int h, int w, const float *x, const float *dy,
+                    float *acc, float *scratch)
+{
+    (void)scratch;
+    sr_amx_dweight_ref(cin, cout, h, w, x, dy, acc);
 }
 
 #endif

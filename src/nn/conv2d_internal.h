@@ -176,6 +176,19 @@ size_t sr_amx_scratch(int cin, int cout, int h, int w);
 void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
                     const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep,
                     const sr_wino_gate *gt);
+/* bf16 training's weight gradient on AMX: acc[9][cout to 32][cin to 32]
+ * (sr_amx_dw_acc_floats, zeroed once per batch) += the taps' sums of
+ * bf16(dy) x bf16(x) over one image's pixels, in fp32 on the tiles; then
+ * sr_amx_dweight_finish adds acc to dw[cout][cin][3][3]. Scratch:
+ * sr_amx_dw_scratch (bounded by the width). The reference sums each tap of
+ * one image in double and adds it to acc. */
+size_t sr_amx_dw_acc_floats(int cin, int cout);
+size_t sr_amx_dw_scratch(int cin, int cout, int w);
+void sr_amx_dweight(int cin, int cout, int h, int w, const float *x, const float *dy,
+                    float *acc, float *scratch);
+void sr_amx_dweight_ref(int cin, int cout, int h, int w, const float *x, const float *dy,
+                        float *acc);
+void sr_amx_dweight_finish(const float *acc, int cin, int cout, float *dw);
 /* Plain C: the same bf16 operands, each sum in double (the hardware's own
  * order of rounding is not reproduced: tests bound the difference). */
 void sr_amx_forward_ref(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,

@@ -157,7 +157,7 @@ int main(void)
     CHECK(differs > 0);
     CHECK(same(b.y.data, b2.y.data, sr_tensor_numel(&b.y)));
     CHECK(same(b.dx.data, b2.dx.data, sr_tensor_numel(&b.dx)));
-    fprintf(stderr, "  bf16 vs fp32 training: output %.2e of max |y| (bound %.0e), gradients "
+    fprintf(stderr, "  bf16 vs fp32 training: output %.2e of max |y| (bound %.2g), gradients "
                     "worst %.2e relative L2 (bound %.0e)\n",
             ydiff / ymax, Y_REL, gworst, G_REL);
     /* back to fp32: fp32's bits */

@@ -12,8 +12,10 @@
  *    from it (bf16 really ran);
  *  - a crop of the input gives the whole image's bits wherever its 3x3
  *    inputs are the whole image's (tiled == whole image with AMX);
- *  - bf16 training's dx (sr_conv2d_backward_begin_bf16): plain, gated and
- *    accumulated, against the fp32 backward; prepared once for fixed
+ *  - bf16 training's dx and dweight (sr_conv2d_backward_begin_bf16): dx
+ *    plain, gated and accumulated, dweight over a batch, against the fp32
+ *    backward; the AMX dweight against its reference (internal API,
+ *    conv2d_internal.h) within the fp32 summation bound; prepared once for fixed
  *    weights (sr_conv2d_prepare_amx(l, 1), VGG) the same bits;
  *  - only 3x3 convs with >= SR_BF16_MIN_CHANNELS in and out get AMX weights
  *    (no Winograd bf16 ones then); gemm and ref force fp32; a residual that
@@ -21,6 +23,7 @@
  * Exit 77 (skip) when the CPU or the OS gives no AMX (or SRGAN_NO_AMX is
  * set): then nothing here can run. */
 #include "wino_layer.h"
+#include "../../src/nn/conv2d_internal.h" /* the kernels and references */
 
 #include <math.h>
 #include <stdlib.h>
@@ -305,8 +308,15 @@ static void test_backward_dx(void)
             sr_conv2d_release(&P);
             CHECK(!P.amx && !P.amx_dx);
         }
-        /* the weight and bias gradients: fp32 in both (three images' worth) */
-        CHECK(!memcmp(dw[0], dw[1], nw * sizeof(float)));
+        /* the weight gradient (three images' worth) in bf16 against fp32,
+         * the bias gradient fp32 in both */
+        float dm = 0.0f, wm = 0.0f;
+        for (size_t j = 0; j < nw; j++) {
+            dm = fmaxf(dm, fabsf(dw[1][j] - dw[0][j]));
+            wm = fmaxf(wm, fabsf(dw[0][j]));
+        }
+        CHECK_MSG(dm <= AMX_REL_BOUND * wm, "shape %zu dweight: %g of %g", i, dm, wm);
+        CHECK(memcmp(dw[0], dw[1], nw * sizeof(float)) != 0);
         CHECK(!memcmp(db[0], db[1], (size_t)sh->cout * sizeof(float)));
         for (int b = 0; b < 2; b++) {
             free(dw[b]);
@@ -317,6 +327,55 @@ static void test_backward_dx(void)
         free(tmp);
         free(scratch);
         sr_tensor_free(&dy);
+        free_layer(&L);
+    }
+}
+
+/* The AMX weight gradient against its plain-C reference (same bf16
+ * operands, double sums), over two images summed in the accumulator: within
+ * the fp32 summation bound, sum |terms| taken by the reference on |x|, |dy|. */
+static void test_dweight_against_reference(void)
+{
+    static const wshape shapes[] = {{64, 64, 17, 37}, {8, 40, 9, 16}, {40, 16, 20, 5}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const wshape *sh = &shapes[i];
+        layer L = make_layer(sh, 600 + i, 0, 0);
+        rng g = {41 + i};
+        const size_t nx = sr_tensor_numel(&L.x), ny = (size_t)sh->cout * sh->h * sh->w;
+        float *dy = malloc(2 * ny * sizeof(float)), *x2 = malloc(2 * nx * sizeof(float));
+        fill_rand(&g, dy, 2 * ny, 1.0f);
+        memcpy(x2, L.x.data, nx * sizeof(float));
+        fill_rand(&g, x2 + nx, nx, 1.0f);
+        const size_t na = sr_amx_dw_acc_floats(sh->cin, sh->cout);
+        float *acc = calloc(na, sizeof(float)), *ref = calloc(na, sizeof(float));
+        float *sum = calloc(na, sizeof(float)), *ax = malloc(2 * nx * sizeof(float));
+        float *ady = malloc(2 * ny * sizeof(float));
+        for (size_t j = 0; j < 2 * nx; j++)
+            ax[j] = fabsf(x2[j]);
+        for (size_t j = 0; j < 2 * ny; j++)
+            ady[j] = fabsf(dy[j]);
+        float *scratch = malloc(sr_amx_dw_scratch(sh->cin, sh->cout, sh->w) * sizeof(float));
+        for (int b = 0; b < 2; b++) {
+            sr_amx_dweight(sh->cin, sh->cout, sh->h, sh->w, x2 + b * nx, dy + b * ny, acc, scratch);
+            sr_amx_dweight_ref(sh->cin, sh->cout, sh->h, sh->w, x2 + b * nx, dy + b * ny, ref);
+            sr_amx_dweight_ref(sh->cin, sh->cout, sh->h, sh->w, ax + b * nx, ady + b * ny, sum);
+        }
+        const double n = 2.0 * sh->h * sh->w + 2.0;
+        int bad = 0, nonzero = 0;
+        for (size_t j = 0; j < na; j++) {
+            bad += !(fabs((double)acc[j] - ref[j]) <= n * ldexp(sum[j], -24) + ldexp(fabs(ref[j]), -22));
+            nonzero += ref[j] != 0.0f;
+        }
+        CHECK_MSG(bad == 0, "shape %zu: %d sums past the bound", i, bad);
+        CHECK(nonzero > 0);
+        free(scratch);
+        free(ady);
+        free(ax);
+        free(sum);
+        free(ref);
+        free(acc);
+        free(x2);
+        free(dy);
         free_layer(&L);
     }
 }
@@ -332,5 +391,6 @@ int main(void)
     RUN(test_crop_same_bits);
     RUN(test_which_layers);
     RUN(test_backward_dx);
+    RUN(test_dweight_against_reference);
     return testlib_summary();
 }
