@@ -161,6 +161,65 @@ micro(const sr_direct_geom *g, const float *band, int band_h, size_t pitch, int 
     }
 }
 
+/* The same for convs with at most 4 output channels (an RGB conv_last):
+ * 4 channels x 6 vectors of pixels, instead of 8 channels of which 5 would
+ * multiply zero weights (the 64 -> 3 conv_last of MSRResNet x4 ran at a
+ * third of the FMA rate, 11 % of an inference). Same operations per output
+ * in the same order as micro(), so the same bits. */
+static inline __attribute__((always_inline)) AVX512 void
+micro_narrow(const sr_direct_geom *g, const float *band, int band_h, size_t pitch, int ry,
+             const float *wcob, const float *bias8, int nco, float *y, int oy, int ox)
+{
+    enum { NC = 4, NV = 6 };
+    __m512 acc[NC][NV];
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < NC; j++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < NV; v++)
+            acc[j][v] = _mm512_set1_ps(bias8[j]);
+    const int kh = g->kh, kw = g->kw;
+    for (int ci = 0; ci < g->cin; ci++) {
+        const float *wc = wcob + (size_t)ci * kh * kw * CO_BLK;
+        for (int ky = 0; ky < kh; ky++) {
+            const float *xr = band + ((size_t)ci * band_h + ry + ky) * pitch + ox;
+            const float *wr = wc + (size_t)ky * kw * CO_BLK;
+            for (int kx = 0; kx < kw; kx++) {
+                __m512 xv[NV];
+                _Pragma("GCC unroll 8")
+                for (int v = 0; v < NV; v++)
+                    xv[v] = _mm512_loadu_ps(xr + kx + 16 * v);
+                const float *wk = wr + kx * CO_BLK;
+                _Pragma("GCC unroll 8")
+                for (int j = 0; j < NC; j++) {
+                    __m512 wv = _mm512_set1_ps(wk[j]);
+                    _Pragma("GCC unroll 8")
+                    for (int v = 0; v < NV; v++)
+                        acc[j][v] = _mm512_fmadd_ps(wv, xv[v], acc[j][v]);
+                }
+            }
+        }
+    }
+    const size_t plane = (size_t)g->oh * g->ow;
+    _Pragma("GCC unroll 8")
+    for (int v = 0; v < NV; v++) {
+        int px = ox + 16 * v;
+        int left = g->ow - px;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        float *yp = y + (size_t)oy * g->ow + px;
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < NC; j++)
+            if (j < nco)
+                _mm512_mask_storeu_ps(yp + j * plane, m, acc[j][v]);
+    }
+}
+
+static AVX512 void micro_n6(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
+                            int ry, const float *wcob, const float *bias8, int nco, float *y,
+                            int oy, int ox)
+{
+    micro_narrow(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox);
+}
+
 static AVX512 void micro3(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
                           int ry, const float *wcob, const float *bias8, int nco, float *y,
                           int oy, int ox)
@@ -286,6 +345,16 @@ void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight
             for (int r = 0; r < rows; r++) {
                 for (int v0 = 0; v0 < nvec; v0 += 3) {
                     int nv = nvec - v0 < 3 ? nvec - v0 : 3;
+                    if (g->cout <= 4 && nvec - v0 >= 6) { /* RGB out: 4 x 96 pixels */
+                        float bias8[CO_BLK] = { 0 };
+                        if (bias)
+                            for (int j = 0; j < g->cout; j++)
+                                bias8[j] = bias[j];
+                        micro_n6(g, band, band_h, pitch, r, wp, bias8, g->cout, y, oy0 + r,
+                                 v0 * 16);
+                        v0 += 3; /* 6 vectors done */
+                        continue;
+                    }
                     for (int cob = cg; cob < cg_end; cob++) {
                         float bias8[CO_BLK] = { 0 };
                         int nco = g->cout - cob * CO_BLK < CO_BLK ? g->cout - cob * CO_BLK : CO_BLK;

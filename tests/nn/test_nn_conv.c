@@ -27,6 +27,8 @@ static const shape SHAPES[] = {
     { 1, 70, 4, 100, 9, 3, 1, 1, 1 },   /* cin 70 */
     { 1, 64, 3, 130, 256, 3, 1, 1, 1 }, /* 64 -> 256 (upconv), width > 128 */
     { 1, 2, 5, 5, 3, 1, 1, 1, 1 },      /* 1x1 with padding */
+    { 1, 64, 3, 200, 3, 3, 1, 1, 1 },   /* 64 -> 3 (conv_last): the 4 x 96-pixel kernel */
+    { 1, 9, 4, 97, 4, 3, 1, 1, 0 },     /* 4 outputs, 96 pixels and one more */
 };
 
 static void check_shape(const shape *sh, sr_conv_impl impl)
@@ -273,8 +275,45 @@ static void test_scratch_bounded(void)
     CHECK(sr_conv2d_scratch_floats(&c, &a) < (size_t)4 << 20);
 }
 
+/* The direct kernel's narrow form (convs with <= 4 outputs, 4 channels x
+ * 96 pixels) gives the bits of its 8-channel form: a 64 -> 3 conv equals
+ * the first 3 outputs of a 64 -> 8 conv whose other 5 filters are zero. */
+static void test_direct_narrow_same_bits(void)
+{
+    if (!sr_conv2d_direct_supported(&(sr_conv2d){.cin = 64, .cout = 8, .kh = 3, .kw = 3,
+                                                  .stride = 1, .pad = 1})) {
+        fprintf(stderr, "  no AVX-512 direct kernel: not tested\n");
+        return;
+    }
+    rng r = {77};
+    const int cin = 64, h = 5, w = 230;
+    sr_conv2d n3 = {.cin = cin, .cout = 3, .kh = 3, .kw = 3, .stride = 1, .pad = 1};
+    sr_conv2d n8 = n3;
+    n8.cout = 8;
+    n8.weight = sr_alloc_floats((size_t)8 * cin * 9);
+    n8.bias = sr_alloc_floats(8);
+    fill_rand(&r, n8.weight, (size_t)3 * cin * 9, 0.5f);
+    fill_rand(&r, n8.bias, 3, 1.0f);
+    n3.weight = n8.weight; /* the first 3 filters */
+    n3.bias = n8.bias;
+    sr_tensor x = sr_tensor_alloc(1, cin, h, w);
+    fill_rand(&r, x.data, sr_tensor_numel(&x), 1.0f);
+    sr_tensor y3 = sr_tensor_alloc(1, 3, h, w), y8 = sr_tensor_alloc(1, 8, h, w);
+    float *scratch = malloc(sr_conv2d_scratch_floats(&n8, &x) * sizeof(float));
+    sr_conv2d_forward_impl(&n3, &x, &y3, scratch, SR_CONV_DIRECT);
+    sr_conv2d_forward_impl(&n8, &x, &y8, scratch, SR_CONV_DIRECT);
+    CHECK(!memcmp(y3.data, y8.data, sr_tensor_numel(&y3) * sizeof(float)));
+    free(scratch);
+    sr_tensor_free(&x);
+    sr_tensor_free(&y3);
+    sr_tensor_free(&y8);
+    sr_free_floats(n8.weight);
+    sr_free_floats(n8.bias);
+}
+
 int main(void)
 {
+    RUN(test_direct_narrow_same_bits);
     RUN(test_conv_gemm_vs_ref);
     RUN(test_conv_direct_vs_ref);
     RUN(test_conv_direct_avx2_vs_ref);
