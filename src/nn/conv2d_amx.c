@@ -10,11 +10,11 @@
  * per 16 output channels x 16 pixels, read straight from the input.
  *
  * Layouts (what the tiles read, so that no tile needs a gather):
- *   - input, three rows at a time: xb[r][c2][j], 32-bit words holding the bf16 of
- *     channels 2 c2 (low half) and 2 c2 + 1 of input row r - 1, column j - 1,
- *     zero outside the image and past Cin (C2P = Cin rounded up to 32, / 2
- *     words per pixel); a B tile is 16 channel pairs x 16 pixels of one row,
- *     its rows wp words apart;
+ *   - input, three rows at a time, each in three copies (one per tap
+ *     column, see to_pairs): 32-bit words holding the bf16 of channels
+ *     2 c2 (low half) and 2 c2 + 1, zero outside the image and past Cin
+ *     (rounded up to 32); a B tile is 16 channel pairs x 16 pixels of one
+ *     row, each tile row on its own 64-byte line;
  *   - weights, once at prepare: wa[tap][cb][k][i] = bf16(w[k][32 cb + i][tap]),
  *     Cout rounded up to 32 (zero rows); an A tile is 16 output channels x 32
  *     input channels, 1 KB contiguous;
@@ -63,6 +63,15 @@ static int row_words(int w)
     return (w + 2 * AMX_NX - 1) / (2 * AMX_NX) * (2 * AMX_NX) + 2;
 }
 
+/* Words per channel pair in one shifted copy of an input row (to_pairs):
+ * the 32-pixel blocks plus 16 words of slack on each side (a store one
+ * word left of the row, or past it, lands there), a multiple of 16 so
+ * that every B tile row starts on a 64-byte line. */
+static int copy_words(int w)
+{
+    return row_words(w) - 2 + 32;
+}
+
 int sr_amx_layer_ok(const sr_conv2d *l)
 {
     return l->kh == 3 && l->kw == 3 && l->stride == 1 && l->pad == 1 &&
@@ -90,7 +99,7 @@ void sr_amx_pack(const float *w, int cin, int cout, uint16_t *wa)
 size_t sr_amx_scratch(int cin, int cout, int h, int w)
 {
     (void)h; /* three rows of the input's pairs, one output row of every channel */
-    return (size_t)3 * (cin_pad(cin) / 2) * row_words(w) +
+    return (size_t)9 * (cin_pad(cin) / 2) * copy_words(w) +
            (size_t)cout_pad(cout) * (row_words(w) + 14) + 96;
 }
 
@@ -244,36 +253,48 @@ typedef struct tile_config {
     uint8_t rows[16];
 } tile_config;
 
-/* Row r of xb (input row r - 1, zero for r = 0 and h + 1) from the NCHW
- * input, into row. */
+/* Input row r - 1 (zero for r = 0 and h + 1) as three copies, one per tap
+ * column kx: copy kx word j (j from 0) holds the pair of input column
+ * j + kx - 1, zero outside the image, so that the B tile of output pixels
+ * [x0, x0 + 16) and tap column kx starts at word x0 of copy kx: aligned,
+ * which a single copy read at x0 + kx would be for one tap in three (the
+ * others span two cache lines per tile row). row: [3][C2P][copy_words]. */
 AMX static void to_pairs(const float *x, int cin, int h, int w, uint32_t *row, int r)
 {
-    const int C2P = cin_pad(cin) / 2, wp = row_words(w);
-    const size_t plane = (size_t)h * w;
-    {
-        if (r == 0 || r == h + 1) {
-            memset(row, 0, (size_t)C2P * wp * sizeof *row);
-            return;
-        }
-        for (int c2 = 0; c2 < C2P; c2++) {
-            uint32_t *d = row + (size_t)c2 * wp;
-            const int c = 2 * c2;
-            const float *e = c < cin ? x + (size_t)c * plane + (size_t)(r - 1) * w : NULL;
-            const float *o = c + 1 < cin ? e + plane : NULL;
-            d[0] = 0;
-            int j = 0;
-            if (e) {
-                for (; j + 16 <= w; j += 16) {
-                    const __m512i lo = bf16_round16(_mm512_loadu_ps(e + j));
-                    const __m512i hi = o ? _mm512_slli_epi32(bf16_round16(_mm512_loadu_ps(o + j)), 16)
-                                         : _mm512_setzero_si512();
-                    _mm512_storeu_si512(d + 1 + j, _mm512_or_si512(lo, hi));
-                }
-                for (; j < w; j++)
-                    d[1 + j] = sr_bf16_round(e[j]) | (o ? (uint32_t)sr_bf16_round(o[j]) << 16 : 0u);
+    const int C2P = cin_pad(cin) / 2, cw = copy_words(w), W32 = cw - 32;
+    const size_t plane = (size_t)h * w, cstride = (size_t)C2P * cw;
+    if (r == 0 || r == h + 1) {
+        for (int k = 0; k < 3; k++)
+            for (int c2 = 0; c2 < C2P; c2++)
+                memset(row + k * cstride + (size_t)c2 * cw + 16, 0, (size_t)W32 * sizeof *row);
+        return;
+    }
+    for (int c2 = 0; c2 < C2P; c2++) {
+        uint32_t *d0 = row + (size_t)c2 * cw + 16; /* word 0 of copy 0 */
+        uint32_t *d1 = d0 + cstride, *d2 = d1 + cstride;
+        const int c = 2 * c2;
+        const float *e = c < cin ? x + (size_t)c * plane + (size_t)(r - 1) * w : NULL;
+        const float *o = c + 1 < cin ? e + plane : NULL;
+        int j = 0;
+        if (e) {
+            /* input column j goes to word j + 1 of copy 0, j of copy 1,
+             * j - 1 of copy 2 (word -1: slack) */
+            for (; j < w; j += 16) {
+                const __mmask16 m = w - j >= 16 ? 0xffff : (__mmask16)((1u << (w - j)) - 1);
+                const __m512i lo = bf16_round16(_mm512_maskz_loadu_ps(m, e + j));
+                const __m512i hi = o ? _mm512_slli_epi32(bf16_round16(_mm512_maskz_loadu_ps(m, o + j)), 16)
+                                     : _mm512_setzero_si512();
+                const __m512i v = _mm512_or_si512(lo, hi);
+                _mm512_storeu_si512(d0 + j + 1, v);
+                _mm512_storeu_si512(d1 + j, v);
+                _mm512_storeu_si512(d2 + j - 1, v);
             }
-            memset(d + 1 + j, 0, (size_t)(wp - 1 - j) * sizeof *d);
         }
+        /* j: the columns written, rounded up to 16 (zeros past w) */
+        d0[0] = 0;
+        memset(d0 + j + 1, 0, (size_t)(W32 - j - 1 > 0 ? W32 - j - 1 : 0) * sizeof *d0);
+        memset(d1 + j, 0, (size_t)(W32 - j > 0 ? W32 - j : 0) * sizeof *d1);
+        memset(d2 + j - 1, 0, (size_t)(W32 - j + 1 > 0 ? W32 - j + 1 : 0) * sizeof *d2);
     }
 }
 
@@ -331,12 +352,12 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
                         const sr_wino_gate *gt)
 {
     const int CB = cin_pad(cin) / AMX_CB, KP = cout_pad(cout), C2P = cin_pad(cin) / 2;
-    const int wp = row_words(w), W32 = wp - 2;
+    const int cw = copy_words(w), W32 = row_words(w) - 2;
     const size_t plane = (size_t)h * w;
     /* xb rows in a ring of three (scratch bounded by the width): output row
      * oy reads rows oy, oy + 1, oy + 2, at ring slots r % 3 */
     uint32_t *xb = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    const size_t xrow = (size_t)C2P * wp;
+    const size_t xcopy = (size_t)C2P * cw, xrow = 3 * xcopy;
     to_pairs(x, cin, h, w, xb, 0);
     to_pairs(x, cin, h, w, xb + xrow, 1);
 
@@ -357,7 +378,7 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
     const int ldo = obuf_stride(w);
     float *obuf = (float *)(xb + 3 * xrow + 16);
     obuf = (float *)(((uintptr_t)obuf + 63) & ~(uintptr_t)63);
-    const size_t ldb = (size_t)wp * 4; /* bytes between a B tile's rows */
+    const size_t ldb = (size_t)cw * 4; /* bytes between a B tile's rows */
     for (int oy = 0; oy < h; oy++) {
         to_pairs(x, cin, h, w, xb + (size_t)((oy + 2) % 3) * xrow, oy + 2);
         for (int k = 0; k < KP; k += 2 * AMX_KB) {
@@ -372,11 +393,12 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
                 _tile_loadd(2, bt[1], 64);
                 _tile_loadd(3, bt[1], 64);
                 for (int t = 0; t < 9; t++) {
-                    const uint32_t *brow = xb + (size_t)((oy + t / 3) % 3) * xrow + x0 + t % 3;
+                    const uint32_t *brow =
+                        xb + (size_t)((oy + t / 3) % 3) * xrow + (size_t)(t % 3) * xcopy + 16 + x0;
                     const uint16_t *arow = wa + ((size_t)t * CB * KP + k) * AMX_CB;
                     for (int cb = 0; cb < CB; cb++) {
                         const uint16_t *a = arow + (size_t)cb * KP * AMX_CB;
-                        const uint32_t *b = brow + (size_t)cb * 16 * wp;
+                        const uint32_t *b = brow + (size_t)cb * 16 * cw;
                         _tile_loadd(4, a, 64);
                         _tile_loadd(5, a + AMX_KB * AMX_CB, 64);
                         _tile_loadd(6, b, ldb);
