@@ -305,8 +305,35 @@ static int obuf_stride(int w)
     return row_words(w) - 2 + 16;
 }
 
+/* One output row: d = act(s + r), then times the activation's derivative
+ * at gate (training's dx), with the checks made at compile time (ACT: 0
+ * none, 1 ReLU, 2 leaky with slope va; G: 0 no gate, 1 gate to 0, 2 gate
+ * to gslope); the last vector is masked. */
+static inline __attribute__((always_inline)) AMX void
+row_body(const float *s, float *d, const float *r, const float *gate, int w, __m512 va,
+         __m512 vg, const int R, const int ACT, const int G)
+{
+    const __m512 z = _mm512_setzero_ps();
+    for (int i = 0; i < w; i += 16) {
+        const __mmask16 m = w - i >= 16 ? 0xffff : (__mmask16)((1u << (w - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, s + i);
+        if (R)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r + i));
+        if (ACT == 1)
+            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), v);
+        else if (ACT == 2)
+            v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), _mm512_mul_ps(v, va), v);
+        if (G) {
+            const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(m, gate + i), z, _CMP_GT_OQ);
+            v = G == 1 ? _mm512_maskz_mov_ps(pos, v) : _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, vg), v);
+        }
+        _mm512_mask_storeu_ps(d + i, m, v);
+    }
+}
+
 /* One output row of channel c: d = act(s + r) (r NULL: no residual), the
- * bits of sr_conv_epilogue_rows on a copy of s, in one pass. */
+ * bits of sr_conv_epilogue_rows on a copy of s, in one pass; gate (may be
+ * NULL): then times 1 where gate > 0, else gslope (0: ReLU's zero). */
 AMX static void row_out(const float *s, float *d, const float *r, const sr_conv_epilogue *ep,
                         const float *gate, float gslope, int c, int w)
 {
@@ -316,35 +343,19 @@ AMX static void row_out(const float *s, float *d, const float *r, const sr_conv_
         a = ep->slope;
     else if (act == SR_ACT_PRELU)
         a = ep->alpha[ep->nalpha == 1 ? 0 : c / (ep->group > 0 ? ep->group : 1)];
-    const __m512 va = _mm512_set1_ps(a), z = _mm512_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= w; i += 16) {
-        __m512 v = _mm512_loadu_ps(s + i);
-        if (r)
-            v = _mm512_add_ps(v, _mm512_loadu_ps(r + i));
-        if (act == SR_ACT_RELU)
-            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), v);
-        else if (act != SR_ACT_NONE)
-            v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), _mm512_mul_ps(v, va), v);
-        if (gate) { /* times the activation's derivative at gate: 1, or 0 / the slope */
-            const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_loadu_ps(gate + i), z, _CMP_GT_OQ);
-            v = gslope == 0.0f ? _mm512_maskz_mov_ps(pos, v)
-                               : _mm512_mask_blend_ps(pos, _mm512_mul_ps(v, _mm512_set1_ps(gslope)), v);
-        }
-        _mm512_storeu_ps(d + i, v);
-    }
-    for (; i < w; i++) {
-        float v = s[i];
-        if (r)
-            v = v + r[i];
-        if (act == SR_ACT_RELU)
-            v = v > 0.0f ? v : 0.0f;
-        else if (act != SR_ACT_NONE)
-            v = v > 0.0f ? v : v * a;
-        if (gate)
-            v = gate[i] > 0.0f ? v : gslope == 0.0f ? 0.0f : v * gslope;
-        d[i] = v;
-    }
+    const __m512 va = _mm512_set1_ps(a), vg = _mm512_set1_ps(gslope);
+    const int A = act == SR_ACT_NONE ? 0 : act == SR_ACT_RELU ? 1 : 2;
+    if (gate) /* training's dx: no residual and no activation of its own */
+        gslope == 0.0f ? row_body(s, d, r, gate, w, va, vg, r != NULL, A, 1)
+                       : row_body(s, d, r, gate, w, va, vg, r != NULL, A, 2);
+    else if (r)
+        A == 0 ? row_body(s, d, r, NULL, w, va, vg, 1, 0, 0)
+        : A == 1 ? row_body(s, d, r, NULL, w, va, vg, 1, 1, 0)
+                 : row_body(s, d, r, NULL, w, va, vg, 1, 2, 0);
+    else
+        A == 0 ? row_body(s, d, NULL, NULL, w, va, vg, 0, 0, 0)
+        : A == 1 ? row_body(s, d, NULL, NULL, w, va, vg, 0, 1, 0)
+                 : row_body(s, d, NULL, NULL, w, va, vg, 0, 2, 0);
 }
 
 AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const uint16_t *wa,
