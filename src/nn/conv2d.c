@@ -168,39 +168,35 @@ static int wino_kind_forced(const sr_conv2d *l, sr_conv_impl impl)
     return impl == SR_CONV_AUTO ? -1 : 0;
 }
 
-/* Which bf16 Winograd kernel a forward call with impl runs for l: 0 none
- * (fp32), 1 the AVX512-BF16 kernel, 2 the plain-C reference. Only layers
- * prepared with sr_conv2d_prepare_bf16 run bf16, for AUTO and the Winograd
- * impls (winograd-ref: the reference); the others (gemm, direct, ref) force
- * their fp32 kernel. */
-static int bf16_kind(const sr_conv2d *l, sr_conv_impl impl)
+/* Which bf16 kernel a forward call with impl runs for a layer that has its
+ * bf16 weights (prepared) and that kernel can take (ok): 0 none (fp32),
+ * 1 the kernel (where cpu_ok), 2 its plain-C reference. bf16 runs for AUTO
+ * and the Winograd impls (winograd-ref: the reference); the others (gemm,
+ * direct, ref) force their fp32 kernel. */
+static int bf16_pick(int prepared, int ok, int cpu_ok, sr_conv_impl impl)
 {
     if (impl == SR_CONV_AUTO)
         impl = auto_impl();
-    if (!l->wino_bf16 || !sr_wino_layer_ok(l))
+    if (!prepared || !ok)
         return 0;
     if (impl == SR_CONV_WINOGRAD_REF)
         return 2;
     if (impl != SR_CONV_AUTO && impl != SR_CONV_WINOGRAD)
         return 0;
-    return sr_bf16_supported() && sr_conv_avx2_cpu_ok() ? 1 : 2;
+    return cpu_ok ? 1 : 2;
 }
 
-/* Which AMX kernel a forward call with impl runs for l (prepared with
- * sr_conv2d_prepare_bf16 on an AMX CPU): 0 none, 1 the AMX kernel (AUTO and
- * winograd), 2 its plain-C reference (winograd-ref: the bf16 reference, as
- * for bf16_kind); the fp32 impls (gemm, direct, ref) force fp32. */
+/* The bf16 Winograd kernel (sr_conv2d_prepare_bf16 without AMX). */
+static int bf16_kind(const sr_conv2d *l, sr_conv_impl impl)
+{
+    return bf16_pick(l->wino_bf16 != NULL, sr_wino_layer_ok(l),
+                     sr_bf16_supported() && sr_conv_avx2_cpu_ok(), impl);
+}
+
+/* The AMX kernel (sr_conv2d_prepare_bf16 on an AMX CPU). */
 static int amx_kind(const sr_conv2d *l, sr_conv_impl impl)
 {
-    if (impl == SR_CONV_AUTO)
-        impl = auto_impl();
-    if (!l->amx || !sr_amx_layer_ok(l))
-        return 0;
-    if (impl == SR_CONV_WINOGRAD_REF)
-        return 2;
-    if (impl != SR_CONV_AUTO && impl != SR_CONV_WINOGRAD)
-        return 0;
-    return sr_amx_supported() ? 1 : 2;
+    return bf16_pick(l->amx != NULL, sr_amx_layer_ok(l), sr_amx_supported(), impl);
 }
 
 /* AUTO on a prepared layer: Winograd on every AVX2 + FMA CPU. AVX-512 CPUs
@@ -1060,7 +1056,8 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
             run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
                        scratch + g.K * g.cout, NULL);
         }
-        if (wdx && bw->amx_dx) { /* the same conv on AMX */
+        if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a forward, by
+                    * Winograd, or on AMX in bf16 training */
             float *dxw = dx->data + b * xs;
             const sr_conv_epilogue e = {.residual = dxw};
             sr_wino_gate gb;
@@ -1068,19 +1065,14 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
                 gb = *gt;
                 gb.x += b * xs;
             }
-            sr_amx_forward(g.cout, g.cin, g.oh, g.ow, dyb, bw->amx_dx, NULL, dxw, scratch,
-                           acc ? &e : NULL, gt ? &gb : NULL);
-        } else if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a Winograd forward */
-            sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
-            float *dxw = dx->data + b * xs;
-            const sr_conv_epilogue e = {.residual = dxw};
-            sr_wino_gate gb;
-            if (gt) {
-                gb = *gt;
-                gb.x += b * xs;
+            if (bw->amx_dx) {
+                sr_amx_forward(g.cout, g.cin, g.oh, g.ow, dyb, bw->amx_dx, NULL, dxw, scratch,
+                               acc ? &e : NULL, gt ? &gb : NULL);
+            } else {
+                sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+                sr_wino_forward_gated_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch,
+                                           acc ? &e : NULL, gt ? &gb : NULL);
             }
-            sr_wino_forward_gated_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch, acc ? &e : NULL,
-                                       gt ? &gb : NULL);
         }
     }
 }

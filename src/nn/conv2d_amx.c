@@ -253,6 +253,20 @@ typedef struct tile_config {
     uint8_t rows[16];
 } tile_config;
 
+/* All 8 tiles 16 rows x 64 bytes (this thread's configuration; released
+ * with _tile_release at the end of each kernel call). */
+AMX static void tiles_16x64(void)
+{
+    tile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+
 /* Input row r - 1 (zero for r = 0 and h + 1) as three copies, one per tap
  * column kx: copy kx word j (j from 0) holds the pair of input column
  * j + kx - 1, zero outside the image, so that the B tile of output pixels
@@ -372,14 +386,7 @@ AMX void sr_amx_forward(int cin, int cout, int h, int w, const float *x, const u
     to_pairs(x, cin, h, w, xb, 0);
     to_pairs(x, cin, h, w, xb + xrow, 1);
 
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) {
-        cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
-    }
-    _tile_loadconfig(&cfg);
+    tiles_16x64();
     /* A C tile goes to a row buffer, not straight into y: y's channel planes
      * lie a multiple of 4 KB apart, so a tile's 16 rows (and a row's 64
      * channels) would share one set of every cache, and the stores and the
@@ -458,14 +465,7 @@ AMX void sr_amx_dweight(int cin, int cout, int h, int w, const float *x, const f
     uint16_t *dyb = (uint16_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     uint32_t *xp = (uint32_t *)(dyb + (size_t)KP * AMX_DW_G * W32); /* [phase][r][NP][CP] */
     const size_t xrow = (size_t)NP * CP, xphase = (size_t)(AMX_DW_G + 2) * xrow;
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) {
-        cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
-    }
-    _tile_loadconfig(&cfg);
+    tiles_16x64();
     const __m512i pidx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
                                                               11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(CP));

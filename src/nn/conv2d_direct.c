@@ -115,63 +115,18 @@ void sr_direct_fill_band(const sr_direct_geom *g, const float *x, int oy0, int r
 #define AVX512 __attribute__((target("avx512f")))
 
 /* One micro-kernel: output row oy (band-relative row ry), pixels
- * [ox, ox + 16*NV), channels [cob*8, cob*8 + 8). */
+ * [ox, ox + 16*NV), channels [cob*8, cob*8 + NC) of which the first nco are
+ * stored. NC = 8 with NV <= 3; NC = 4 with NV = 6 for convs with at most 4
+ * outputs (an RGB conv_last), instead of 8 channels of which 5 would
+ * multiply zero weights (the 64 -> 3 conv_last of MSRResNet x4 ran at a
+ * third of the FMA rate, 11 % of an inference). Each output gets the same
+ * operations in the same order either way: the same bits. */
 static inline __attribute__((always_inline)) AVX512 void
 micro(const sr_direct_geom *g, const float *band, int band_h, size_t pitch, int ry,
-      const float *wcob, const float *bias8, int nco, float *y, int oy, int ox, const int NV)
+      const float *wcob, const float *bias8, int nco, float *y, int oy, int ox, const int NC,
+      const int NV)
 {
-    __m512 acc[CO_BLK][3];
-    _Pragma("GCC unroll 8")
-    for (int j = 0; j < CO_BLK; j++)
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < NV; v++)
-            acc[j][v] = _mm512_set1_ps(bias8[j]);
-    const int kh = g->kh, kw = g->kw;
-    for (int ci = 0; ci < g->cin; ci++) {
-        const float *wc = wcob + (size_t)ci * kh * kw * CO_BLK;
-        for (int ky = 0; ky < kh; ky++) {
-            const float *xr = band + ((size_t)ci * band_h + ry + ky) * pitch + ox;
-            const float *wr = wc + (size_t)ky * kw * CO_BLK;
-            for (int kx = 0; kx < kw; kx++) {
-                __m512 xv[3];
-                _Pragma("GCC unroll 8")
-                for (int v = 0; v < NV; v++)
-                    xv[v] = _mm512_loadu_ps(xr + kx + 16 * v);
-                const float *wk = wr + kx * CO_BLK;
-                _Pragma("GCC unroll 8")
-                for (int j = 0; j < CO_BLK; j++) {
-                    __m512 wv = _mm512_set1_ps(wk[j]);
-                    _Pragma("GCC unroll 8")
-                    for (int v = 0; v < NV; v++)
-                        acc[j][v] = _mm512_fmadd_ps(wv, xv[v], acc[j][v]);
-                }
-            }
-        }
-    }
-    const size_t plane = (size_t)g->oh * g->ow;
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; v++) {
-        int px = ox + 16 * v;
-        int left = g->ow - px;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-        float *yp = y + (size_t)oy * g->ow + px;
-        _Pragma("GCC unroll 8")
-        for (int j = 0; j < nco; j++)
-            _mm512_mask_storeu_ps(yp + j * plane, m, acc[j][v]);
-    }
-}
-
-/* The same for convs with at most 4 output channels (an RGB conv_last):
- * 4 channels x 6 vectors of pixels, instead of 8 channels of which 5 would
- * multiply zero weights (the 64 -> 3 conv_last of MSRResNet x4 ran at a
- * third of the FMA rate, 11 % of an inference). Same operations per output
- * in the same order as micro(), so the same bits. */
-static inline __attribute__((always_inline)) AVX512 void
-micro_narrow(const sr_direct_geom *g, const float *band, int band_h, size_t pitch, int ry,
-             const float *wcob, const float *bias8, int nco, float *y, int oy, int ox)
-{
-    enum { NC = 4, NV = 6 };
-    __m512 acc[NC][NV];
+    __m512 acc[CO_BLK][6];
     _Pragma("GCC unroll 8")
     for (int j = 0; j < NC; j++)
         _Pragma("GCC unroll 8")
@@ -184,7 +139,7 @@ micro_narrow(const sr_direct_geom *g, const float *band, int band_h, size_t pitc
             const float *xr = band + ((size_t)ci * band_h + ry + ky) * pitch + ox;
             const float *wr = wc + (size_t)ky * kw * CO_BLK;
             for (int kx = 0; kx < kw; kx++) {
-                __m512 xv[NV];
+                __m512 xv[6];
                 _Pragma("GCC unroll 8")
                 for (int v = 0; v < NV; v++)
                     xv[v] = _mm512_loadu_ps(xr + kx + 16 * v);
@@ -217,26 +172,26 @@ static AVX512 void micro_n6(const sr_direct_geom *g, const float *band, int band
                             int ry, const float *wcob, const float *bias8, int nco, float *y,
                             int oy, int ox)
 {
-    micro_narrow(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox);
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 4, 6);
 }
 
 static AVX512 void micro3(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
                           int ry, const float *wcob, const float *bias8, int nco, float *y,
                           int oy, int ox)
 {
-    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 3);
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, CO_BLK, 3);
 }
 static AVX512 void micro2(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
                           int ry, const float *wcob, const float *bias8, int nco, float *y,
                           int oy, int ox)
 {
-    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 2);
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, CO_BLK, 2);
 }
 static AVX512 void micro1(const sr_direct_geom *g, const float *band, int band_h, size_t pitch,
                           int ry, const float *wcob, const float *bias8, int nco, float *y,
                           int oy, int ox)
 {
-    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, 1);
+    micro(g, band, band_h, pitch, ry, wcob, bias8, nco, y, oy, ox, CO_BLK, 1);
 }
 
 /* dweight micro-kernel: for 8 output channels and NT (<= 3) adjacent
