@@ -212,9 +212,9 @@ typedef struct sr_gen_acts sr_gen_acts;
 /* Precision of the training forward and backward: FP32 (the default: the
  * one-step PyTorch parity holds there), or BF16, mixed precision on AMX:
  * the 3x3 convs with >= SR_BF16_MIN_CHANNELS in and out take bf16 operands
- * for their forward and input gradient, with fp32 sums; weights, Adam
- * state, activations, weight gradients and everything else stay fp32 (the
- * trainer runs VGG19's convs in bf16 too: sr_vgg_prepare_precision).
+ * for their forward, input and weight gradients, with fp32 sums; weights,
+ * Adam state, activations and everything else stay fp32 (the trainer runs
+ * VGG19's convs in bf16 too: sr_vgg_prepare_precision).
  * AUTO is BF16 on AMX CPUs, else FP32. -1 with err when BF16 is asked for
  * on a CPU without AMX (sr_amx_supported, nn.h). */
 int sr_generator_set_train_precision(sr_generator *g, sr_precision p, sr_error *err);

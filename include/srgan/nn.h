@@ -196,8 +196,8 @@ void sr_conv2d_release(sr_conv2d *l);
  * On CPUs with AMX-BF16 (sr_amx_supported) the same convs run directly
  * instead, without Winograd: weights rounded to bf16 once at prepare
  * (l->amx), input rows as they are read, sums on AMX tiles in fp32
- * (conv2d_amx.c; 1.6x faster than fp32 on the Sapphire Rapids VM, where
- * vdpbf16ps Winograd was slower than fp32).
+ * (conv2d_amx.c; about 2x faster than fp32 on the Sapphire Rapids VM,
+ * where vdpbf16ps Winograd was slower than fp32).
  * Only convs with at least SR_BF16_MIN_CHANNELS input AND output channels
  * take it: the 3-channel head and tail convs stay fp32 (an earlier attempt
  * measured the head's worst bf16 error at 4.9e-2 of its largest output).
