@@ -20,8 +20,8 @@
  *  - only 3x3 convs with >= SR_BF16_MIN_CHANNELS in and out get AMX weights
  *    (no Winograd bf16 ones then); gemm and ref force fp32; a residual that
  *    is y itself (y += conv) gives the bits of a separate residual.
- * Exit 77 (skip) when the CPU or the OS gives no AMX (or SRGAN_NO_AMX is
- * set): then nothing here can run. */
+ * The references are tested against fp32 on every CPU; then exit 77 (skip)
+ * when the CPU or the OS gives no AMX (or SRGAN_NO_AMX is set). */
 #include "wino_layer.h"
 #include "../../src/nn/conv2d_internal.h" /* the kernels and references */
 
@@ -380,12 +380,65 @@ static void test_dweight_against_reference(void)
     }
 }
 
+/* On every CPU: the plain-C references against fp32 (the six-loop conv,
+ * and the weight gradient summed in double), within the bf16 bound, so that
+ * what the AMX kernels are tested against is itself tested. */
+static void test_references_against_fp32(void)
+{
+    static const wshape shapes[] = {{64, 64, 9, 21}, {9, 40, 7, 5}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const wshape *sh = &shapes[i];
+        layer L = make_layer(sh, 700 + i, 1, 1);
+        uint16_t *wa = malloc(sr_amx_weight_halves(sh->cin, sh->cout) * sizeof *wa);
+        sr_amx_pack(L.c.weight, sh->cin, sh->cout, wa);
+        sr_tensor y = sr_tensor_alloc(1, sh->cout, sh->h, sh->w);
+        sr_amx_forward_ref(sh->cin, sh->cout, sh->h, sh->w, L.x.data, wa, L.c.bias, y.data, NULL,
+                           NULL);
+        sr_tensor f = run(&L, SR_CONV_REF, NULL, 0, 0);
+        float d = 0.0f;
+        for (size_t j = 0; j < sr_tensor_numel(&y); j++)
+            d = fmaxf(d, fabsf(y.data[j] - f.data[j]));
+        CHECK_MSG(d <= AMX_REL_BOUND * maxabs(&f) && d > 0.0f, "shape %zu: %g of %g", i, d,
+                  maxabs(&f));
+        /* dweight: against the fp32 backward (direct or im2col) */
+        const size_t nw = (size_t)sh->cout * sh->cin * 9, ny = sr_tensor_numel(&y);
+        float *acc = calloc(sr_amx_dw_acc_floats(sh->cin, sh->cout), sizeof(float));
+        float *dw = calloc(nw, sizeof(float)), *dw32 = calloc(nw, sizeof(float));
+        sr_amx_dweight_ref(sh->cin, sh->cout, sh->h, sh->w, L.x.data, f.data, acc);
+        sr_amx_dweight_finish(acc, sh->cin, sh->cout, dw);
+        sr_tensor dy = f, dx = sr_tensor_alloc(1, sh->cin, sh->h, sh->w);
+        (void)ny;
+        float *scratch = malloc(sr_conv2d_scratch_floats(&L.c, &L.x) * sizeof(float));
+        sr_conv2d_backward_impl(&L.c, &L.x, &dy, &dx, dw32, NULL, scratch, SR_CONV_GEMM);
+        float e = 0.0f, m = 0.0f;
+        for (size_t j = 0; j < nw; j++) {
+            e = fmaxf(e, fabsf(dw[j] - dw32[j]));
+            m = fmaxf(m, fabsf(dw32[j]));
+        }
+        CHECK_MSG(e <= AMX_REL_BOUND * m && e > 0.0f, "shape %zu dweight: %g of %g", i, e, m);
+        free(scratch);
+        sr_tensor_free(&dx);
+        free(dw32);
+        free(dw);
+        free(acc);
+        sr_tensor_free(&f);
+        sr_tensor_free(&y);
+        free(wa);
+        free_layer(&L);
+    }
+}
+
 int main(void)
 {
     if (getenv("SRGAN_CONV"))
         testlib_skip("SRGAN_CONV is set; this test needs the default dispatch");
-    if (!sr_amx_supported())
-        testlib_skip("no AMX-BF16 on this CPU (or the OS does not grant it, or SRGAN_NO_AMX)");
+    RUN(test_references_against_fp32);
+    if (!sr_amx_supported()) {
+        if (testlib_summary())
+            return 1;
+        testlib_skip("no AMX-BF16 on this CPU (or the OS does not grant it, or SRGAN_NO_AMX): "
+                     "only the references were tested");
+    }
     RUN(test_kernel_against_reference);
     RUN(test_epilogues);
     RUN(test_crop_same_bits);
