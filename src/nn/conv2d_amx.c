@@ -1,5 +1,6 @@
 /* conv2d_amx.c: bf16 3x3 convolutions on Intel AMX (tdpbf16ps), for
- * inference, and their plain-C reference.
+ * inference and bf16 training (forward, input gradient as the forward of
+ * the flipped kernel, weight gradient), and their plain-C references.
  *
  * Why direct and not Winograd: one tdpbf16ps multiplies a 16 x 32 bf16 tile
  * by a 32 x 16 one into 16 x 16 fp32 sums, 16 times the multiply-adds per
@@ -18,9 +19,9 @@
  *   - weights, once at prepare: wa[tap][cb][k][i] = bf16(w[k][32 cb + i][tap]),
  *     Cout rounded up to 32 (zero rows); an A tile is 16 output channels x 32
  *     input channels, 1 KB contiguous;
- *   - output: a C tile is 16 output channels x 16 pixels of one row, stored
- *     straight into the NCHW fp32 planes (rows a plane apart), started from
- *     the bias.
+ *   - output: a C tile is 16 output channels x 16 pixels of one row,
+ *     started from the bias, stored into a row buffer and from there into
+ *     the NCHW fp32 planes with the epilogue (see sr_amx_forward).
  * Each output sums its 9 x Cin products in the same order (tap, then block
  * of 32 channels) wherever it lies, so a tile of an image gives the whole
  * image's bits; the epilogue (activation, residual) runs on each output row
@@ -56,8 +57,8 @@ static int cout_pad(int cout)
     return (cout + 2 * AMX_KB - 1) / (2 * AMX_KB) * (2 * AMX_KB);
 }
 
-/* Row length of xb in words: the image columns, rounded up to the 32 pixels
- * of two C tiles, plus the two padding columns. */
+/* The image columns rounded up to the 32 pixels of two C tiles, plus two
+ * (the padding columns): row_words(w) - 2 is the padded width W32. */
 static int row_words(int w)
 {
     return (w + 2 * AMX_NX - 1) / (2 * AMX_NX) * (2 * AMX_NX) + 2;
