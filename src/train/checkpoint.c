@@ -74,6 +74,7 @@ int ckpt_save(const train_state *s, const sr_train_config *c, const char *path, 
     META("iteration", "%ld", s->iter);
     META("cfg.iters", "%ld", c->iters); /* a resume with other --iters says what changes */
     META("seed", "%" PRIu64, c->seed);
+    META("precision", "%s", c->bf16 ? "bf16" : "fp32"); /* a resume in another one says so */
     META("rng", "counter-based: batch k uses streams of (seed, k); state = seed + iteration");
     META("adam_g_step", "%" PRId64, s->opt_g->step);
     META("adam_d_step", "%" PRId64, s->opt_d ? s->opt_d->step : (int64_t)0);
@@ -249,6 +250,8 @@ int ckpt_load(train_state *s, const sr_train_config *c, const char *path, sr_err
     long has_ema = 0, cfg_iters;
     meta_int(st, "has_ema", &has_ema);
     s->ckpt_iters = meta_int(st, "cfg.iters", &cfg_iters) ? 0 : cfg_iters;
+    const char *prec = sr_safetensors_meta(st, "precision"); /* absent: fp32 */
+    s->ckpt_bf16 = prec && !strcmp(prec, "bf16");
     if (read_params(st, "g.", s->gp, s->ngp, NULL, err) ||
         read_params(st, "adam_g.m.", s->gp, s->ngp, s->opt_g->m, err) ||
         read_params(st, "adam_g.v.", s->gp, s->ngp, s->opt_g->v, err))

@@ -810,6 +810,10 @@ static void resume_note(const loop *L)
 {
     const sr_train_config *c = L->c;
     const long at = L->s.iter, was = L->s.ckpt_iters;
+    if (L->s.ckpt_bf16 != (c->bf16 != 0)) /* allowed: a run may move to a CPU without AMX */
+        fprintf(stderr, "srgan-train: the checkpoint was trained with --precision %s, this run "
+                        "uses %s: it goes on, but does not repeat an uninterrupted run exactly\n",
+                L->s.ckpt_bf16 ? "bf16" : "fp32", c->bf16 ? "bf16" : "fp32");
     fprintf(stderr, "srgan-train: resuming %s at iteration %ld", c->resume, at);
     if (at >= c->iters) {
         fprintf(stderr, "; --iters %ld is already reached: nothing to train, the checkpoint "

@@ -18,6 +18,7 @@ typedef struct train_state {
                                 checkpoints: a resume needs the same count */
     long ckpt_iters;         /* --iters of the resumed checkpoint's run (0:
                                 none, or not recorded)                    */
+    int ckpt_bf16;           /* the resumed checkpoint was trained in bf16 */
 } train_state;
 
 /* One safetensors file with weights, EMA, discriminator (+ spectral-norm

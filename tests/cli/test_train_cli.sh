@@ -61,6 +61,10 @@ if "$TR" $tiny --out run_b --iters 40 --precision bf16 --lr-g 2e-3 --status-ever
     l10=$(sed -n 's/.*it 10\/40 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
     l40=$(sed -n 's/.*it 40\/40 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
     check "--precision bf16: the loss falls ($l10 -> $l40)" awk -v a="$l10" -v b="$l40" 'BEGIN { exit !(a > 0 && b < a) }'
+    "$TR" $tiny --out run_b --iters 44 --precision fp32 --lr-g 2e-3 --resume 2> log.txt
+    check "resume of a bf16 run in fp32: goes on, and says it is not exact" grep -q 'trained with --precision bf16, this run uses fp32: it goes on' log.txt
+    "$TR" $tiny --out run_b --iters 48 --precision fp32 --lr-g 2e-3 --resume 2> log.txt
+    check "and the next resume in fp32 says nothing of it" not_grep 'trained with --precision' log.txt
 else
     check "--precision bf16 fails only for want of AMX" grep -q 'needs a CPU with AMX-BF16' log.txt
 fi
