@@ -370,6 +370,14 @@ static size_t amx_floats(const sr_conv2d *l)
     return sr_amx_layer_ok(l) ? (sr_amx_weight_halves(l->cin, l->cout) + 1) / 2 + 16 : 0;
 }
 
+/* The backward's slot for the dx kernel: Winograd's transformed one or
+ * AMX's packed one, whichever is larger. */
+static size_t u_slot(const sr_conv2d *l)
+{
+    const size_t w = sr_wino_u_floats(l->cout, l->cin);
+    return amx_floats(l) > w ? amx_floats(l) : w;
+}
+
 /* The backward's slot for the batch's weight-gradient sums: Winograd's dU
  * or AMX's accumulator, whichever is larger. */
 static size_t du_slot(const sr_conv2d *l)
@@ -561,9 +569,7 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
             rest = sr_amx_dw_scratch(g.cin, g.cout, g.w); /* and dweight */
         if (need > rest)
             rest = need;
-        size_t u = sr_wino_u_floats(g.cout, g.cin);
-        u = amx_floats(l) > u ? amx_floats(l) : u; /* or the AMX dx weights */
-        need = u + du_slot(l) + rest;
+        need = u_slot(l) + du_slot(l) + rest;
     }
     return need;
 }
@@ -951,9 +957,7 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
     if (bf16 && b->wdx && sr_amx_supported() && sr_amx_layer_ok(l) && auto_impl() == SR_CONV_AUTO) {
         /* the flipped, transposed kernel packed for AMX (a conv cout -> cin),
          * flipped in the per-image part of scratch first */
-        const size_t nu = amx_floats(l) > sr_wino_u_floats(l->cout, l->cin)
-                              ? amx_floats(l)
-                              : sr_wino_u_floats(l->cout, l->cin);
+        const size_t nu = u_slot(l);
         if (l->amx_dx) { /* prepared (fixed weights) */
             b->amx_dx = l->amx_dx;
         } else {
