@@ -504,12 +504,15 @@ AMX void sr_amx_dweight(int cin, int cout, int h, int w, const float *x, const f
                     /* pixel 2j + ph - 1 .. : phase 1 starts one pixel left */
                     for (int j0 = 0; j0 < NP; j0 += 16) {
                         const int p0 = 2 * j0 - ph; /* first pixel of pair j0 */
-                        float buf[32];
-                        for (int q = 0; q < 32; q++) {
-                            const int px = p0 + q;
-                            buf[q] = px >= 0 && px < w ? src[px] : 0.0f;
+                        __m512i v;
+                        if (p0 >= 0) { /* masked loads: zeros past the row */
+                            v = pairs32(src + p0, w - p0);
+                        } else { /* phase 1's first pair starts at pixel -1 (zero) */
+                            float buf[32] = {0.0f};
+                            for (int q = 1; q < 32 && q - 1 < w; q++)
+                                buf[q] = src[q - 1];
+                            v = pairs32(buf, 32);
                         }
-                        const __m512i v = pairs32(buf, 32);
                         const int nj = NP - j0 < 16 ? NP - j0 : 16;
                         _mm512_mask_i32scatter_epi32(row + (size_t)j0 * CP + c,
                                                      (__mmask16)((1u << nj) - 1), pidx, v, 4);
