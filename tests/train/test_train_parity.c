@@ -5,6 +5,7 @@
  * weights after Adam, the EMA and the spectral-norm vectors must match to
  * 1e-4 relative (norm-wise per tensor). Runs with 2 threads, so the
  * batch split and gradient sum are covered too. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,9 +127,15 @@ static void test_one_gan_step(void)
     cfg.batch = 4, cfg.patch = 32, cfg.threads = 2, cfg.d_nf = 4;
     cfg.vgg_layers = "conv2_2";
     cfg.schedule = "constant";
+    /* the workers' sgemm calls must not start OpenBLAS's own threads on top
+     * of them (17 % of a 2-thread gan run lost to contention): the trainer
+     * sets OpenBLAS to one thread, whatever the environment said */
+    openblas_set_num_threads(2);
     sr_trainer *t = sr_trainer_new(&cfg, g, d, vgg, &err);
     CHECK_MSG(t != NULL, "%s", err.msg);
     if (!t) return;
+    CHECK_MSG(openblas_get_num_threads() == 1, "OpenBLAS threads %d under the trainer",
+              openblas_get_num_threads());
     float *hr = read_t("hr", NULL), *lr = read_t("lr", NULL);
     sr_step_losses L;
     CHECK_MSG(sr_trainer_step(t, hr, lr, &L, &err) == 0, "%s", err.msg);
