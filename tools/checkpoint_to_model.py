@@ -14,6 +14,25 @@ import sys
 import safetensors_file
 
 
+def data_record(cm):
+    """The HR directory, and how LR was made when not by bicubic."""
+    hr, lr, deg = cm.get("cfg.hr", ""), cm.get("cfg.lr", ""), cm.get("cfg.degrade", "")
+    if lr:
+        return f"{hr}, LR from {lr}"
+    return f"{hr}, LR by --degrade {deg}" if deg and deg != "bicubic" else hr
+
+
+def losses_record(cm):
+    """The losses and their weights: "l1" for phase psnr; for phase gan, e.g.
+    "l1 x 0.01 + vgg19 conv5_4 x 1 + ragan x 0.005"."""
+    pix = cm.get("cfg.pixel_loss", "")
+    if cm.get("phase") != "gan" or "cfg.w_gan" not in cm:
+        return pix
+    g = lambda k: "%g" % float(cm.get(k, "nan"))
+    return (f"{pix} x {g('cfg.w_pixel')} + vgg19 {cm.get('cfg.vgg_layers', '')} x {g('cfg.w_percep')}"
+            f" + {cm.get('cfg.gan_type', '')} x {g('cfg.w_gan')}")
+
+
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     raw = "--raw" in argv
@@ -36,7 +55,7 @@ def main(argv):
         "num_out_ch": cm.get("out_channels", "3"), "value_range": "0,1",
         "phase": cm.get("phase", "psnr"), "iterations": cm.get("iteration", ""),
         "train_seconds": cm.get("seconds", ""), "batch_patch": f"{cm.get('cfg.batch', '')}x{cm.get('cfg.patch', '')}",
-        "training_data": cm.get("cfg.hr", ""), "losses": cm.get("cfg.pixel_loss", ""),
+        "training_data": data_record(cm), "losses": losses_record(cm),
         "weights": "raw" if prefix == "g." else "ema", "trainer": "srgan-train",
     }
     for kv in extra:

@@ -108,6 +108,7 @@ int ckpt_save(const train_state *s, const sr_train_config *c, const char *path, 
     META("cfg.w_pixel", "%.17g", c->w_pixel);
     META("cfg.hr", "%s", c->hr_dir ? c->hr_dir : "");
     META("cfg.lr", "%s", c->lr_dir ? c->lr_dir : "");
+    META("cfg.degrade", "%s", c->degrade ? c->degrade : "bicubic"); /* for the exported model's record */
     if (s->d) {
         const sr_disc_config *dc = sr_disc_get_config(s->d);
         META("d_nf", "%d", dc->nf);

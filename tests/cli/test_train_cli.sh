@@ -94,6 +94,13 @@ check "still leakyrelu" grep -aq '"act_type":"leakyrelu"' run_lrelu2/model.safet
     --iters 2 2> log.txt
 check "rrdbnet x2 with an odd LR patch: says what to do" grep -q 'rrdbnet x2 needs --patch a multiple of 4' log.txt
 
+# the checkpoint records how LR was made (an exported model's training record)
+"$TR" --hr hr --scale 2 --blocks 1 --features 8 --batch 2 --patch 16 --threads 1 --iters 2 \
+    --degrade real --out run_deg 2> log.txt
+check "--degrade real trains" [ $? -eq 0 ]
+check "its checkpoint records --degrade real" grep -aq '"cfg.degrade":"real"' run_deg/checkpoint.safetensors
+check "bicubic when not given" grep -aq '"cfg.degrade":"bicubic"' run/checkpoint.safetensors
+
 echo "$pass passed, $fail failed"
 cd / && rm -rf "$T"
 [ $fail -eq 0 ]
