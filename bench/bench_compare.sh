@@ -61,10 +61,16 @@ if [ "${BENCH_NO_TRAIN:-0}" != 1 ] && "$trainbin" psnr 1 "$vgg" 1 bf16 >/dev/nul
 fi
 
 # PyTorch's bf16 mode is emulated where the CPU has no bf16 instructions
-# (AVX2-only: 250 s against 11 s fp32 for one 256^2 image); after one round
+# (AVX2-only Zen 3: 250 s against 11 s fp32 for one 256^2 image); after one round
 # that shows it more than 3x slower than fp32, later rounds skip it (its one
 # figure stays in the table, so the choice of "fastest mode" is visible).
+# Without AVX512-BF16 or AMX it is skipped from the start (one 256^2 run,
+# with its two warm-ups, took 12 minutes on a Zen 3) unless BENCH_TORCH_BF16=1.
 torch_modes_t1=channels_last,bf16_channels_last
+if [ "${BENCH_TORCH_BF16:-}" != 1 ] && ! grep -q -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+    torch_modes_t1=channels_last
+    echo "# no bf16 instructions on this CPU: PyTorch's bf16 mode is not run (BENCH_TORCH_BF16=1 runs it)"
+fi
 torch_modes_t2=$torch_modes_t1
 slow_bf16() { # slow_bf16 T: 1 when torch bf16 took > 3x fp32 at T threads
     awk -v t="$1" '$1 == "torch_channels_last_t" t {f = $2} $1 == "torch_bf16_channels_last_t" t {b = $2}
