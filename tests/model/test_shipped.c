@@ -222,9 +222,10 @@ static void test_x4_gan(void) { check_gan_model("x4-gan.safetensors", "x4-psnr.s
  * x4-psnr at its default strength 0.5), on the input it is for: LR saved as
  * JPEG quality 75. It must gain over bicubic of the same JPEG LR by at
  * least 0.8 dB and over x4-psnr (which sharpens the blocks), and being a
- * GAN model, draw no period-4 mesh (at most 1.5x HR's, as x4-gan). The L1
- * x4-real of 2026-12-01 read butterfly +2.97 dB, bird +1.04 (x4-psnr
- * +1.58, -0.19), mesh 0.120 against HR's 0.183; x4-psnr in its place fails. */
+ * GAN model, draw no period-4 mesh (at most 1.5x HR's, as x4-gan). The
+ * shipped GAN x4-real (2026-12-02) reads butterfly +2.71 dB, bird +0.98
+ * (x4-psnr +1.58, -0.19), mesh 0.169 against HR's 0.183; the L1 model
+ * before it +2.97, +1.04, 0.120; x4-psnr in its place fails. */
 static void test_x4_real(void)
 {
     char real[1024], psnr[1024], image[1024];
