@@ -60,25 +60,17 @@ if [ "${BENCH_NO_TRAIN:-0}" != 1 ] && "$trainbin" psnr 1 "$vgg" 1 bf16 >/dev/nul
     amx=1
 fi
 
-# PyTorch's bf16 mode is emulated where the CPU has no bf16 instructions
-# (AVX2-only Zen 3: 250 s against 11 s fp32 for one 256^2 image); after one round
-# that shows it more than 3x slower than fp32, later rounds skip it (its one
-# figure stays in the table, so the choice of "fastest mode" is visible).
-# Without AVX512-BF16 or AMX it is skipped from the start (one 256^2 run,
-# with its two warm-ups, took 12 minutes on a Zen 3) unless BENCH_TORCH_BF16=1.
-torch_modes_t1=channels_last,bf16_channels_last
+# PyTorch's bf16 mode is emulated where the CPU has neither AVX512-BF16 nor
+# AMX (Zen 3: 249 s against 11 s fp32 for one 256^2 image, 12 minutes with its
+# two warm-ups), so there fp32 channels_last is its fastest mode and bf16 is
+# not run, unless BENCH_TORCH_BF16=1.
+torch_modes=channels_last,bf16_channels_last
 if [ "${BENCH_TORCH_BF16:-}" != 1 ] && ! grep -q -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
-    torch_modes_t1=channels_last
+    torch_modes=channels_last
     echo "# no bf16 instructions on this CPU: PyTorch's bf16 mode is not run (BENCH_TORCH_BF16=1 runs it)"
 fi
-torch_modes_t2=$torch_modes_t1
-slow_bf16() { # slow_bf16 T: 1 when torch bf16 took > 3x fp32 at T threads
-    awk -v t="$1" '$1 == "torch_channels_last_t" t {f = $2} $1 == "torch_bf16_channels_last_t" t {b = $2}
-        END {print (f > 0 && b > 3 * f) ? 1 : 0}' "$raw"
-}
 for r in $(seq "$rounds"); do
     for t in 1 2; do
-        eval "modes=\$torch_modes_t$t"
         # C compute only, fp32 (and bf16)
         s=$($(pin $t) "$bin" --size $size --threads $t --repeats 1 --weights "$weights" |
             sed -n 's/^RESULT .*"median_s": \([0-9.]*\).*/\1/p')
@@ -90,7 +82,7 @@ for r in $(seq "$rounds"); do
         fi
         # PyTorch, its two fastest modes (its own 2 warm-ups, then 1 run)
         $(pin $t) /usr/bin/python3 "$torch_bench" infer --models msrresnet \
-            --modes "$modes" --threads $t --repeats 1 --lr-size $size >"$tmp/torch.txt" 2>&1 || true
+            --modes "$torch_modes" --threads $t --repeats 1 --lr-size $size >"$tmp/torch.txt" 2>&1 || true
         /usr/bin/python3 - "$tmp/torch.txt" "$t" >>"$raw" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
@@ -99,9 +91,6 @@ for line in open(sys.argv[1]):
         if d.get("bench") == "infer" or "mode" in d:
             print("torch_%s_t%s %s" % (d["mode"], sys.argv[2], d["median_s"]))
 EOF
-        if [ "$(slow_bf16 $t)" = 1 ]; then
-            eval "torch_modes_t$t=channels_last"
-        fi
         # the whole srgan-up process, both precisions where they exist
         for prec in fp32 bf16; do
             [ $prec = fp32 ] || [ $bf16 = 1 ] || continue
@@ -139,9 +128,6 @@ done
 
 echo "# bench_compare.sh: $rounds rounds, medians; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2);" \
     "bf16 in srgan-up: $bf16; bf16 training (AMX): $amx; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
-for t in 1 2; do
-    [ "$(slow_bf16 $t)" = 1 ] && echo "# PyTorch bf16 at $t thread(s) was > 3x slower than its fp32 in round 1: run once, fp32 is its fastest mode here"
-done
 awk '{v[$1] = v[$1] " " $2; n[$1]++} END {for (k in v) print k, v[k]}' "$raw" | sort |
     while read -r key vals; do
         med=$(echo "$vals" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
