@@ -55,7 +55,7 @@ bf16=0
 if "$bin" --size 16 --threads 1 --repeats 1 --weights "$weights" --precision bf16 >/dev/null 2>&1; then
     bf16=1
 fi
-amx=0 # bf16 training needs AMX: bench_train refuses it elsewhere
+amx=0 # bf16 training needs AMX or AVX512-BF16: bench_train refuses it elsewhere
 if [ "${BENCH_NO_TRAIN:-0}" != 1 ] && "$trainbin" psnr 1 "$vgg" 1 bf16 >/dev/null 2>&1; then
     amx=1
 fi
@@ -111,7 +111,7 @@ EOF
             for phase in psnr gan; do
                 s=$($(pin $t) "$trainbin" $phase 3 "$vgg" $t | sed -n 's/^RESULT .*"median_s": \([0-9.]*\).*/\1/p')
                 record "c_train_${phase}_t$t" "$s"
-                if [ $amx = 1 ]; then # srgan-train --precision bf16
+                if [ $amx = 1 ]; then # srgan-train --precision bf16 (AMX or AVX512-BF16)
                     s=$($(pin $t) "$trainbin" $phase 3 "$vgg" $t bf16 | sed -n 's/^RESULT .*"median_s": \([0-9.]*\).*/\1/p')
                     record "c_train_${phase}_bf16_t$t" "$s"
                 fi
@@ -127,7 +127,7 @@ EOF
 done
 
 echo "# bench_compare.sh: $rounds rounds, medians; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2);" \
-    "bf16 in srgan-up: $bf16; bf16 training (AMX): $amx; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
+    "bf16 in srgan-up: $bf16; bf16 training: $amx; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
 awk '{v[$1] = v[$1] " " $2; n[$1]++} END {for (k in v) print k, v[k]}' "$raw" | sort |
     while read -r key vals; do
         med=$(echo "$vals" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')

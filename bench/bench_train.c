@@ -35,7 +35,7 @@ int main(int argc, char **argv)
     int steps = argc > 2 ? atoi(argv[2]) : 5;
     const char *vgg = argc > 3 ? argv[3] : "../shared/vgg19/vgg19_conv.safetensors";
     int threads = argc > 4 ? atoi(argv[4]) : 2;
-    const int bf16 = argc > 5 && !strcmp(argv[5], "bf16"); /* mixed precision on AMX */
+    const int bf16 = argc > 5 && !strcmp(argv[5], "bf16"); /* mixed precision (AMX or AVX512-BF16) */
     if (steps < 1 || steps > 1000) steps = 5;
     sr_train_config c;
     sr_train_config_defaults(&c, gan ? SR_PHASE_GAN : SR_PHASE_PSNR);

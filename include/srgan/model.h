@@ -210,14 +210,20 @@ int sr_generator_forward(const sr_generator *g, const sr_tensor *x, sr_tensor *y
 typedef struct sr_gen_acts sr_gen_acts;
 
 /* Precision of the training forward and backward: FP32 (the default: the
- * one-step PyTorch parity holds there), or BF16, mixed precision on AMX:
- * the 3x3 convs with >= SR_BF16_MIN_CHANNELS in and out take bf16 operands
- * for their forward, input and weight gradients, with fp32 sums; weights,
- * Adam state, activations and everything else stay fp32 (the trainer runs
- * VGG19's convs in bf16 too: sr_vgg_prepare_precision).
- * AUTO is BF16 on AMX CPUs, else FP32. -1 with err when BF16 is asked for
- * on a CPU without AMX (sr_amx_supported, nn.h). */
+ * one-step PyTorch parity holds there), or BF16, mixed precision: the 3x3
+ * convs with >= SR_BF16_MIN_CHANNELS in and out take bf16 operands with
+ * fp32 sums, on AMX for their forward, input and weight gradients, or on
+ * CPUs with AVX512-BF16 and no AMX by Winograd with vdpbf16ps GEMMs for
+ * their forward and input gradient (the weight gradient stays fp32);
+ * weights, Adam state, activations and everything else stay fp32 (the
+ * trainer runs VGG19's convs in bf16 too: sr_vgg_prepare_precision).
+ * AUTO is sr_train_precision_resolve's. -1 with err when BF16 is asked for
+ * on a CPU with neither (sr_bf16_train_supported, nn.h). */
 int sr_generator_set_train_precision(sr_generator *g, sr_precision p, sr_error *err);
+/* AUTO -> BF16 where bf16 training runs and was measured faster
+ * (sr_bf16_faster: AMX; AMD with AVX512-BF16, a psnr step 0.64 s against
+ * 0.71 s on the Zen 4 VM), else FP32; FP32 and BF16 unchanged. */
+sr_precision sr_train_precision_resolve(sr_precision p);
 
 /* Allocate (zeroed) gradient buffers for every parameter; idempotent. */
 int sr_generator_enable_grad(sr_generator *g, sr_error *err);

@@ -106,6 +106,9 @@ typedef struct sr_conv2d {
     uint16_t *amx_dx;    /* the same for the backward's dx kernel of fixed
                           * weights (sr_conv2d_prepare_amx(l, 1): VGG in bf16
                           * training), or NULL: packed per backward call */
+    uint32_t *wino_dx_bf16; /* wino_dx rounded to bf16 as wino_bf16 is
+                             * (sr_conv2d_prepare_backward_bf16: VGG in bf16
+                             * training without AMX), or NULL */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -253,6 +256,16 @@ int sr_conv2d_prepare_bf16(sr_conv2d *l);
  * packing the flipped kernel per call. Does nothing where AMX does not take
  * l. 0, or -1 when out of memory; sr_conv2d_release frees them. */
 int sr_conv2d_prepare_amx(sr_conv2d *l, int dx);
+/* For a fixed network trained through in bf16 on a CPU with AVX512-BF16 but
+ * without AMX: after sr_conv2d_prepare and sr_conv2d_prepare_backward,
+ * rounds both Winograd weights to bf16 (l->wino_bf16, l->wino_dx_bf16) for
+ * convs bf16 takes; the forward then runs bf16 under AUTO and winograd, and
+ * sr_conv2d_backward_begin_bf16 takes wino_dx_bf16. Does nothing elsewhere.
+ * 0, or -1 when out of memory; sr_conv2d_release frees them. */
+int sr_conv2d_prepare_backward_bf16(sr_conv2d *l);
+/* Non-zero where bf16 training runs bf16 kernels: AMX (direct, on tiles),
+ * or AVX512-BF16 with AVX2 + FMA (Winograd with vdpbf16ps GEMMs). */
+int sr_bf16_train_supported(void);
 
 /* The impl training's forward runs for a prepared conv with fixed weights
  * (Winograd where sr_conv2d_train_prepare would take it), for
@@ -308,6 +321,8 @@ typedef struct sr_conv2d_bwd {
     sr_conv_impl impl;  /* the other kernels' choice */
     const uint16_t *amx_dx; /* bf16 training: the dx kernel packed for AMX, or NULL */
     float *amx_dw;          /* bf16 training: AMX weight-gradient sums, or NULL */
+    const uint32_t *ub_dx;  /* bf16 training without AMX: u_dx rounded to bf16
+                             * for the vdpbf16ps Winograd kernel, or NULL */
 } sr_conv2d_bwd;
 void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
                               float *dbias, float *scratch, sr_conv_impl impl);
@@ -315,7 +330,10 @@ void sr_conv2d_backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweig
  * 3x3 stride-1 pad-1, >= SR_BF16_MIN_CHANNELS in and out, no SRGAN_CONV
  * override) its dx and dweight run on AMX with bf16 operands and fp32 sums
  * (dweight summed over the batch on the tiles, added at _end); dbias stays
- * fp32. Elsewhere it is sr_conv2d_backward_begin(AUTO). */
+ * fp32. Without AMX, on CPUs with AVX512-BF16, the same convs' dx runs the
+ * Winograd kernel with bf16 GEMMs (the dx kernel's U rounded to bf16 once
+ * per call, or prepared: wino_dx_bf16); dweight stays fp32 Winograd.
+ * Elsewhere it is sr_conv2d_backward_begin(AUTO). */
 void sr_conv2d_backward_begin_bf16(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
                                    float *dbias, float *scratch);
 void sr_conv2d_backward_add(sr_conv2d_bwd *b, const sr_tensor *x, const sr_tensor *dy,

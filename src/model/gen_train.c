@@ -486,12 +486,20 @@ int sr_generator_backward(const sr_generator *g, const sr_gen_acts *A, const sr_
     return 0;
 }
 
+sr_precision sr_train_precision_resolve(sr_precision p)
+{
+    if (p != SR_PRECISION_AUTO)
+        return p;
+    return sr_bf16_faster() && sr_bf16_train_supported() ? SR_PRECISION_BF16 : SR_PRECISION_FP32;
+}
+
 int sr_generator_set_train_precision(sr_generator *g, sr_precision p, sr_error *err)
 {
-    p = p == SR_PRECISION_AUTO ? (sr_amx_supported() ? SR_PRECISION_BF16 : SR_PRECISION_FP32) : p;
-    if (p == SR_PRECISION_BF16 && !sr_amx_supported()) {
+    p = sr_train_precision_resolve(p);
+    if (p == SR_PRECISION_BF16 && !sr_bf16_train_supported()) {
         sr_error_set(err, SR_ERR_ARG,
-                     "bf16 training needs a CPU with AMX-BF16 (Intel Sapphire Rapids or later)");
+                     "bf16 training needs a CPU with AMX-BF16 or AVX512-BF16 (Intel Sapphire "
+                     "Rapids, AMD Zen 4 or later)");
         return -1;
     }
     g->train_bf16 = p == SR_PRECISION_BF16;

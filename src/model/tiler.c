@@ -39,9 +39,9 @@ typedef struct tiler {
     void *on_tile_user;
     long tiles_done, tiles_total;
     sr_arena **arenas;  /* one per thread, grown on demand, from the pool */
-    float *band;        /* output rows of the current band, HWC (malloc: a
-                         * pooled arena could be a large tile arena, and the
-                         * band is a small share of the memory) */
+    float *band;        /* output rows of the current band, HWC (its own
+                         * buffer: a pooled arena could be a large tile arena;
+                         * sr_alloc_floats gives it huge pages) */
     int band_y0, band_rows; /* output rows held (band_rows 0: none) */
 } tiler;
 
@@ -326,7 +326,7 @@ static void tiler_destroy(sr_stage *self)
         sr_arena_pool_give(t->arenas[i]);
     free(t->arenas);
     gen_team_free(t->team);
-    free(t->band);
+    sr_free_floats(t->band);
     sr_rowcache_free(t->cache);
     sr_stage_free(t->src);
     free(t);
@@ -456,7 +456,7 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
 
     t->arenas = calloc((size_t)t->threads, sizeof *t->arenas);
     size_t out_w = (size_t)t->s * t->in_w;
-    t->band = malloc((size_t)t->s * t->tile_h * out_w * t->outc * sizeof(float) + 1);
+    t->band = sr_alloc_floats((size_t)t->s * t->tile_h * out_w * t->outc);
     t->cache = sr_rowcache_new(src, t->tile_h + 2 * t->halo, err);
     if (!t->arenas || !t->band || !t->cache) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for tiles of %d", tile);

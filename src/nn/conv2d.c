@@ -230,8 +230,10 @@ void sr_conv2d_release(sr_conv2d *l)
     sr_free_floats((float *)l->wino_bf16);
     sr_free_floats((float *)l->amx);
     sr_free_floats((float *)l->amx_dx);
+    sr_free_floats((float *)l->wino_dx_bf16);
     l->wino = NULL;
     l->wino_dx = NULL;
+    l->wino_dx_bf16 = NULL;
     l->wino_bf16 = NULL;
     l->amx = NULL;
     l->amx_dx = NULL;
@@ -363,6 +365,14 @@ static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
     return train_wino_kind(l, impl, WINO_AUTO_MIN_CH, WINO_AUTO_MIN_CH);
 }
 
+/* Floats (words) of the bf16 Winograd weights of a cin -> cout conv, where
+ * a CPU with AVX512-BF16 may train in bf16 (an fp32 run pays the space,
+ * about half its fp32 U), else 0. */
+static size_t wino_bf16_floats(int cin, int cout)
+{
+    return sr_bf16_supported() ? sr_wino_u_bf16_words(cin, cout) + 16 : 0;
+}
+
 /* Floats of a conv's AMX weights (as its dx conv's, transposed: the same
  * count), or 0 where AMX does not take it. */
 static size_t amx_floats(const sr_conv2d *l)
@@ -374,7 +384,7 @@ static size_t amx_floats(const sr_conv2d *l)
  * AMX's packed one, whichever is larger. */
 static size_t u_slot(const sr_conv2d *l)
 {
-    const size_t w = sr_wino_u_floats(l->cout, l->cin);
+    const size_t w = sr_wino_u_floats(l->cout, l->cin) + wino_bf16_floats(l->cout, l->cin);
     return amx_floats(l) > w ? amx_floats(l) : w;
 }
 
@@ -389,12 +399,41 @@ static size_t du_slot(const sr_conv2d *l)
 
 size_t sr_conv2d_train_u_floats(const sr_conv2d *l)
 {
-    const size_t w = sr_wino_layer_ok(l) ? sr_wino_u_floats(l->cin, l->cout) : 0;
+    const size_t w = sr_wino_layer_ok(l)
+                         ? sr_wino_u_floats(l->cin, l->cout) + wino_bf16_floats(l->cin, l->cout)
+                         : 0;
     return amx_floats(l) > w ? amx_floats(l) : w;
+}
+
+int sr_bf16_train_supported(void)
+{
+    return sr_amx_supported() || (sr_bf16_supported() && sr_conv_avx2_cpu_ok());
+}
+
+/* bf16 training without AMX takes a conv of cin -> cout (Winograd with
+ * vdpbf16ps GEMMs): the CPU has it, the conv is one bf16 takes, and no
+ * SRGAN_CONV override asks for another kernel. */
+static int wino_bf16_train_ok(int cin, int cout)
+{
+    return !sr_amx_supported() && sr_bf16_supported() && sr_conv_avx2_cpu_ok() &&
+           cin >= SR_BF16_MIN_CHANNELS && cout >= SR_BF16_MIN_CHANNELS &&
+           auto_impl() == SR_CONV_AUTO;
 }
 
 sr_conv_impl sr_conv2d_train_prepare_bf16(const sr_conv2d *l, sr_conv2d *lw, float *u)
 {
+    if (u && sr_wino_layer_ok(l) && wino_bf16_train_ok(l->cin, l->cout) &&
+        train_wino_kind(l, SR_CONV_AUTO, 1, WINO_AUTO_MIN_CH) == 1) {
+        /* the fp32 U, then its bf16 rounding after it: the forward's
+         * bf16_kind takes wino_bf16 */
+        sr_wino_transform_weights(l->weight, l->cin, l->cout, u);
+        *lw = *l;
+        lw->amx = NULL;
+        lw->wino = u;
+        lw->wino_bf16 = (uint32_t *)(void *)(u + sr_wino_u_floats(l->cin, l->cout));
+        sr_wino_pack_bf16(u, l->cin, l->cout, lw->wino_bf16);
+        return SR_CONV_AUTO;
+    }
     if (!u || !sr_amx_supported() || !sr_amx_layer_ok(l) || auto_impl() != SR_CONV_AUTO)
         return sr_conv2d_train_prepare(l, lw, u);
     *lw = *l;
@@ -430,6 +469,23 @@ int sr_conv2d_prepare_backward(sr_conv2d *l)
     flip_transpose(&g, l->weight, wt);
     sr_wino_transform_weights(wt, l->cout, l->cin, l->wino_dx);
     sr_free_floats(wt);
+    return 0;
+}
+
+int sr_conv2d_prepare_backward_bf16(sr_conv2d *l)
+{
+    sr_free_floats((float *)l->wino_bf16);
+    sr_free_floats((float *)l->wino_dx_bf16);
+    l->wino_bf16 = NULL;
+    l->wino_dx_bf16 = NULL;
+    if (!l->wino || !l->wino_dx || !wino_bf16_train_ok(l->cin, l->cout))
+        return 0;
+    l->wino_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cin, l->cout));
+    l->wino_dx_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cout, l->cin));
+    if (!l->wino_bf16 || !l->wino_dx_bf16)
+        return -1; /* what was made goes with sr_conv2d_release */
+    sr_wino_pack_bf16(l->wino, l->cin, l->cout, l->wino_bf16);
+    sr_wino_pack_bf16(l->wino_dx, l->cout, l->cin, l->wino_dx_bf16);
     return 0;
 }
 
@@ -971,13 +1027,28 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         scratch += nu;
     } else if (b->wdx && l->wino_dx) {
         b->u_dx = l->wino_dx; /* prepared (fixed weights) */
+        if (bf16 && b->wdx == 1 && wino_bf16_train_ok(l->cout, l->cin)) {
+            if (l->wino_dx_bf16) {
+                b->ub_dx = l->wino_dx_bf16;
+            } else { /* rounded here, once for the batch */
+                sr_wino_pack_bf16(l->wino_dx, l->cout, l->cin, (uint32_t *)(void *)scratch);
+                b->ub_dx = (const uint32_t *)(void *)scratch;
+                scratch += u_slot(l);
+            }
+        }
     } else if (b->wdx) { /* the flipped, transposed kernel, transformed once for the batch */
         geom g = make_geom(l, &(sr_tensor){1, l->cin, 3, 3, NULL});
         const size_t nu = sr_wino_u_floats(l->cout, l->cin);
         flip_transpose(&g, l->weight, scratch + nu);
         sr_wino_transform_weights(scratch + nu, l->cout, l->cin, scratch);
         b->u_dx = scratch;
-        scratch += nu;
+        if (bf16 && b->wdx == 1 && wino_bf16_train_ok(l->cout, l->cin)) {
+            /* bf16 training without AMX: U rounded to bf16 after it (the
+             * flipped kernel there is no longer needed) */
+            b->ub_dx = (const uint32_t *)(void *)(scratch + nu);
+            sr_wino_pack_bf16(scratch, l->cout, l->cin, (uint32_t *)(void *)(scratch + nu));
+        }
+        scratch += u_slot(l);
     }
     if (bf16 && dweight && sr_amx_supported() && sr_amx_layer_ok(l) &&
         auto_impl() == SR_CONV_AUTO) { /* bf16 weight gradient on AMX, summed over the batch */
@@ -1072,6 +1143,10 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
             if (bw->amx_dx) {
                 sr_amx_forward(g.cout, g.cin, g.oh, g.ow, dyb, bw->amx_dx, NULL, dxw, scratch,
                                acc ? &e : NULL, gt ? &gb : NULL);
+            } else if (bw->ub_dx) {
+                sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+                sr_wino_forward_gated_bf16(&wg, dyb, bw->ub_dx, NULL, dxw, scratch,
+                                           acc ? &e : NULL, gt ? &gb : NULL);
             } else {
                 sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
                 sr_wino_forward_gated_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch,

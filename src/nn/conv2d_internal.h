@@ -153,6 +153,13 @@ void sr_wino_forward_bf16_ref(const sr_wino_geom *g, const float *x, const uint3
  * sr_wino_scratch (it covers Vb). Allows ep->residual == y. */
 void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
                           const float *bias, float *y, float *scratch, const sr_conv_epilogue *ep);
+/* The same, then each output times an activation's derivative at gt (as
+ * sr_wino_forward_gated_avx2; gt may be NULL): bf16 training's dx without
+ * AMX. Its reference: sr_wino_forward_bf16_ref, then sr_relu_backward or
+ * sr_lrelu_backward in place (the bits of the non-AVX2 build's fallback). */
+void sr_wino_forward_gated_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                                const float *bias, float *y, float *scratch,
+                                const sr_conv_epilogue *ep, const sr_wino_gate *gt);
 /* A band's V[36][C][ntp] (ntp a multiple of 16) to Vb. */
 void sr_wino_band_to_bf16(const float *V, int C, int ntp, uint32_t *Vb);
 /* M[p][k - kb0][ntp] (rows ldm_p * ntp floats apart per p) = U[p] x V[p]

@@ -802,6 +802,13 @@ void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t 
     forward_band_loop(g, x, NULL, ub, bias, y, scratch, ep, NULL);
 }
 
+void sr_wino_forward_gated_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                                const float *bias, float *y, float *scratch,
+                                const sr_conv_epilogue *ep, const sr_wino_gate *gt)
+{
+    forward_band_loop(g, x, NULL, ub, bias, y, scratch, ep, gt);
+}
+
 #else /* no AVX2 build: never dispatched (sr_conv_avx2_cpu_ok() is 0) */
 
 void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
@@ -809,6 +816,18 @@ void sr_wino_forward_bf16(const sr_wino_geom *g, const float *x, const uint32_t 
 {
     (void)scratch;
     sr_wino_forward_bf16_ref(g, x, ub, bias, y, ep);
+}
+
+void sr_wino_forward_gated_bf16(const sr_wino_geom *g, const float *x, const uint32_t *ub,
+                                const float *bias, float *y, float *scratch,
+                                const sr_conv_epilogue *ep, const sr_wino_gate *gt)
+{
+    (void)scratch;
+    sr_wino_forward_bf16_ref(g, x, ub, bias, y, ep);
+    if (gt && gt->act == SR_ACT_RELU)
+        sr_relu_backward(gt->x, y, y, (size_t)g->cout * g->h * g->w);
+    else if (gt)
+        sr_lrelu_backward(gt->x, y, y, (size_t)g->cout * g->h * g->w, gt->slope);
 }
 
 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_wino_band *b,

@@ -212,7 +212,7 @@ static size_t disc_arena_bytes(const sr_disc *d, int n, int h, int w)
     int couts[SR_DISC_LAYERS] = {nf, 2 * nf, 4 * nf, 8 * nf, 1};
     for (int i = 0; i < SR_DISC_LAYERS; i++) {
         int st = i < 3 ? 2 : 1;
-        sr_conv2d cv = {c, couts[i], 4, 4, st, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        sr_conv2d cv = {c, couts[i], 4, 4, st, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
         sr_tensor x = {n, c, h, w, NULL};
         size_t scratch = sr_conv2d_scratch_floats(&cv, &x) + 32;
         h = sr_conv_out_size(h, 4, st, 1), w = sr_conv_out_size(w, 4, st, 1);
@@ -917,7 +917,7 @@ int sr_train_run(const sr_train_config *c, volatile sig_atomic_t *stop, sr_error
                 c->phase == SR_PHASE_GAN ? "gan" : "psnr", sr_dataset_count(L.ds),
                 sr_arch_name(sr_generator_get_config(L.s.g)->arch), L.scale,
                 sr_generator_get_config(L.s.g)->blocks, sr_generator_get_config(L.s.g)->channels,
-                L.B, L.P, L.nw, c->bf16 ? ", bf16 generator convs on AMX" : "", L.s.iter);
+                L.B, L.P, L.nw, c->bf16 ? (sr_amx_supported() ? ", bf16 convs on AMX" : ", bf16 convs (AVX512-BF16)") : "", L.s.iter);
     if (c->resume && !c->quiet && io)
         resume_note(&L);
     double t_start = now(), t_last = t_start, rate = 0;

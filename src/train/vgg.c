@@ -26,7 +26,7 @@ struct sr_vgg {
     char name[VGG_MAX][32];   /* "conv1_1" per conv                        */
     int layer_of_conv[VGG_MAX];
     sr_vgg_input input;
-    int bf16; /* forward and dx of the AMX-prepared convs in bf16 */
+    int bf16; /* forward and dx of the prepared convs in bf16 (AMX or vdpbf16ps) */
 };
 
 /* Parse a cfg; fill layers and names; widths into conv[].cin/cout. */
@@ -195,7 +195,7 @@ int sr_vgg_prepare(sr_vgg *v, int h, int w)
 
 int sr_vgg_prepare_precision(sr_vgg *v, int h, int w, int bf16)
 {
-    v->bf16 = bf16 && sr_amx_supported();
+    v->bf16 = bf16 && sr_bf16_train_supported();
     for (int l = 0; l < v->nlayers; l++) {
         const int ci = v->conv_of[l];
         if (ci < 0) {
@@ -207,7 +207,8 @@ int sr_vgg_prepare_precision(sr_vgg *v, int h, int w, int bf16)
         if (h < VGG_WINO_MIN_MAP || w < VGG_WINO_MIN_MAP)
             continue;
         if (sr_conv2d_prepare(c) || sr_conv2d_prepare_backward(c) ||
-            (v->bf16 && sr_conv2d_prepare_amx(c, 1)))
+            (v->bf16 && sr_conv2d_prepare_amx(c, 1)) ||
+            (v->bf16 && sr_conv2d_prepare_backward_bf16(c))) /* no AMX: vdpbf16ps */
             return -1;
     }
     return 0;
@@ -426,7 +427,7 @@ int sr_percep_loss(const sr_vgg *v, const sr_percep *p, sr_arena *a, const sr_te
             sr_tensor dx = sr_tensor_arena(a, in->n, in->c, in->h, in->w);
             float *scratch = sr_arena_alloc(a, sr_conv2d_scratch_floats(c, in) + 1);
             if (!dx.data || !scratch) goto full;
-            if (c->amx) { /* bf16: dx on AMX too */
+            if (c->amx || c->wino_dx_bf16) { /* bf16: dx on AMX, or by vdpbf16ps */
                 sr_conv2d_bwd b;
                 sr_conv2d_backward_begin_bf16(&b, c, NULL, NULL, scratch);
                 sr_conv2d_backward_add(&b, in, &g, &dx);

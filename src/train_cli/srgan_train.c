@@ -74,8 +74,9 @@ static void usage(FILE *f)
 "  --export FILE       write the (EMA) generator at the end\n"
 "  --ckpt-every N (1000)  --val-every N (1000)  --log-every N (10)  --val-samples N (3)\n"
 "  --threads N (2)  --seed N (1)  --quiet  --no-progress  --help  --version\n"
-"  --precision fp32|bf16|auto  generator convs in bf16 on AMX CPUs, fp32 sums and\n"
-"                      master weights (fp32; auto: bf16 where there is AMX)\n"
+"  --precision fp32|bf16|auto  generator and VGG convs in bf16 (AMX, or AVX512-BF16),\n"
+"                      fp32 sums and master weights (fp32; auto: bf16 where faster:\n"
+"                      AMX, AMD Zen 4)\n"
 "  --status-every N|Ns|Nm  a plain status line every N iterations, seconds or\n"
 "                      minutes, and at each validation (default: 60s without the\n"
 "                      live line, i.e. stderr not a terminal or --no-progress); 0: off\n"
@@ -199,12 +200,13 @@ static int run(int argc, char **argv)
                 fprintf(stderr, "srgan-train: --precision must be fp32, bf16 or auto\n");
                 return 2;
             }
-            if (p == SR_PRECISION_BF16 && !sr_amx_supported()) {
-                fprintf(stderr, "srgan-train: --precision bf16 needs a CPU with AMX-BF16 (Intel "
-                                "Sapphire Rapids or later); use fp32 or auto\n");
+            if (p == SR_PRECISION_BF16 && !sr_bf16_train_supported()) {
+                fprintf(stderr, "srgan-train: --precision bf16 needs a CPU with AMX-BF16 or "
+                                "AVX512-BF16 (Intel Sapphire Rapids, AMD Zen 4 or later); use "
+                                "fp32 or auto\n");
                 return 2;
             }
-            c.bf16 = p == SR_PRECISION_BF16 || (p == SR_PRECISION_AUTO && sr_amx_supported());
+            c.bf16 = sr_train_precision_resolve(p) == SR_PRECISION_BF16;
             i++;
             continue;
         }

@@ -49,15 +49,15 @@ check "bad --status-every: usage error" grep -q 'status-every needs N' log.txt
 rc=$?
 check "--precision fp16: usage error (2)" [ $rc -eq 2 ]
 check "--precision fp16: says what it takes" grep -q 'precision must be fp32, bf16 or auto' log.txt
-SRGAN_NO_AMX=1 "$TR" $tiny --out run_p --iters 3 --precision bf16 2> log.txt
+SRGAN_NO_BF16=1 "$TR" $tiny --out run_p --iters 3 --precision bf16 2> log.txt
 rc=$?
-check "--precision bf16 without AMX: refused (2)" [ $rc -eq 2 ]
-check "and says why" grep -q 'needs a CPU with AMX-BF16' log.txt
+check "--precision bf16 without AMX or AVX512-BF16: refused (2)" [ $rc -eq 2 ]
+check "and says why" grep -q 'needs a CPU with AMX-BF16 or AVX512-BF16' log.txt
 check "and writes nothing" [ ! -e run_p ]
-SRGAN_NO_AMX=1 "$TR" $tiny --out run_pa --iters 2 --precision auto 2> log.txt
-check "--precision auto without AMX: fp32, runs" grep -q '1 threads, from iteration 0' log.txt
+SRGAN_NO_BF16=1 "$TR" $tiny --out run_pa --iters 2 --precision auto 2> log.txt
+check "--precision auto without AMX or AVX512-BF16: fp32, runs" grep -q '1 threads, from iteration 0' log.txt
 if "$TR" $tiny --out run_b --iters 40 --precision bf16 --lr-g 2e-3 --status-every 10 2> log.txt; then
-    check "--precision bf16: said at the start" grep -q 'bf16 generator convs on AMX' log.txt
+    check "--precision bf16: said at the start" grep -q 'bf16 convs on AMX\|bf16 convs (AVX512-BF16)' log.txt
     l10=$(sed -n 's/.*it 10\/40 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
     l40=$(sed -n 's/.*it 40\/40 .*pix \([0-9.e-]*\).*/\1/p' log.txt)
     check "--precision bf16: the loss falls ($l10 -> $l40)" awk -v a="$l10" -v b="$l40" 'BEGIN { exit !(a > 0 && b < a) }'
@@ -66,7 +66,7 @@ if "$TR" $tiny --out run_b --iters 40 --precision bf16 --lr-g 2e-3 --status-ever
     "$TR" $tiny --out run_b --iters 48 --precision fp32 --lr-g 2e-3 --resume 2> log.txt
     check "and the next resume in fp32 says nothing of it" not_grep 'trained with --precision' log.txt
 else
-    check "--precision bf16 fails only for want of AMX" grep -q 'needs a CPU with AMX-BF16' log.txt
+    check "--precision bf16 fails only for want of AMX or AVX512-BF16" grep -q 'needs a CPU with AMX-BF16 or AVX512-BF16' log.txt
 fi
 
 # every architecture trains: runs, the pixel loss falls, the model names its arch

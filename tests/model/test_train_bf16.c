@@ -1,5 +1,7 @@
-/* test_train_bf16.c: mixed-precision training on AMX
- * (sr_generator_set_train_precision, BF16).
+/* test_train_bf16.c: mixed-precision training (sr_generator_set_train_precision,
+ * BF16): on AMX (direct convs on tiles), or on CPUs with AVX512-BF16 and no
+ * AMX (or SRGAN_NO_AMX=1: meson test train_bf16_noamx) by Winograd with
+ * vdpbf16ps GEMMs.
  *  - the training forward and backward of the shipped x4-psnr (MSRResNet
  *    16x64) on a smooth image agree with fp32 training within stated bounds:
  *    output within Y_REL of its largest value, every parameter's gradient
@@ -9,9 +11,11 @@
  *    exact resume needs);
  *  - the training forward in bf16 equals bf16 inference of the same weights
  *    within Y_REL;
- *  - FP32 after BF16 gives fp32's bits again; AUTO follows the CPU.
- * With SRGAN_NO_AMX=1 (meson test train_bf16_noamx) or on a CPU without
- * AMX: BF16 is refused with an error and fp32 stays; then exit 77 (skip). */
+ *  - FP32 after BF16 gives fp32's bits again; AUTO follows the CPU (bf16
+ *    where sr_bf16_faster(): AMX, AMD with AVX512-BF16; else fp32).
+ * With SRGAN_NO_BF16=1 (meson test train_bf16_nobf16) or on a CPU with
+ * neither: BF16 is refused with an error and fp32 stays; then exit 77
+ * (skip). */
 #include "srgan/model.h"
 #include "testlib.h"
 
@@ -27,6 +31,16 @@
  * changes by a factor of 10 (slope 0.1). Bounds: margin 2 to 10. */
 #define Y_REL 5e-3
 #define G_REL 0.15
+/* Without AMX (Winograd F(4x4, 3x3) with bf16 GEMMs), measured on the Zen 4
+ * VM: output 4.6e-3 of its largest value, gradients 0.9 % (conv_last) to
+ * 24 % relative L2: the transforms amplify bf16's rounding of V and U as
+ * they amplify fp32's (test_nn_winograd_bf16: up to 7 % of a conv's
+ * largest output on white noise). That error is noise to training: 400
+ * iterations of x4-psnr fine-tuning (cosine from 1e-4, same seed) ended at
+ * Set5 31.644 dB in bf16 and 31.642 dB in fp32, pixel loss 0.0315797 and
+ * 0.0315784 (weights/README.md, "bf16 training"). Bounds: margin 2. */
+#define Y_REL_WINO 1e-2
+#define G_REL_WINO 0.5
 
 static unsigned rs = 12345;
 static float frand(void)
@@ -117,9 +131,9 @@ int main(void)
     sr_error err = {0};
     CHECK(sr_generator_set_train_precision(g, SR_PRECISION_FP32, &err) == 0);
     run_out f = run(g, &x, &dy);
-    if (!sr_amx_supported()) {
+    if (!sr_bf16_train_supported()) {
         CHECK(sr_generator_set_train_precision(g, SR_PRECISION_BF16, &err) == -1);
-        CHECK(strstr(err.msg, "AMX") != NULL);
+        CHECK(strstr(err.msg, "AMX-BF16 or AVX512-BF16") != NULL);
         CHECK(sr_generator_set_train_precision(g, SR_PRECISION_AUTO, &err) == 0);
         run_out a = run(g, &x, &dy); /* AUTO without AMX: fp32's bits */
         CHECK(same(a.y.data, f.y.data, sr_tensor_numel(&f.y)));
@@ -128,10 +142,13 @@ int main(void)
         sr_generator_free(g);
         int rc = testlib_summary();
         if (rc == 0)
-            testlib_skip("no AMX (or SRGAN_NO_AMX): bf16 training refused, as it must be");
+            testlib_skip("no AMX or AVX512-BF16 (or SRGAN_NO_BF16): bf16 training refused, as "
+                         "it must be");
         return rc;
     }
     CHECK(sr_generator_set_train_precision(g, SR_PRECISION_BF16, &err) == 0);
+    const double y_rel = sr_amx_supported() ? Y_REL : Y_REL_WINO;
+    const double g_rel = sr_amx_supported() ? G_REL : G_REL_WINO;
     run_out b = run(g, &x, &dy), b2 = run(g, &x, &dy);
     /* output */
     double ymax = 0, ydiff = 0;
@@ -139,7 +156,7 @@ int main(void)
         ymax = fmax(ymax, fabs(f.y.data[i]));
         ydiff = fmax(ydiff, fabs(b.y.data[i] - f.y.data[i]));
     }
-    CHECK(ydiff <= Y_REL * ymax);
+    CHECK(ydiff <= y_rel * ymax);
     CHECK(!same(b.y.data, f.y.data, sr_tensor_numel(&f.y)));
     /* gradients */
     double gworst = rel_l2(b.dx.data, f.dx.data, sr_tensor_numel(&f.dx));
@@ -147,9 +164,9 @@ int main(void)
     for (int i = 0; i < sr_generator_param_count(g); i++) {
         const size_t k = sr_generator_param(g, i)->numel;
         const double r = rel_l2(b.grads[i], f.grads[i], k);
-        if (getenv("SRGAN_TEST_VERBOSE") || r > G_REL)
+        if (getenv("SRGAN_TEST_VERBOSE") || r > g_rel)
             fprintf(stderr, "  %s: gradient off by %.3g (relative L2)\n", sr_generator_param(g, i)->name, r);
-        CHECK(r <= G_REL);
+        CHECK(r <= g_rel);
         gworst = r > gworst ? r : gworst;
         differs += !same(b.grads[i], f.grads[i], k);
         CHECK(same(b.grads[i], b2.grads[i], k)); /* deterministic */
@@ -157,17 +174,17 @@ int main(void)
     CHECK(differs > 0);
     CHECK(same(b.y.data, b2.y.data, sr_tensor_numel(&b.y)));
     CHECK(same(b.dx.data, b2.dx.data, sr_tensor_numel(&b.dx)));
-    fprintf(stderr, "  bf16 vs fp32 training: output %.2e of max |y| (bound %.2g), gradients "
-                    "worst %.2e relative L2 (bound %.0e)\n",
-            ydiff / ymax, Y_REL, gworst, G_REL);
+    fprintf(stderr, "  bf16 (%s) vs fp32 training: output %.2e of max |y| (bound %.2g), "
+                    "gradients worst %.2e relative L2 (bound %.0e)\n",
+            sr_amx_supported() ? "AMX" : "vdpbf16ps Winograd", ydiff / ymax, y_rel, gworst, g_rel);
     /* back to fp32: fp32's bits */
     CHECK(sr_generator_set_train_precision(g, SR_PRECISION_FP32, &err) == 0);
     run_out f2 = run(g, &x, &dy);
     CHECK(same(f2.y.data, f.y.data, sr_tensor_numel(&f.y)));
     CHECK(same(f2.grads[0], f.grads[0], sr_generator_param(g, 0)->numel));
     CHECK(sr_generator_set_train_precision(g, SR_PRECISION_AUTO, &err) == 0);
-    run_out a = run(g, &x, &dy); /* AUTO with AMX: bf16 */
-    CHECK(same(a.y.data, b.y.data, sr_tensor_numel(&b.y)));
+    run_out a = run(g, &x, &dy); /* AUTO: bf16 where faster, else fp32 */
+    CHECK(same(a.y.data, (sr_bf16_faster() ? b : f).y.data, sr_tensor_numel(&b.y)));
     free_out(g, &a);
     free_out(g, &f2);
     free_out(g, &b2);

@@ -13,6 +13,12 @@
  *  - only convs with >= SR_BF16_MIN_CHANNELS input and output channels get
  *    bf16 weights; AUTO runs them in bf16; gemm/ref force fp32; release and
  *    a plain prepare drop them; sr_conv2d_reach counts them as Winograd;
+ *  - bf16 training without AMX (sr_conv2d_train_prepare_bf16,
+ *    sr_conv2d_backward_begin_bf16): the forward gives bf16 inference's
+ *    bits; dx, plain, gated by ReLU or LReLU, or added to dx, gives the bits
+ *    of the reference run on the flipped, transposed kernel, then the gate;
+ *    dweight and dbias stay fp32's bits; dx is within BF16_REL_BOUND of
+ *    fp32's and differs from it;
  *  - sr_precision_parse / _resolve / _name.
  * Exit 77 (skip) after the reference parts when the CPU lacks AVX512-BF16
  * (or SRGAN_NO_BF16 is set): the kernel is then untested. */
@@ -210,6 +216,129 @@ static void test_dispatch_and_reach(void)
     free_layer(&T);
 }
 
+/* The dx conv of L (cout -> cin): the flipped, transposed kernel. */
+static layer flipped(const layer *L)
+{
+    const wshape s = {L->c.cout, L->c.cin, L->x.h, L->x.w};
+    layer T = make_layer(&s, 1, 0, 0);
+    for (int co = 0; co < L->c.cout; co++)
+        for (int ci = 0; ci < L->c.cin; ci++)
+            for (int k = 0; k < 9; k++)
+                T.c.weight[((size_t)ci * L->c.cout + co) * 9 + k] =
+                    L->c.weight[((size_t)co * L->c.cin + ci) * 9 + 8 - k];
+    return T;
+}
+
+/* mode 0: backward_add, 1: gated by ReLU at gate, 2: by LReLU, 3: acc */
+static void backward_bf16(const layer *L, int bf16, int mode, const sr_tensor *dy,
+                          const float *gate, sr_tensor *dx, float *dw, float *db)
+{
+    float *scratch = malloc(sr_conv2d_scratch_floats(&L->c, &L->x) * sizeof(float));
+    float *tmp = malloc(sr_tensor_numel(dx) * sizeof(float));
+    sr_conv2d_bwd b;
+    if (bf16)
+        sr_conv2d_backward_begin_bf16(&b, &L->c, dw, db, scratch);
+    else
+        sr_conv2d_backward_begin(&b, &L->c, dw, db, scratch, SR_CONV_AUTO);
+    if (mode == 0)
+        sr_conv2d_backward_add(&b, &L->x, dy, dx);
+    else if (mode == 3)
+        sr_conv2d_backward_acc(&b, &L->x, dy, dx, tmp);
+    else
+        sr_conv2d_backward_gated(&b, &L->x, dy, dx, mode == 1 ? SR_ACT_RELU : SR_ACT_LRELU, 0.2f,
+                                 gate);
+    sr_conv2d_backward_end(&b);
+    free(tmp);
+    free(scratch);
+}
+
+static void test_training_without_amx(void)
+{
+    if (!sr_bf16_supported() || sr_amx_supported()) {
+        fprintf(stderr, "  %s: bf16 training's Winograd path not tested\n",
+                sr_amx_supported() ? "AMX takes bf16 training (SRGAN_NO_AMX=1 tests it)"
+                                   : "no AVX512-BF16");
+        return;
+    }
+    static const wshape shapes[] = {{64, 64, 33, 35}, {8, 24, 13, 70}, {32, 9, 17, 17}};
+    int runs = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        layer L = make_layer(&shapes[i], 300 + i, 1, 1);
+        /* forward: bf16 inference's bits */
+        sr_conv2d lw;
+        float *u = sr_alloc_floats(sr_conv2d_train_u_floats(&L.c));
+        const sr_conv_impl im = sr_conv2d_train_prepare_bf16(&L.c, &lw, u);
+        CHECK(lw.wino_bf16 != NULL);
+        layer W = L;
+        W.c = lw;
+        sr_tensor yt = run(&W, im, NULL, 0, 0);
+        CHECK(sr_conv2d_prepare_bf16(&L.c) == 0);
+        sr_tensor yi = run(&L, SR_CONV_AUTO, NULL, 0, 0);
+        CHECK_MSG(same_bits(&yt, &yi), "cin %d cout %d: training forward", L.c.cin, L.c.cout);
+        sr_conv2d_release(&L.c);
+        sr_free_floats(u);
+        /* backward */
+        layer T = flipped(&L);
+        CHECK(sr_conv2d_prepare_bf16(&T.c) == 0 && T.c.wino_bf16 != NULL);
+        sr_tensor dy = sr_tensor_alloc(1, L.c.cout, L.x.h, L.x.w), gate = sr_tensor_alloc(1, L.c.cin, L.x.h, L.x.w);
+        rng r = {77 + i};
+        fill_rand(&r, dy.data, sr_tensor_numel(&dy), 1.0f);
+        fill_rand(&r, gate.data, sr_tensor_numel(&gate), 1.0f);
+        const size_t nw = (size_t)L.c.cout * L.c.cin * 9, nx = sr_tensor_numel(&L.x);
+        for (int mode = 0; mode < 4; mode++) {
+            sr_tensor dx = sr_tensor_alloc(1, L.c.cin, L.x.h, L.x.w);
+            sr_tensor dxf = sr_tensor_alloc(1, L.c.cin, L.x.h, L.x.w);
+            sr_tensor d0 = sr_tensor_alloc(1, L.c.cin, L.x.h, L.x.w);
+            fill_rand(&r, d0.data, nx, 1.0f); /* what acc adds to */
+            memcpy(dx.data, d0.data, nx * sizeof(float));
+            memcpy(dxf.data, d0.data, nx * sizeof(float));
+            float *dw = calloc(nw, sizeof(float)), *dwf = calloc(nw, sizeof(float));
+            float *db = calloc((size_t)L.c.cout, sizeof(float)), *dbf = calloc((size_t)L.c.cout, sizeof(float));
+            backward_bf16(&L, 1, mode, &dy, gate.data, &dx, dw, db);
+            backward_bf16(&L, 0, mode, &dy, gate.data, &dxf, dwf, dbf);
+            /* the reference: the dx conv in bf16 (plain C), + d0, then the gate */
+            const sr_conv_epilogue acc = {.residual = d0.data};
+            layer TD = T;
+            TD.x = dy;
+            sr_tensor ref = run(&TD, SR_CONV_WINOGRAD_REF, mode == 3 ? &acc : NULL, 0, 0);
+            if (mode == 1)
+                sr_relu_backward(gate.data, ref.data, ref.data, nx);
+            else if (mode == 2)
+                sr_lrelu_backward(gate.data, ref.data, ref.data, nx, 0.2f);
+            CHECK_MSG(same_bits(&dx, &ref), "cin %d cout %d mode %d: dx", L.c.cin, L.c.cout, mode);
+            CHECK(!same_bits(&dx, &dxf)); /* bf16 really ran */
+            CHECK_MSG(max_rel_err(dx.data, dxf.data, nx, 0) <= BF16_REL_BOUND, "mode %d", mode);
+            CHECK(!memcmp(dw, dwf, nw * sizeof(float)));
+            CHECK(!memcmp(db, dbf, (size_t)L.c.cout * sizeof(float)));
+            runs++;
+            free(dw), free(dwf), free(db), free(dbf);
+            sr_tensor_free(&ref);
+            sr_tensor_free(&d0);
+            sr_tensor_free(&dxf);
+            sr_tensor_free(&dx);
+        }
+        /* a fixed network's prepared dx weights give the same bits */
+        CHECK(sr_conv2d_prepare(&L.c) == 0 && sr_conv2d_prepare_backward(&L.c) == 0);
+        CHECK(sr_conv2d_prepare_backward_bf16(&L.c) == 0 && L.c.wino_dx_bf16 && L.c.wino_bf16);
+        sr_tensor dxp = sr_tensor_alloc(1, L.c.cin, L.x.h, L.x.w), dxq = sr_tensor_alloc(1, L.c.cin, L.x.h, L.x.w);
+        backward_bf16(&L, 1, 0, &dy, NULL, &dxp, NULL, NULL);
+        uint32_t *keep = L.c.wino_dx_bf16;
+        L.c.wino_dx_bf16 = NULL; /* rounded per call instead */
+        backward_bf16(&L, 1, 0, &dy, NULL, &dxq, NULL, NULL);
+        L.c.wino_dx_bf16 = keep;
+        CHECK(same_bits(&dxp, &dxq));
+        sr_tensor_free(&dxp);
+        sr_tensor_free(&dxq);
+        sr_tensor_free(&dy);
+        sr_tensor_free(&gate);
+        sr_tensor_free(&yt);
+        sr_tensor_free(&yi);
+        free_layer(&T);
+        free_layer(&L);
+    }
+    fprintf(stderr, "  %d bf16 training backward runs, bits equal to the reference\n", runs);
+}
+
 static void test_precision_names(void)
 {
     sr_precision p = SR_PRECISION_FP32;
@@ -235,6 +364,7 @@ int main(void)
     RUN(test_error_bound);
     RUN(test_crop_with_origin_is_exact);
     RUN(test_dispatch_and_reach);
+    RUN(test_training_without_amx);
     RUN(test_precision_names);
     int rc = testlib_summary();
     if (rc == 0 && !sr_bf16_supported()) {
