@@ -258,9 +258,10 @@ int sr_conv2d_prepare_bf16(sr_conv2d *l);
 int sr_conv2d_prepare_amx(sr_conv2d *l, int dx);
 /* For a fixed network trained through in bf16 on a CPU with AVX512-BF16 but
  * without AMX: after sr_conv2d_prepare and sr_conv2d_prepare_backward,
- * rounds both Winograd weights to bf16 (l->wino_bf16, l->wino_dx_bf16) for
- * convs bf16 takes; the forward then runs bf16 under AUTO and winograd, and
- * sr_conv2d_backward_begin_bf16 takes wino_dx_bf16. Does nothing elsewhere.
+ * rounds both Winograd weights to bf16 (l->wino_bf16, l->wino_dx_bf16,
+ * replacing any made before) for convs bf16 takes; the forward then runs
+ * bf16 under AUTO and winograd, and sr_conv2d_backward_begin_bf16 takes
+ * wino_dx_bf16. Does nothing (changes nothing) elsewhere.
  * 0, or -1 when out of memory; sr_conv2d_release frees them. */
 int sr_conv2d_prepare_backward_bf16(sr_conv2d *l);
 /* Non-zero where bf16 training runs bf16 kernels: AMX (direct, on tiles),

@@ -98,7 +98,7 @@ void sr_arena_free(sr_arena *a)
  * page fault costs about 27 us and the prepared weights of MSRResNet (22 MB)
  * took 5,400 of them, half the faults of a 256^2 upscale; populating took
  * half the time of malloc + memset in a micro-benchmark (0.18 vs 0.35 s for
- * 59 MB). Those of SR_HUGE_ALIGN and up (the tiler's output band, 12 MB for
+ * 59 MB). Those of SR_HUGE_MIN and up (the tiler's output band, 12 MB for
  * a 1024-pixel-wide x4 output) are also placed on 2 MiB boundaries and
  * marked for transparent huge pages before they are populated: one fault per
  * 2 MiB. The band alone took 47 % of a 256^2 upscale's page faults as 4 KiB
@@ -118,6 +118,8 @@ _Static_assert(sizeof(alloc_header) <= SR_ALIGN, "the header fits its SR_ALIGN b
  * populated with huge pages where the kernel has them; NULL on failure. */
 static unsigned char *map_huge(size_t len)
 {
+    if (len > SIZE_MAX - SR_HUGE_ALIGN)
+        return NULL;
     unsigned char *m = mmap(NULL, len + SR_HUGE_ALIGN, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
@@ -139,17 +141,21 @@ static unsigned char *map_huge(size_t len)
 
 float *sr_alloc_floats(size_t n)
 {
-    if (n > (SIZE_MAX - 2 * SR_HUGE_ALIGN) / sizeof(float))
+    if (n > (SIZE_MAX - 4 * SR_HUGE_ALIGN) / sizeof(float))
         return NULL;
     size_t bytes = round_up((n ? n : 1) * sizeof(float), SR_ALIGN) + SR_ALIGN;
     unsigned char *base = NULL;
     int mapped = 0;
 #if defined(MAP_POPULATE) && defined(MAP_ANONYMOUS)
-    if (bytes >= SR_HUGE_ALIGN) {
-        bytes = round_up(bytes, SR_HUGE_ALIGN);
-        base = map_huge(bytes); /* zeroed by the kernel */
-        mapped = base != NULL;
-    } else if (bytes >= SR_POPULATE_MIN) {
+    if (bytes >= SR_HUGE_MIN) { /* rounding up to 2 MiB costs at most a quarter */
+        const size_t len = round_up(bytes, SR_HUGE_ALIGN);
+        base = map_huge(len); /* zeroed by the kernel */
+        if (base) {
+            bytes = len;
+            mapped = 1;
+        }
+    }
+    if (!base && bytes >= SR_POPULATE_MIN) {
         void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (m != MAP_FAILED) {
             base = m; /* zeroed by the kernel */

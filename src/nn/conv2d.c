@@ -366,11 +366,13 @@ static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
 }
 
 /* Floats (words) of the bf16 Winograd weights of a cin -> cout conv, where
- * a CPU with AVX512-BF16 may train in bf16 (an fp32 run pays the space,
- * about half its fp32 U), else 0. */
+ * bf16 training may run them (AVX512-BF16 without AMX: an fp32 run there
+ * pays the space, about half its fp32 U), else 0. */
 static size_t wino_bf16_floats(int cin, int cout)
 {
-    return sr_bf16_supported() ? sr_wino_u_bf16_words(cin, cout) + 16 : 0;
+    return sr_bf16_supported() && !sr_amx_supported() && sr_conv_avx2_cpu_ok()
+               ? sr_wino_u_bf16_words(cin, cout) + 16
+               : 0;
 }
 
 /* Floats of a conv's AMX weights (as its dx conv's, transposed: the same
@@ -453,7 +455,9 @@ sr_conv_impl sr_conv2d_train_impl(const sr_conv2d *l)
 int sr_conv2d_prepare_backward(sr_conv2d *l)
 {
     sr_free_floats(l->wino_dx);
+    sr_free_floats((float *)l->wino_dx_bf16); /* made from the old wino_dx */
     l->wino_dx = NULL;
+    l->wino_dx_bf16 = NULL;
     if (!sr_wino_layer_ok(l) || !l->weight)
         return 0;
     const size_t nu = sr_wino_u_floats(l->cout, l->cin);
@@ -474,12 +478,12 @@ int sr_conv2d_prepare_backward(sr_conv2d *l)
 
 int sr_conv2d_prepare_backward_bf16(sr_conv2d *l)
 {
+    if (!l->wino || !l->wino_dx || !wino_bf16_train_ok(l->cin, l->cout))
+        return 0;
     sr_free_floats((float *)l->wino_bf16);
     sr_free_floats((float *)l->wino_dx_bf16);
     l->wino_bf16 = NULL;
     l->wino_dx_bf16 = NULL;
-    if (!l->wino || !l->wino_dx || !wino_bf16_train_ok(l->cin, l->cout))
-        return 0;
     l->wino_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cin, l->cout));
     l->wino_dx_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cout, l->cin));
     if (!l->wino_bf16 || !l->wino_dx_bf16)
