@@ -421,6 +421,9 @@ void sr_upsample_region(const sr_tensor *x, int iy0, int ix0, int full_h, int fu
 void sr_maxpool2_forward(const sr_tensor *x, sr_tensor *y);
 /* x is the forward input; the gradient goes to the first maximum, as PyTorch. */
 void sr_maxpool2_backward(const sr_tensor *x, const sr_tensor *dy, sr_tensor *dx);
+/* The window-by-window references of both (tests: the same bits). */
+void sr_maxpool2_forward_ref(const sr_tensor *x, sr_tensor *y);
+void sr_maxpool2_backward_ref(const sr_tensor *x, const sr_tensor *dy, sr_tensor *dx);
 
 /* ---- batch norm folded into the preceding conv (inference) -------------
  * w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta.

@@ -271,6 +271,44 @@ static void test_maxpool_forward(void)
     CHECK(dxv[0] == 2 && dxv[1] == 0 && dxv[2] == 0 && dxv[3] == 0);
 }
 
+/* The row-wise maxpool against the reference: the same bits, forward and
+ * backward, on odd and even sizes, with ties, signed zeros, NaNs and
+ * infinities among random values. */
+static void test_maxpool_fast_vs_ref(void)
+{
+    static const int sizes[][2] = {{2, 2}, {5, 7}, {8, 33}, {17, 16}, {1, 9}, {64, 64}};
+    unsigned s = 7;
+    int bad = 0, runs = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        const int h = sizes[i][0], w = sizes[i][1], n = 2, c = 3;
+        sr_tensor x = sr_tensor_alloc(n, c, h, w), dy = sr_tensor_alloc(n, c, h / 2, w / 2);
+        sr_tensor y = sr_tensor_alloc(n, c, h / 2, w / 2), yr = sr_tensor_alloc(n, c, h / 2, w / 2);
+        sr_tensor dx = sr_tensor_alloc(n, c, h, w), dxr = sr_tensor_alloc(n, c, h, w);
+        const float special[] = {0.0f, -0.0f, 1.0f, 1.0f, NAN, -NAN, INFINITY, -INFINITY};
+        for (size_t k = 0; k < sr_tensor_numel(&x); k++) {
+            s = s * 1103515245u + 12345u;
+            const unsigned r = (s >> 8) & 0xffff;
+            x.data[k] = r % 5 == 0 ? special[(r / 5) % 8] : (float)(r % 7) - 3.0f; /* many ties */
+        }
+        for (size_t k = 0; k < sr_tensor_numel(&dy); k++) {
+            s = s * 1103515245u + 12345u;
+            dy.data[k] = (s >> 8) % 3 == 0 ? -0.0f : (float)((s >> 8) & 0xff) / 64.0f - 2.0f;
+        }
+        for (size_t k = 0; k < sr_tensor_numel(&dx); k++)
+            dx.data[k] = dxr.data[k] = 99.0f; /* every element must be written */
+        sr_maxpool2_forward(&x, &y);
+        sr_maxpool2_forward_ref(&x, &yr);
+        sr_maxpool2_backward(&x, &dy, &dx);
+        sr_maxpool2_backward_ref(&x, &dy, &dxr);
+        bad += memcmp(y.data, yr.data, sr_tensor_numel(&y) * sizeof(float)) != 0;
+        bad += memcmp(dx.data, dxr.data, sr_tensor_numel(&dx) * sizeof(float)) != 0;
+        runs++;
+        sr_tensor_free(&x), sr_tensor_free(&dy), sr_tensor_free(&y), sr_tensor_free(&yr);
+        sr_tensor_free(&dx), sr_tensor_free(&dxr);
+    }
+    CHECK_MSG(bad == 0, "%d of %d maxpool runs differ from the reference", bad, 2 * runs);
+}
+
 static void test_activations_forward(void)
 {
     float x[4] = { -2, -0.0f, 0.5f, 3 }, y[4];
@@ -298,6 +336,7 @@ int main(void)
     RUN(test_pixel_shuffle_fast_vs_ref);
     RUN(test_upsample_vs_torch);
     RUN(test_upsample_region_tiles);
+    RUN(test_maxpool_fast_vs_ref);
     RUN(test_maxpool_forward);
     RUN(test_activations_forward);
     return testlib_summary();
