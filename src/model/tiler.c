@@ -39,9 +39,11 @@ typedef struct tiler {
     void *on_tile_user;
     long tiles_done, tiles_total;
     sr_arena **arenas;  /* one per thread, grown on demand, from the pool */
-    float *band;        /* output rows of the current band, HWC (its own
-                         * buffer: a pooled arena could be a large tile arena;
-                         * sr_alloc_floats gives it huge pages) */
+    sr_arena *band_arena; /* from the pool, like the tile arenas: a batch's
+                           * next file reuses it instead of faulting in a new
+                           * band (12 MB for 1024 output columns, 6.5 % of a
+                           * bf16 256^2 upscale in clear_page on the Zen 4 VM) */
+    float *band;        /* output rows of the current band, HWC, in band_arena */
     int band_y0, band_rows; /* output rows held (band_rows 0: none) */
 } tiler;
 
@@ -326,7 +328,7 @@ static void tiler_destroy(sr_stage *self)
         sr_arena_pool_give(t->arenas[i]);
     free(t->arenas);
     gen_team_free(t->team);
-    sr_free_floats(t->band);
+    sr_arena_pool_give(t->band_arena);
     sr_rowcache_free(t->cache);
     sr_stage_free(t->src);
     free(t);
@@ -456,7 +458,10 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
 
     t->arenas = calloc((size_t)t->threads, sizeof *t->arenas);
     size_t out_w = (size_t)t->s * t->in_w;
-    t->band = sr_alloc_floats((size_t)t->s * t->tile_h * out_w * t->outc);
+    /* taken before any tile arena, so the pool's best fit is a band's */
+    const size_t band_floats = (size_t)t->s * t->tile_h * out_w * t->outc;
+    t->band_arena = sr_arena_pool_take(band_floats * sizeof(float) + 64);
+    t->band = t->band_arena ? sr_arena_alloc(t->band_arena, band_floats) : NULL;
     t->cache = sr_rowcache_new(src, t->tile_h + 2 * t->halo, err);
     if (!t->arenas || !t->band || !t->cache) {
         sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory for tiles of %d", tile);
