@@ -56,6 +56,10 @@ size_t sr_arena_cap(const sr_arena *a);   /* bytes it can hold        */
  * arenas. created: how many arenas take has had to make; bytes: capacity
  * of the arenas held now (tests). */
 sr_arena *sr_arena_pool_take(size_t bytes);
+/* The same, but only a pooled arena of at most `most` bytes (else a new
+ * one, and nothing pooled is freed): for a small buffer that must not take
+ * a large tile arena the next stage would then make again. */
+sr_arena *sr_arena_pool_take_fit(size_t bytes, size_t most);
 void sr_arena_pool_give(sr_arena *a);
 void sr_arena_pool_clear(void);
 size_t sr_arena_pool_created(void);

@@ -458,9 +458,11 @@ sr_stage *sr_generator_stage_new(sr_stage *src, const sr_generator *g, const sr_
 
     t->arenas = calloc((size_t)t->threads, sizeof *t->arenas);
     size_t out_w = (size_t)t->s * t->in_w;
-    /* taken before any tile arena, so the pool's best fit is a band's */
+    /* at most twice its size: a wider image's band must not take a tile
+     * arena (the tiles would then make another) */
     const size_t band_floats = (size_t)t->s * t->tile_h * out_w * t->outc;
-    t->band_arena = sr_arena_pool_take(band_floats * sizeof(float) + 64);
+    const size_t band_bytes = band_floats * sizeof(float) + 64;
+    t->band_arena = sr_arena_pool_take_fit(band_bytes, 2 * band_bytes);
     t->band = t->band_arena ? sr_arena_alloc(t->band_arena, band_floats) : NULL;
     t->cache = sr_rowcache_new(src, t->tile_h + 2 * t->halo, err);
     if (!t->arenas || !t->band || !t->cache) {

@@ -205,7 +205,7 @@ static sr_arena *pool[POOL_MAX];
 static int npool;
 static size_t pool_created; /* arenas made by sr_arena_pool_take */
 
-sr_arena *sr_arena_pool_take(size_t bytes)
+static sr_arena *pool_take(size_t bytes, size_t most)
 {
     const size_t need = round_up(bytes ? bytes : SR_ALIGN, SR_ALIGN);
     sr_arena *victim = NULL, *got = NULL;
@@ -213,7 +213,7 @@ sr_arena *sr_arena_pool_take(size_t bytes)
     int best = -1, small = -1;
     for (int i = 0; i < npool; i++) {
         if (pool[i]->cap >= need) {
-            if (best < 0 || pool[i]->cap < pool[best]->cap)
+            if (pool[i]->cap <= most && (best < 0 || pool[i]->cap < pool[best]->cap))
                 best = i;
         } else if (small < 0 || pool[i]->cap > pool[small]->cap) {
             small = i;
@@ -223,7 +223,7 @@ sr_arena *sr_arena_pool_take(size_t bytes)
         got = pool[best];
         pool[best] = pool[--npool];
     } else {
-        if (small >= 0) { /* replaced by the larger arena made below */
+        if (small >= 0 && most == SIZE_MAX) { /* replaced by the larger arena made below */
             victim = pool[small];
             pool[small] = pool[--npool];
         }
@@ -235,6 +235,16 @@ sr_arena *sr_arena_pool_take(size_t bytes)
         got = sr_arena_new(need);
     sr_arena_reset(got);
     return got;
+}
+
+sr_arena *sr_arena_pool_take(size_t bytes)
+{
+    return pool_take(bytes, SIZE_MAX);
+}
+
+sr_arena *sr_arena_pool_take_fit(size_t bytes, size_t most)
+{
+    return pool_take(bytes, most < SIZE_MAX ? most : SIZE_MAX - 1);
 }
 
 void sr_arena_pool_give(sr_arena *a)

@@ -36,7 +36,8 @@ static void test_arena(void)
      * mapping above): zeroed, aligned, writable to the end, freed (ASan and
      * munmap of a wrong size would fail here); many of them, as a model's
      * layers are */
-    const size_t sizes[] = {1, 16, 65535, 65536, 147456, 1 << 20, (1 << 20) + 3};
+    const size_t sizes[] = {1, 16, 65535, 65536, 147456, 1 << 20, (1 << 20) + 3,
+                            (3 << 20) + 5 /* 12 MB: 2 MiB-aligned, huge pages */};
     for (int rep = 0; rep < 3; rep++) {
         float *b[sizeof sizes / sizeof *sizes];
         for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
@@ -57,6 +58,22 @@ static void test_arena(void)
     }
     sr_free_floats(NULL);
     CHECK(sr_alloc_floats(SIZE_MAX / 2) == NULL);
+    /* the pool: take_fit never hands out an arena over its limit, and a
+     * plain take still finds the large one afterwards */
+    sr_arena_pool_clear();
+    sr_arena *big = sr_arena_pool_take((size_t)4 << 20);
+    sr_arena_pool_give(big);
+    const size_t made = sr_arena_pool_created();
+    sr_arena *f = sr_arena_pool_take_fit((size_t)1 << 20, (size_t)2 << 20);
+    CHECK(f && f != big && sr_arena_pool_created() == made + 1);
+    CHECK(sr_arena_cap(f) >= ((size_t)1 << 20) && sr_arena_cap(f) <= ((size_t)2 << 20));
+    sr_arena_pool_give(f);
+    CHECK(sr_arena_pool_take_fit((size_t)1 << 20, (size_t)2 << 20) == f);
+    CHECK(sr_arena_pool_take((size_t)2 << 20) == big);
+    sr_arena_pool_give(f);
+    sr_arena_pool_give(big);
+    sr_arena_pool_clear();
+    CHECK(sr_arena_pool_bytes() == 0);
     sr_tensor h = sr_tensor_alloc(2, 3, 4, 5);
     CHECK(h.data && h.data[119] == 0.0f);
     sr_tensor_free(&h);
