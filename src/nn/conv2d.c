@@ -365,14 +365,19 @@ static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
     return train_wino_kind(l, impl, WINO_AUTO_MIN_CH, WINO_AUTO_MIN_CH);
 }
 
+/* Non-zero where bf16 training runs Winograd with vdpbf16ps GEMMs:
+ * AVX512-BF16 and AVX2 + FMA, no AMX (AMX takes bf16 training instead). */
+static int wino_bf16_train_cpu(void)
+{
+    return !sr_amx_supported() && sr_bf16_supported() && sr_conv_avx2_cpu_ok();
+}
+
 /* Floats (words) of the bf16 Winograd weights of a cin -> cout conv, where
- * bf16 training may run them (AVX512-BF16 without AMX: an fp32 run there
- * pays the space, about half its fp32 U), else 0. */
+ * bf16 training may run them (an fp32 run there pays the space, about half
+ * its fp32 U), else 0. */
 static size_t wino_bf16_floats(int cin, int cout)
 {
-    return sr_bf16_supported() && !sr_amx_supported() && sr_conv_avx2_cpu_ok()
-               ? sr_wino_u_bf16_words(cin, cout) + 16
-               : 0;
+    return wino_bf16_train_cpu() ? sr_wino_u_bf16_words(cin, cout) + 16 : 0;
 }
 
 /* Floats of a conv's AMX weights (as its dx conv's, transposed: the same
@@ -409,7 +414,7 @@ size_t sr_conv2d_train_u_floats(const sr_conv2d *l)
 
 int sr_bf16_train_supported(void)
 {
-    return sr_amx_supported() || (sr_bf16_supported() && sr_conv_avx2_cpu_ok());
+    return sr_amx_supported() || wino_bf16_train_cpu();
 }
 
 /* bf16 training without AMX takes a conv of cin -> cout (Winograd with
@@ -417,8 +422,7 @@ int sr_bf16_train_supported(void)
  * SRGAN_CONV override asks for another kernel. */
 static int wino_bf16_train_ok(int cin, int cout)
 {
-    return !sr_amx_supported() && sr_bf16_supported() && sr_conv_avx2_cpu_ok() &&
-           cin >= SR_BF16_MIN_CHANNELS && cout >= SR_BF16_MIN_CHANNELS &&
+    return wino_bf16_train_cpu() && cin >= SR_BF16_MIN_CHANNELS && cout >= SR_BF16_MIN_CHANNELS &&
            auto_impl() == SR_CONV_AUTO;
 }
 
@@ -482,8 +486,6 @@ int sr_conv2d_prepare_backward_bf16(sr_conv2d *l)
         return 0;
     sr_free_floats((float *)l->wino_bf16);
     sr_free_floats((float *)l->wino_dx_bf16);
-    l->wino_bf16 = NULL;
-    l->wino_dx_bf16 = NULL;
     l->wino_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cin, l->cout));
     l->wino_dx_bf16 = (uint32_t *)sr_alloc_floats(sr_wino_u_bf16_words(l->cout, l->cin));
     if (!l->wino_bf16 || !l->wino_dx_bf16)
@@ -1011,6 +1013,8 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         impl = auto_impl();
     b->wdx = wino_dx(l, impl);
     b->wdw = dweight ? wino_dw(l, impl) : 0;
+    /* bf16 training without AMX: the dx conv (cout -> cin) by vdpbf16ps */
+    const int wb = bf16 && b->wdx == 1 && wino_bf16_train_ok(l->cout, l->cin);
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF || impl == SR_CONV_REF)
         impl = SR_CONV_AUTO; /* the rest: AUTO's kernels */
     b->impl = impl;
@@ -1031,7 +1035,7 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         scratch += nu;
     } else if (b->wdx && l->wino_dx) {
         b->u_dx = l->wino_dx; /* prepared (fixed weights) */
-        if (bf16 && b->wdx == 1 && wino_bf16_train_ok(l->cout, l->cin)) {
+        if (wb) {
             if (l->wino_dx_bf16) {
                 b->ub_dx = l->wino_dx_bf16;
             } else { /* rounded here, once for the batch */
@@ -1046,7 +1050,7 @@ static void backward_begin(sr_conv2d_bwd *b, const sr_conv2d *l, float *dweight,
         flip_transpose(&g, l->weight, scratch + nu);
         sr_wino_transform_weights(scratch + nu, l->cout, l->cin, scratch);
         b->u_dx = scratch;
-        if (bf16 && b->wdx == 1 && wino_bf16_train_ok(l->cout, l->cin)) {
+        if (wb) {
             /* bf16 training without AMX: U rounded to bf16 after it (the
              * flipped kernel there is no longer needed) */
             b->ub_dx = (const uint32_t *)(void *)(scratch + nu);
