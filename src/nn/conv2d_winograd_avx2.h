@@ -29,11 +29,9 @@
 #define W_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define W_C(x) _mm512_set1_ps(x)
 
-/* 32 floats = quads of 8 tiles -> o[q][j] = in[4j + q] */
-INL void deinterleave(const float *in, __m256 *o)
+/* 32 floats (in four vectors) = quads of 8 tiles -> o[q][j] = in[4j + q] */
+INL void deinterleave_v(__m256 v0, __m256 v1, __m256 v2, __m256 v3, __m256 *o)
 {
-    __m256 v0 = _mm256_loadu_ps(in), v1 = _mm256_loadu_ps(in + 8);
-    __m256 v2 = _mm256_loadu_ps(in + 16), v3 = _mm256_loadu_ps(in + 24);
     __m256 s0 = _mm256_permute2f128_ps(v0, v2, 0x20), s1 = _mm256_permute2f128_ps(v0, v2, 0x31);
     __m256 s2 = _mm256_permute2f128_ps(v1, v3, 0x20), s3 = _mm256_permute2f128_ps(v1, v3, 0x31);
     __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
@@ -42,6 +40,52 @@ INL void deinterleave(const float *in, __m256 *o)
     o[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
     o[2] = _mm256_shuffle_ps(t1, t3, 0x44);
     o[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
+INL void deinterleave(const float *in, __m256 *o)
+{
+    deinterleave_v(_mm256_loadu_ps(in), _mm256_loadu_ps(in + 8), _mm256_loadu_ps(in + 16),
+                   _mm256_loadu_ps(in + 24), o);
+}
+
+/* An input row for the transform: row[i] is the image's column xs + i for
+ * i in [lo, hi), and zero (the padding) elsewhere. The transform reads it
+ * in place, with masked loads at the image's edges, instead of copying it
+ * into a zero-padded line first: GCC made those copy loops libc memcpy
+ * calls, 10 % of a bf16 inference (a quarter of them on each call's own
+ * overhead, rows being 130 floats). row may point outside the plane; only
+ * lanes in [lo, hi) are read (masked-off lanes of a masked load do not
+ * fault). */
+typedef struct in_row {
+    const float *row;
+    int lo, hi;
+} in_row;
+
+/* lanes i of the 8 at row + k with k + i in [lo, hi) */
+INL __m256 row_load8(const in_row *r, int k)
+{
+    if (k >= r->lo && k + 8 <= r->hi)
+        return _mm256_loadu_ps(r->row + k);
+    const __m256i i = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                       _mm256_set1_epi32(k));
+    const __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(r->lo - 1)),
+                                       _mm256_cmpgt_epi32(_mm256_set1_epi32(r->hi), i));
+    return _mm256_maskload_ps(r->row + k, m);
+}
+
+/* deinterleave of the row's columns [k, k + 32) */
+INL void row_deinterleave(const in_row *r, int k, __m256 *o)
+{
+    if (k >= r->lo && k + 32 <= r->hi)
+        deinterleave(r->row + k, o);
+    else
+        deinterleave_v(row_load8(r, k), row_load8(r, k + 8), row_load8(r, k + 16),
+                       row_load8(r, k + 24), o);
+}
+
+static inline float row_at(const in_row *r, int k)
+{
+    return k >= r->lo && k < r->hi ? r->row[k] : 0.0f;
 }
 
 /* 64 floats (in four vectors) = quads of 16 tiles -> o[q][j] = in[4j + q] */
@@ -62,6 +106,26 @@ INL512 void deinterleave16(const float *in, __m512 *o)
 {
     deinterleave16v(_mm512_loadu_ps(in), _mm512_loadu_ps(in + 16), _mm512_loadu_ps(in + 32),
                     _mm512_loadu_ps(in + 48), o);
+}
+
+/* lanes i of the 16 at row + k with k + i in [lo, hi) */
+INL512 __m512 row_load16(const in_row *r, int k)
+{
+    if (k >= r->lo && k + 16 <= r->hi)
+        return _mm512_loadu_ps(r->row + k);
+    const int a = r->lo - k > 0 ? r->lo - k : 0, e = r->hi - k < 16 ? r->hi - k : 16;
+    const __mmask16 m = e > a ? (__mmask16)((0xffffu >> (16 - (e - a))) << a) : 0;
+    return _mm512_maskz_loadu_ps(m, r->row + k);
+}
+
+/* deinterleave16 of the row's columns [k, k + 64) */
+INL512 void row_deinterleave16(const in_row *r, int k, __m512 *o)
+{
+    if (k >= r->lo && k + 64 <= r->hi)
+        deinterleave16(r->row + k, o);
+    else
+        deinterleave16v(row_load16(r, k), row_load16(r, k + 16), row_load16(r, k + 32),
+                        row_load16(r, k + 48), o);
 }
 
 /* 16 floats -> their bf16 bits in the low halves of 16 words
