@@ -606,8 +606,9 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
             need = b;
     }
     if (g.s == 1 && g.kh == g.kw && g.pad <= g.kh - 1 && any_direct()) {
+        /* the direct dx's region, then the dweight kernels' (backward_run) */
         sr_direct_geom d = direct_bwd_geom(&g);
-        size_t b = g.K * g.cout + sr_conv_direct_scratch(&d);
+        size_t b = g.K * g.cout + sr_conv_direct_scratch(&d) + need;
         if (b > need)
             need = b;
     }
@@ -870,8 +871,8 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
         } else if (wk)
             forward_wino(l, &g, wk, x->data + b * xs, y->data + b * ys, scratch, eb, oy, ox);
         else if (direct)
-            run_direct(direct, &d, x->data + b * xs, l->weight, l->bias, y->data + b * ys,
-                       scratch, eb);
+            run_direct(direct, &d, x->data + b * xs, b ? NULL : l->weight, l->bias,
+                       y->data + b * ys, scratch, eb); /* packed once for the batch */
         else
             forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch, eb);
     }
@@ -1117,6 +1118,10 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
     int gemm_dw = dweight && !bw->wdw && !direct_dw;
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     sr_wino_geom wf = {g.cin, g.cout, g.h, g.w, 0, 0};
+    /* The direct dx's flipped weights, packed by its first image, stay at
+     * the start of its scratch for the others; the dweight kernels then
+     * work past its region (sr_conv2d_scratch_floats counts both). */
+    float *dw_scratch = direct_dx ? scratch + g.K * g.cout + sr_conv_direct_scratch(&d) : scratch;
     for (int b = 0; b < g.n; b++) {
         const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
         float *dxb = dx && dx->data && !direct_dx && !wdx ? dx->data + b * xs : NULL;
@@ -1129,14 +1134,15 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
         else if (bw->wdw == 2)
             sr_wino_dweight_ref(&wf, xb, dyb, bw->du);
         else if (direct_dw == ISA_AVX512)
-            sr_conv_direct_dweight(&df, xb, dyb, dweight, scratch);
+            sr_conv_direct_dweight(&df, xb, dyb, dweight, dw_scratch);
         else if (direct_dw)
-            sr_conv_direct_dweight_avx2(&df, xb, dyb, dweight, scratch);
+            sr_conv_direct_dweight_avx2(&df, xb, dyb, dweight, dw_scratch);
         if (gemm_dw || dxb)
-            backward_gemm(l, &g, xb, dyb, dxb, gemm_dw ? dweight : NULL, scratch);
+            backward_gemm(l, &g, xb, dyb, dxb, gemm_dw ? dweight : NULL, dw_scratch);
         if (direct_dx) {
-            flip_transpose(&g, l->weight, scratch);
-            run_direct(direct_dx, &d, dyb, scratch, NULL, dx->data + b * xs,
+            if (b == 0)
+                flip_transpose(&g, l->weight, scratch);
+            run_direct(direct_dx, &d, dyb, b ? NULL : scratch, NULL, dx->data + b * xs,
                        scratch + g.K * g.cout, NULL);
         }
         if (wdx) { /* dx = conv(dy, flipped W^T), 3x3 pad 1: a forward, by

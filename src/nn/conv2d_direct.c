@@ -287,7 +287,8 @@ void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight
     const int ncob = (g->cout + CO_BLK - 1) / CO_BLK;
     const int rb = band_rows(g);
     const int nvec = (g->ow + 15) / 16;
-    pack_weights(g, weight, wp);
+    if (weight)
+        pack_weights(g, weight, wp);
     for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
         int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
         int band_h = rows + g->kh - 1;

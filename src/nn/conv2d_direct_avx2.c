@@ -136,7 +136,8 @@ void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *w
     const int k3 = g->kh == 3 && g->kw == 3;
     const micro_fn m3 = k3 ? micro3_k3 : micro3_kn, m2 = k3 ? micro2_k3 : micro2_kn,
                    m1 = k3 ? micro1_k3 : micro1_kn;
-    sr_direct_pack_weights(g, weight, wp, CO4);
+    if (weight) /* NULL: packed by the previous call (conv2d_internal.h) */
+        sr_direct_pack_weights(g, weight, wp, CO4);
     for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
         int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
         int band_h = rows + g->kh - 1;
