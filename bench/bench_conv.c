@@ -35,7 +35,7 @@ static double now(void)
 
 static void job_init(job *j, int cin, int cout, int k, int h, int w)
 {
-    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    j->c = (sr_conv2d){ cin, cout, k, k, 1, k / 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     size_t nw = (size_t)cout * cin * k * k;
     j->c.weight = sr_alloc_floats(nw);
     j->c.bias = sr_alloc_floats((size_t)cout);
@@ -96,7 +96,7 @@ static int two_threads = 1;
 static void bench(const char *name, int cin, int cout, int k, int h, int w, sr_conv_impl impl,
                   int backward, int reps)
 {
-    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sr_conv2d probe = { cin, cout, k, k, 1, k / 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     if (!sr_conv2d_impl_supported(&probe, impl))
         return; /* would only time the GEMM fallback again */
     double flop = 2.0 * cout * cin * k * k * (double)h * w * (backward == 1 ? 2.0 : 1.0);

@@ -113,6 +113,17 @@ typedef struct sr_conv2d {
     uint32_t *wino_dx_bf16; /* wino_dx rounded to bf16 as wino_bf16 is
                              * (sr_conv2d_prepare_backward_bf16: VGG in bf16
                              * training without AMX), or NULL */
+    int bf16_gemm; /* nonzero: where this conv runs im2col GEMMs, its forward
+                    * and input gradient take bf16 operands with fp32 sums
+                    * (vdpbf16ps) on CPUs where bf16 training runs that
+                    * instruction (AVX512-BF16 without AMX), instead of
+                    * sgemm or the direct kernel; the weight gradient stays
+                    * fp32. Set by bf16 training for the discriminator and
+                    * VGG's smallest maps. 1x1 convs stay fp32. */
+    uint32_t *gemm_bf16w; /* those GEMMs' weights packed in bf16, the forward's
+                           * then the dx's (sr_conv2d_prepare_gemm_bf16, once
+                           * per change of the weights), or NULL: then each
+                           * call packs them into its scratch */
 } sr_conv2d;
 
 static inline int sr_conv_out_size(int in, int k, int stride, int pad)
@@ -268,6 +279,13 @@ int sr_conv2d_prepare_amx(sr_conv2d *l, int dx);
  * wino_dx_bf16. Does nothing (changes nothing) elsewhere.
  * 0, or -1 when out of memory; sr_conv2d_release frees them. */
 int sr_conv2d_prepare_backward_bf16(sr_conv2d *l);
+/* Packs the weights of a conv flagged bf16_gemm for its bf16 GEMMs
+ * (forward and dx) into l->gemm_bf16w, reusing the buffer of an earlier
+ * call: call it after every change of the weights (the discriminator
+ * does, once per step). No-op (0) for other convs or where the CPU does
+ * not run them; -1 when out of memory (the calls then pack per batch).
+ * sr_conv2d_release frees it. */
+int sr_conv2d_prepare_gemm_bf16(sr_conv2d *l);
 /* Non-zero where bf16 training runs bf16 kernels: AMX (direct, on tiles),
  * or AVX512-BF16 with AVX2 + FMA (Winograd with vdpbf16ps GEMMs). */
 int sr_bf16_train_supported(void);

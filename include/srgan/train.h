@@ -140,6 +140,9 @@ typedef struct sr_disc_config {
     int in_channels; /* 3 or 1 */
     int nf;          /* 64 */
     int spectral;    /* 1: spectral norm (default); 0: none */
+    int bf16;        /* nonzero: the convs' forward and input gradient in
+                      * bf16 where the CPU runs bf16 training by vdpbf16ps
+                      * (sr_conv2d.bf16_gemm); weight gradients stay fp32 */
 } sr_disc_config;
 
 typedef struct sr_disc sr_disc;

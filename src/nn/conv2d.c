@@ -231,6 +231,8 @@ void sr_conv2d_release(sr_conv2d *l)
     sr_free_floats((float *)l->amx);
     sr_free_floats((float *)l->amx_dx);
     sr_free_floats((float *)l->wino_dx_bf16);
+    sr_free_floats((float *)l->gemm_bf16w);
+    l->gemm_bf16w = NULL;
     l->wino = NULL;
     l->wino_dx = NULL;
     l->wino_dx_bf16 = NULL;
@@ -370,6 +372,40 @@ static int wino_dw(const sr_conv2d *l, sr_conv_impl impl)
 static int wino_bf16_train_cpu(void)
 {
     return !sr_amx_supported() && sr_bf16_supported() && sr_conv_avx2_cpu_ok();
+}
+
+/* The im2col GEMMs of a conv flagged bf16_gemm (forward and dx) take bf16
+ * operands (gemm_bf16.c) on the CPUs where bf16 training runs vdpbf16ps;
+ * 1x1 convs stay fp32 sgemm. */
+static int gemm_bf16_on(const sr_conv2d *l, const geom *g)
+{
+    return l->bf16_gemm && !is_pointwise(g) && wino_bf16_train_cpu();
+}
+
+/* Floats of the packed weights a bf16 GEMM keeps for a batch: the
+ * forward's (cout x K) or the dx's (K x cout), whichever is larger. */
+static size_t gemm_bf16_a_floats(const geom *g)
+{
+    const size_t f = sr_gemm_bf16_a_words(g->cout, (int)g->K),
+                 b = sr_gemm_bf16_a_words((int)g->K, g->cout);
+    return (f > b ? f : b) + 16;
+}
+
+int sr_conv2d_prepare_gemm_bf16(sr_conv2d *l)
+{
+    if (!l->weight || l->cin <= 0 || l->cout <= 0)
+        return 0;
+    const geom g = make_geom(l, &(sr_tensor){1, l->cin, l->kh, l->kw, NULL});
+    if (!gemm_bf16_on(l, &g))
+        return 0;
+    const size_t fw = sr_gemm_bf16_a_words(g.cout, (int)g.K);
+    if (!l->gemm_bf16w) /* the same size for the same conv: kept */
+        l->gemm_bf16w = (uint32_t *)sr_alloc_floats(fw + sr_gemm_bf16_a_words((int)g.K, g.cout));
+    if (!l->gemm_bf16w)
+        return -1;
+    sr_gemm_bf16_pack_a(g.cout, (int)g.K, l->weight, g.K, 1, l->gemm_bf16w);
+    sr_gemm_bf16_pack_a((int)g.K, g.cout, l->weight, 1, g.K, l->gemm_bf16w + fw);
+    return 0;
 }
 
 /* Floats (words) of the bf16 Winograd weights of a cin -> cout conv, where
@@ -612,6 +648,18 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
         if (b > need)
             need = b;
     }
+    if (l->bf16_gemm && !is_pointwise(&g)) {
+        /* the packed weights, then an image's im2col block and bf16 GEMM
+         * buffers (forward or dx), or whatever else the image needs */
+        const size_t ncols = (size_t)gemm_rows(&g) * g.ow;
+        const size_t f = sr_gemm_bf16_scratch(g.cout, (int)ncols, (int)g.K),
+                     b = sr_gemm_bf16_scratch((int)g.K, (int)ncols, g.cout);
+        size_t img = g.K * ncols + (f > b ? f : b);
+        if (need > img)
+            img = need;
+        if (gemm_bf16_a_floats(&g) + img > need)
+            need = gemm_bf16_a_floats(&g) + img;
+    }
     if (sr_amx_layer_ok(l) && sr_amx_scratch(g.cin, g.cout, g.h, g.w) > need)
         need = sr_amx_scratch(g.cin, g.cout, g.h, g.w);
     if (sr_wino_layer_ok(l)) {
@@ -783,9 +831,30 @@ void sr_conv_epilogue_rows(const sr_conv_epilogue *ep, float *y, size_t plane, i
 }
 
 static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, float *y,
-                         float *scratch, const sr_conv_epilogue *ep)
+                         float *scratch, const sr_conv_epilogue *ep, const uint32_t *ap)
 {
     const int plane = g->oh * g->ow;
+    if (ap) { /* bf16 operands (gemm_bf16_on), the weights packed in ap */
+        const int rb = gemm_rows(g);
+        float *gs = scratch + g->K * (size_t)rb * g->ow;
+        for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
+            const int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb, ncols = rows * g->ow;
+            im2col_rows(g, x, oy0, rows, scratch);
+            float *yb = y + (size_t)oy0 * g->ow;
+            sr_gemm_bf16(ap, g->cout, ncols, (int)g->K, scratch, (size_t)ncols, yb,
+                         (size_t)plane, gs);
+            if (l->bias)
+                for (int co = 0; co < g->cout; co++) {
+                    float *d = yb + (size_t)co * plane;
+                    for (int i = 0; i < ncols; i++)
+                        d[i] += l->bias[co];
+                }
+            if (ep)
+                sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, (size_t)oy0 * g->ow,
+                                      (size_t)ncols);
+        }
+        return;
+    }
     if (is_pointwise(g)) {
         fill_bias(g, l->bias, y, 0, g->oh);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, plane, g->cin, 1.0f,
@@ -846,6 +915,21 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
                               * convs keep the direct kernel, exact in tiles */
     int direct = use_direct(&g, impl);
     sr_direct_geom d = direct_fwd_geom(&g);
+    /* bf16 GEMM: the weights packed once for the batch at the start of
+     * scratch, each image's buffers after them */
+    const int gb = !ak && !bk && !wk && gemm_bf16_on(l, &g) &&
+                   g.oh > 0 && g.ow > 0;
+    const uint32_t *ap = NULL;
+    float *gscratch = scratch;
+    if (gb && l->gemm_bf16w) { /* prepared */
+        direct = ISA_NONE;
+        ap = l->gemm_bf16w;
+    } else if (gb) {
+        direct = ISA_NONE;
+        sr_gemm_bf16_pack_a(g.cout, (int)g.K, l->weight, g.K, 1, (uint32_t *)(void *)scratch);
+        ap = (const uint32_t *)(void *)scratch;
+        gscratch = scratch + gemm_bf16_a_floats(&g);
+    }
     for (int b = 0; b < g.n; b++) {
         sr_conv_epilogue e, *eb = NULL;
         if (ep) {
@@ -874,7 +958,7 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
             run_direct(direct, &d, x->data + b * xs, b ? NULL : l->weight, l->bias,
                        y->data + b * ys, scratch, eb); /* packed once for the batch */
         else
-            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, scratch, eb);
+            forward_gemm(l, &g, x->data + b * xs, y->data + b * ys, gscratch, eb, ap);
     }
 }
 
@@ -959,7 +1043,7 @@ static void backward_bias(const geom *g, const float *dy, float *dbias)
 /* dweight (accumulated) and, unless dx is NULL, dx (accumulated into the
  * zeroed dx) by im2col/col2im and sgemm, for one image. */
 static void backward_gemm(const sr_conv2d *l, const geom *g, const float *x, const float *dy,
-                          float *dx, float *dweight, float *scratch)
+                          float *dx, float *dweight, float *scratch, const uint32_t *apdx)
 {
     const int plane = g->oh * g->ow;
     if (is_pointwise(g)) {
@@ -981,7 +1065,11 @@ static void backward_gemm(const sr_conv2d *l, const geom *g, const float *x, con
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, (int)g->K, ncols, 1.0f,
                         dyb, plane, scratch, ncols, 1.0f, dweight, (int)g->K);
         }
-        if (dx) {
+        if (dx && apdx) { /* bf16 operands: W^T packed in apdx (gemm_bf16_on) */
+            sr_gemm_bf16(apdx, (int)g->K, ncols, g->cout, dyb, (size_t)plane, scratch,
+                         (size_t)ncols, scratch + g->K * (size_t)ncols);
+            col2im_rows(g, scratch, oy0, rows, dx);
+        } else if (dx) {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->K, ncols, g->cout, 1.0f,
                         l->weight, (int)g->K, dyb, plane, 0.0f, scratch, ncols);
             col2im_rows(g, scratch, oy0, rows, dx);
@@ -1118,10 +1206,28 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
     int gemm_dw = dweight && !bw->wdw && !direct_dw;
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     sr_wino_geom wf = {g.cin, g.cout, g.h, g.w, 0, 0};
+    /* bf16 dx (gemm_bf16_on): W^T packed once for the batch at the start
+     * of scratch, instead of the direct kernel or sgemm */
+    const uint32_t *apdx = NULL;
+    int apdx_in_scratch = 0;
+    if (dx && dx->data && !wdx && gemm_bf16_on(l, &g)) {
+        direct_dx = ISA_NONE;
+        if (l->gemm_bf16w) { /* prepared */
+            apdx = l->gemm_bf16w + sr_gemm_bf16_a_words(g.cout, (int)g.K);
+        } else {
+            sr_gemm_bf16_pack_a((int)g.K, g.cout, l->weight, 1, g.K, (uint32_t *)(void *)scratch);
+            apdx = (const uint32_t *)(void *)scratch;
+            apdx_in_scratch = 1;
+        }
+        memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float)); /* col2im adds into it */
+    }
     /* The direct dx's flipped weights, packed by its first image, stay at
      * the start of its scratch for the others; the dweight kernels then
-     * work past its region (sr_conv2d_scratch_floats counts both). */
-    float *dw_scratch = direct_dx ? scratch + g.K * g.cout + sr_conv_direct_scratch(&d) : scratch;
+     * work past its region (sr_conv2d_scratch_floats counts both), as past
+     * the bf16 dx's packed weights. */
+    float *dw_scratch = direct_dx ? scratch + g.K * g.cout + sr_conv_direct_scratch(&d)
+                        : apdx_in_scratch ? scratch + gemm_bf16_a_floats(&g)
+                                  : scratch;
     for (int b = 0; b < g.n; b++) {
         const float *xb = x->data + b * xs, *dyb = dy->data + b * ys;
         float *dxb = dx && dx->data && !direct_dx && !wdx ? dx->data + b * xs : NULL;
@@ -1138,7 +1244,7 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
         else if (direct_dw)
             sr_conv_direct_dweight_avx2(&df, xb, dyb, dweight, dw_scratch);
         if (gemm_dw || dxb)
-            backward_gemm(l, &g, xb, dyb, dxb, gemm_dw ? dweight : NULL, dw_scratch);
+            backward_gemm(l, &g, xb, dyb, dxb, gemm_dw ? dweight : NULL, dw_scratch, apdx);
         if (direct_dx) {
             if (b == 0)
                 flip_transpose(&g, l->weight, scratch);

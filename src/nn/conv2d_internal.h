@@ -170,6 +170,35 @@ void sr_wino_band_to_bf16(const float *V, int C, int ntp, uint32_t *Vb);
 void sr_wino_gemm_bf16(const uint32_t *ub, const uint32_t *Vb, int C, int K6, int kb0, int kbn,
                        int ntp, float *M, int ldm_p);
 
+/* ---- bf16 GEMM for the im2col convs (gemm_bf16.c) --------------------
+ * C[M][N] = A[M][K] x B[K][N] with operands rounded to bf16 (sr_bf16_round)
+ * and fp32 sums by vdpbf16ps: bf16 training's forward and input gradient
+ * of the convs that run im2col (the discriminator's 4x4 convs, VGG's 8x8
+ * maps; conv flag bf16_gemm). A is packed once per batch (the weights),
+ * B per block of columns. Each sum runs over the pairs of k in order from
+ * zero, the odd k of a pair then the even one, each product added with
+ * one rounding, as the instruction does (conv2d_winograd_bf16.c); the
+ * reference does exactly that, so the two give the same bits. */
+/* Words of packed A: 6-row blocks of (K + 1) / 2 pairs. */
+size_t sr_gemm_bf16_a_words(int M, int K);
+/* ap[mb][k2][j] = bf16(a(6 mb + j, 2 k2)) | bf16(a(6 mb + j, 2 k2 + 1)) << 16,
+ * zero past M and K; element (m, k) of A at a[m * sm + k * sk] (W: sm = K,
+ * sk = 1; its transpose: sm = 1, sk = M). */
+void sr_gemm_bf16_pack_a(int M, int K, const float *a, size_t sm, size_t sk, uint32_t *ap);
+/* Scratch floats of sr_gemm_bf16 for M x N x K (packed B and the padded
+ * product). */
+size_t sr_gemm_bf16_scratch(int M, int N, int K);
+/* c[m * ldc + n] = sum (beta 0) from ap and B (row-major, ldb). */
+void sr_gemm_bf16(const uint32_t *ap, int M, int N, int K, const float *b, size_t ldb, float *c,
+                  size_t ldc, float *scratch);
+/* The same in plain C from A itself (the reference). */
+void sr_gemm_bf16_ref(int M, int N, int K, const float *a, size_t sm, size_t sk, const float *b,
+                      size_t ldb, float *c, size_t ldc);
+/* The micro-kernel loop (conv2d_winograd_bf16.c): m[M6][Np] = A x B over
+ * whole blocks, bp[K2][Np] (Np a multiple of 16). */
+void sr_gemm_bf16_blocks(const uint32_t *ap, const uint32_t *bp, int M6, int K2, int Np,
+                         float *m);
+
 /* ---- bf16 direct 3x3 convs on AMX (conv2d_amx.c) ---------------------
  * For 3x3 stride-1 pad-1 convs with >= SR_BF16_MIN_CHANNELS in and out.
  * Weights packed once as wa[9][cin/32][cout][32] bf16 (cin rounded up to

@@ -269,7 +269,31 @@ BF16 void sr_wino_gemm_bf16(const uint32_t *ub, const uint32_t *Vb, int C, int K
     }
 }
 
+/* m[M6][Np] = A x B for the whole padded blocks (gemm_bf16.c): the same
+ * micro-kernel as the Winograd GEMMs, over all K2 channel pairs at once
+ * (a 32-column panel of B, K2 x 128 bytes, stays in L2 for K up to 4608). */
+BF16 void sr_gemm_bf16_blocks(const uint32_t *ap, const uint32_t *bp, int M6, int K2, int Np,
+                              float *m)
+{
+    static const microbf_fn fns[2][2] = {{microbf_1_1, microbf_1_2},
+                                         {microbf_2_1, microbf_2_2}};
+    for (int t = 0; t < Np; t += 32) {
+        const int nv = Np - t >= 32 ? 2 : 1;
+        for (int k6 = 0; k6 < M6; k6 += 2 * WINO_MR) {
+            const int nb = M6 - k6 >= 2 * WINO_MR ? 2 : 1;
+            fns[nb - 1][nv - 1](ap + (size_t)k6 * K2, ap + (size_t)(k6 + WINO_MR) * K2, bp + t,
+                                (size_t)Np, K2, m + (size_t)k6 * Np + t, (size_t)Np);
+        }
+    }
+}
+
 #else /* no x86: never dispatched (sr_bf16_supported() is 0) */
+
+void sr_gemm_bf16_blocks(const uint32_t *ap, const uint32_t *bp, int M6, int K2, int Np,
+                         float *m)
+{
+    (void)ap; (void)bp; (void)M6; (void)K2; (void)Np; (void)m;
+}
 
 void sr_wino_band_to_bf16(const float *V, int C, int ntp, uint32_t *Vb)
 {

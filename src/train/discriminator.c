@@ -96,7 +96,8 @@ sr_disc *sr_disc_new(const sr_disc_config *cfg, uint64_t seed, sr_error *err)
         for (size_t k = 0; k < nw; k++) pw->data[k] = (float)((2 * sr_rng_uniform(&rng) - 1) * bound);
         for (int k = 0; k < cout; k++) pb->data[k] = (float)((2 * sr_rng_uniform(&rng) - 1) * bound);
         d->conv[i] = (sr_conv2d){.cin = cin, .cout = cout, .kh = K, .kw = K, .stride = s,
-                                 .pad = 1, .weight = pw->data, .bias = pb->data};
+                                 .pad = 1, .weight = pw->data, .bias = pb->data,
+                                 .bf16_gemm = cfg->bf16 != 0};
         if (cfg->spectral) {
             d->eff[i] = sr_alloc_floats(nw);
             d->u[i] = sr_alloc_floats((size_t)cout);
@@ -121,6 +122,7 @@ void sr_disc_free(sr_disc *d)
 {
     if (!d) return;
     for (int i = 0; i < SR_DISC_LAYERS; i++) {
+        sr_conv2d_release(&d->conv[i]);
         sr_free_floats(d->eff[i]);
         sr_free_floats(d->u[i]);
         sr_free_floats(d->v[i]);
@@ -144,9 +146,21 @@ float *sr_disc_sn_vec(sr_disc *d, int layer, int which, int *len)
     return which ? d->v[layer] : d->u[layer];
 }
 
+/* The bf16 GEMMs' packed weights (cfg.bf16), made again from the weights
+ * the forward uses; on failure the convs pack per call. */
+static void pack_bf16(sr_disc *d)
+{
+    if (d->cfg.bf16)
+        for (int i = 0; i < SR_DISC_LAYERS; i++)
+            (void)sr_conv2d_prepare_gemm_bf16(&d->conv[i]);
+}
+
 void sr_disc_prepare(sr_disc *d, int power_iters)
 {
-    if (!d->cfg.spectral) return;
+    if (!d->cfg.spectral) {
+        pack_bf16(d);
+        return;
+    }
     for (int i = 0; i < SR_DISC_LAYERS; i++) {
         const float *w = d->params[2 * i].data;
         int rows = d->conv[i].cout, cols = d->conv[i].cin * K * K;
@@ -173,6 +187,7 @@ void sr_disc_prepare(sr_disc *d, int power_iters)
         float inv = (float)(1.0 / sigma);
         for (size_t k = 0; k < (size_t)rows * cols; k++) d->eff[i][k] = w[k] * inv;
     }
+    pack_bf16(d);
 }
 
 void sr_disc_out_size(const sr_disc *d, int h, int w, int *oh, int *ow)

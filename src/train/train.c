@@ -212,7 +212,8 @@ static size_t disc_arena_bytes(const sr_disc *d, int n, int h, int w)
     int couts[SR_DISC_LAYERS] = {nf, 2 * nf, 4 * nf, 8 * nf, 1};
     for (int i = 0; i < SR_DISC_LAYERS; i++) {
         int st = i < 3 ? 2 : 1;
-        sr_conv2d cv = {c, couts[i], 4, 4, st, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        sr_conv2d cv = {c,    couts[i], 4,    4,    st,   1,    NULL, NULL,
+                        NULL, NULL,     NULL, NULL, NULL, NULL, sr_disc_get_config(d)->bf16 != 0, NULL};
         sr_tensor x = {n, c, h, w, NULL};
         size_t scratch = sr_conv2d_scratch_floats(&cv, &x) + 32;
         h = sr_conv_out_size(h, 4, st, 1), w = sr_conv_out_size(w, 4, st, 1);
@@ -470,7 +471,7 @@ static int init_models(loop *L, sr_generator *g, sr_disc *d, sr_error *err)
                          "training: phase gan needs --patch >= 32 (discriminator)");
             return -1;
         }
-        sr_disc_config dc = {gc->out_channels, c->d_nf, c->d_spectral};
+        sr_disc_config dc = {gc->out_channels, c->d_nf, c->d_spectral, c->bf16};
         if (!s->d && !(s->d = sr_disc_new(&dc, c->seed + 7, err))) return -1;
         s->ndp = sr_disc_param_count(s->d);
         if (!(s->dp = calloc((size_t)s->ndp, sizeof *s->dp))) goto nomem;

@@ -34,7 +34,7 @@ static const shape SHAPES[] = {
 static void check_shape(const shape *sh, sr_conv_impl impl)
 {
     rng r = { 42 + (uint64_t)sh->cin * 131 + sh->k };
-    sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     size_t nw = (size_t)sh->cout * sh->cin * sh->k * sh->k;
     c.weight = sr_alloc_floats(nw);
     fill_rand(&r, c.weight, nw, 0.5f);
@@ -74,7 +74,7 @@ static void test_conv_gemm_vs_ref(void)
 
 static void test_conv_direct_vs_ref(void)
 {
-    sr_conv2d probe = { 1, 1, 3, 3, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sr_conv2d probe = { 1, 1, 3, 3, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     if (!sr_conv2d_direct_supported(&probe))
         fprintf(stderr, "  (no AVX-512F: DIRECT falls back to GEMM)\n");
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
@@ -89,7 +89,7 @@ static void test_conv_auto_vs_ref(void)
 
 static void test_conv_direct_avx2_vs_ref(void)
 {
-    sr_conv2d probe = { 1, 1, 3, 3, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sr_conv2d probe = { 1, 1, 3, 3, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     if (!sr_conv2d_impl_supported(&probe, SR_CONV_DIRECT_AVX2))
         fprintf(stderr, "  (no AVX2 + FMA: DIRECT_AVX2 falls back to GEMM)\n");
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
@@ -102,7 +102,7 @@ static void test_conv_direct_avx2_vs_ref(void)
 static void check_backward(const shape *sh, sr_conv_impl impl)
 {
     rng r = { 4242 + (uint64_t)sh->cout * 17 + sh->k };
-    sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     size_t nw = (size_t)sh->cout * sh->cin * sh->k * sh->k;
     c.weight = sr_alloc_floats(nw);
     fill_rand(&r, c.weight, nw, 0.5f);
@@ -170,7 +170,7 @@ static void test_epilogue_bit_exact(void)
     int bad = 0, runs = 0;
     for (size_t si = 0; si < sizeof shs / sizeof *shs; si++) {
         const shape *sh = &shs[si];
-        sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        sr_conv2d c = { sh->cin, sh->cout, sh->k, sh->k, sh->s, sh->pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
         size_t nw = (size_t)sh->cout * sh->cin * sh->k * sh->k;
         c.weight = sr_alloc_floats(nw);
         c.bias = sr_alloc_floats((size_t)sh->cout);
@@ -236,7 +236,7 @@ static void test_fold_batchnorm(void)
     rng r = { 7 };
     const int cin = 4, cout = 6, k = 3, h = 7, w = 8;
     sr_conv2d c = { cin, cout, k, k, 1, 1, sr_alloc_floats((size_t)cout * cin * k * k),
-                    sr_alloc_floats((size_t)cout), NULL, NULL, NULL, NULL, NULL, NULL };
+                    sr_alloc_floats((size_t)cout), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL };
     fill_rand(&r, c.weight, (size_t)cout * cin * k * k, 0.5f);
     fill_rand(&r, c.bias, (size_t)cout, 0.5f);
     float gamma[6], beta[6], mean[6], var[6];
@@ -269,7 +269,7 @@ static void test_fold_batchnorm(void)
 /* The scratch size must not grow with image height (bounded memory). */
 static void test_scratch_bounded(void)
 {
-    sr_conv2d c = { 64, 64, 3, 3, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    sr_conv2d c = { 64, 64, 3, 3, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     sr_tensor a = { 1, 64, 200, 200, NULL }, b = { 1, 64, 20000, 200, NULL };
     CHECK(sr_conv2d_scratch_floats(&c, &a) == sr_conv2d_scratch_floats(&c, &b));
     CHECK(sr_conv2d_scratch_floats(&c, &a) < (size_t)4 << 20);

@@ -30,7 +30,7 @@ static void check_conv_grad(int n, int cin, int h, int w, int cout, int ks, int 
 {
     rng r = { 99 + (uint64_t)ks * 7 + s };
     conv_ctx k;
-    k.c = (sr_conv2d){ cin, cout, ks, ks, s, pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    k.c = (sr_conv2d){ cin, cout, ks, ks, s, pad, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL};
     size_t nw = (size_t)cout * cin * ks * ks;
     k.c.weight = sr_alloc_floats(nw);
     k.c.bias = sr_alloc_floats((size_t)cout);

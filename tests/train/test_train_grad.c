@@ -223,7 +223,7 @@ static double disc_ref(void *p)
 
 static void check_disc(int spectral)
 {
-    sr_disc_config cfg = {3, 2, spectral};
+    sr_disc_config cfg = {3, 2, spectral, 0};
     sr_error err = {0};
     sr_disc *d = sr_disc_new(&cfg, 5, &err);
     CHECK(d != NULL);
@@ -294,7 +294,7 @@ static void test_disc_plain(void) { check_disc(0); }
 
 static void test_disc_small_input_refused(void)
 {
-    sr_disc_config cfg = {3, 2, 1};
+    sr_disc_config cfg = {3, 2, 1, 0};
     sr_disc *d = sr_disc_new(&cfg, 1, NULL);
     sr_arena *a = sr_arena_new(1 << 20);
     sr_tensor x = sr_tensor_alloc(1, 3, 16, 16), y;

@@ -88,7 +88,7 @@ static void test_one_gan_step(void)
         g0[i] = malloc(p->numel * sizeof(float));
         memcpy(g0[i], p->data, p->numel * sizeof(float));
     }
-    sr_disc_config dc = {3, 4, 1};
+    sr_disc_config dc = {3, 4, 1, 0};
     sr_disc *d = sr_disc_new(&dc, 1, &err);
     for (int l = 0; l < SR_DISC_LAYERS; l++) {
         char k[96];
