@@ -917,8 +917,8 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
     sr_direct_geom d = direct_fwd_geom(&g);
     /* bf16 GEMM: the weights packed once for the batch at the start of
      * scratch, each image's buffers after them */
-    const int gb = !ak && !bk && !wk && gemm_bf16_on(l, &g) &&
-                   g.oh > 0 && g.ow > 0;
+    const int gb = !ak && !bk && !wk && (impl == SR_CONV_AUTO || impl == SR_CONV_GEMM) &&
+                   gemm_bf16_on(l, &g) && g.oh > 0 && g.ow > 0; /* SRGAN_CONV's kernels stay */
     const uint32_t *ap = NULL;
     float *gscratch = scratch;
     if (gb && l->gemm_bf16w) { /* prepared */
@@ -1210,7 +1210,8 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
      * of scratch, instead of the direct kernel or sgemm */
     const uint32_t *apdx = NULL;
     int apdx_in_scratch = 0;
-    if (dx && dx->data && !wdx && gemm_bf16_on(l, &g)) {
+    if (dx && dx->data && !wdx && (impl == SR_CONV_AUTO || impl == SR_CONV_GEMM) &&
+        gemm_bf16_on(l, &g)) {
         direct_dx = ISA_NONE;
         if (l->gemm_bf16w) { /* prepared */
             apdx = l->gemm_bf16w + sr_gemm_bf16_a_words(g.cout, (int)g.K);
