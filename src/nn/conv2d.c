@@ -921,14 +921,14 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
                    gemm_bf16_on(l, &g) && g.oh > 0 && g.ow > 0; /* SRGAN_CONV's kernels stay */
     const uint32_t *ap = NULL;
     float *gscratch = scratch;
-    if (gb && l->gemm_bf16w) { /* prepared */
+    if (gb) {
         direct = ISA_NONE;
-        ap = l->gemm_bf16w;
-    } else if (gb) {
-        direct = ISA_NONE;
-        sr_gemm_bf16_pack_a(g.cout, (int)g.K, l->weight, g.K, 1, (uint32_t *)(void *)scratch);
-        ap = (const uint32_t *)(void *)scratch;
-        gscratch = scratch + gemm_bf16_a_floats(&g);
+        ap = l->gemm_bf16w; /* prepared, or packed here */
+        if (!ap) {
+            sr_gemm_bf16_pack_a(g.cout, (int)g.K, l->weight, g.K, 1, (uint32_t *)(void *)scratch);
+            ap = (const uint32_t *)(void *)scratch;
+            gscratch = scratch + gemm_bf16_a_floats(&g);
+        }
     }
     for (int b = 0; b < g.n; b++) {
         sr_conv_epilogue e, *eb = NULL;
@@ -1188,7 +1188,10 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
     float *scratch = bw->scratch, *dweight = bw->dweight;
     const sr_conv_impl impl = bw->impl;
     const int wdx = dx && dx->data && (bw->wdx || bw->amx_dx);
-    int direct_dx = dx && dx->data && !wdx ? direct_bwd_isa(&g, impl) : ISA_NONE;
+    /* bf16 dx (gemm_bf16_on) by im2col, instead of the direct kernel or sgemm */
+    const int gemm_bf16_dx = dx && dx->data && !wdx &&
+                             (impl == SR_CONV_AUTO || impl == SR_CONV_GEMM) && gemm_bf16_on(l, &g);
+    int direct_dx = dx && dx->data && !wdx && !gemm_bf16_dx ? direct_bwd_isa(&g, impl) : ISA_NONE;
     if (dx && dx->data && (!(wdx || direct_dx) || g.oh <= 0 || g.ow <= 0))
         memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float)); /* col2im adds into
                                   * it; the Winograd and direct kernels store every dx */
@@ -1206,22 +1209,15 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
     int gemm_dw = dweight && !bw->wdw && !direct_dw;
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
     sr_wino_geom wf = {g.cin, g.cout, g.h, g.w, 0, 0};
-    /* bf16 dx (gemm_bf16_on): W^T packed once for the batch at the start
-     * of scratch, instead of the direct kernel or sgemm */
+    /* the bf16 dx's W^T: prepared, or packed once for the batch at the
+     * start of scratch */
     const uint32_t *apdx = NULL;
-    int apdx_in_scratch = 0;
-    if (dx && dx->data && !wdx && (impl == SR_CONV_AUTO || impl == SR_CONV_GEMM) &&
-        gemm_bf16_on(l, &g)) {
-        direct_dx = ISA_NONE;
-        if (l->gemm_bf16w) { /* prepared */
-            apdx = l->gemm_bf16w + sr_gemm_bf16_a_words(g.cout, (int)g.K);
-        } else {
-            sr_gemm_bf16_pack_a((int)g.K, g.cout, l->weight, 1, g.K, (uint32_t *)(void *)scratch);
-            apdx = (const uint32_t *)(void *)scratch;
-            apdx_in_scratch = 1;
-        }
-        memset(dx->data, 0, sr_tensor_numel(dx) * sizeof(float)); /* col2im adds into it */
-    }
+    const int apdx_in_scratch = gemm_bf16_dx && !l->gemm_bf16w;
+    if (apdx_in_scratch)
+        sr_gemm_bf16_pack_a((int)g.K, g.cout, l->weight, 1, g.K, (uint32_t *)(void *)scratch);
+    if (gemm_bf16_dx)
+        apdx = apdx_in_scratch ? (const uint32_t *)(void *)scratch
+                               : l->gemm_bf16w + sr_gemm_bf16_a_words(g.cout, (int)g.K);
     /* The direct dx's flipped weights, packed by its first image, stay at
      * the start of its scratch for the others; the dweight kernels then
      * work past its region (sr_conv2d_scratch_floats counts both), as past

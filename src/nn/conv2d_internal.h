@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "srgan/nn.h"
 
@@ -142,8 +143,25 @@ void sr_wino_ref_output_tile(const float *m, float b, float *yk, int h, int w, i
  * one; zero past an odd cin): U as ub[36][cout/6][cin/2][6] (cout rounded up
  * to 6, cin to 2), made once from the fp32 U by sr_wino_pack_bf16; a band's
  * V as Vb[36][cin/2][ntp]. */
-uint16_t sr_bf16_round(float f); /* round to nearest even, denormals to 0 */
-float sr_bf16_to_float(uint16_t b);
+/* f rounded to bf16 (its upper 16 bits): to nearest even, denormals to
+ * signed zero. Inline: packing runs it per weight and per activation. */
+static inline uint16_t sr_bf16_round(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if (!(u & 0x7f800000u))
+        u &= 0x80000000u; /* denormal (or zero): signed zero */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline float sr_bf16_to_float(uint16_t b)
+{
+    const uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 size_t sr_wino_u_bf16_words(int cin, int cout);
 void sr_wino_pack_bf16(const float *u, int cin, int cout, uint32_t *ub);
 /* Reference: sr_wino_forward_ref with V and U rounded to bf16 and each sum

@@ -30,24 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint16_t sr_bf16_round(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if (!(u & 0x7f800000u))
-        u &= 0x80000000u; /* denormal (or zero): signed zero */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-float sr_bf16_to_float(uint16_t b)
-{
-    const uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 static int c2_of(int cin)
 {
     return (cin + 1) / 2;

@@ -21,17 +21,6 @@ size_t sr_gemm_bf16_a_words(int M, int K)
     return round_up((size_t)M, MR) * (((size_t)K + 1) / 2);
 }
 
-/* sr_bf16_round, inlined (it runs per weight) */
-static inline uint32_t round_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if (!(u & 0x7f800000u))
-        u &= 0x80000000u;
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return u >> 16;
-}
-
 void sr_gemm_bf16_pack_a(int M, int K, const float *a, size_t sm, size_t sk, uint32_t *ap)
 {
     const int K2 = (K + 1) / 2, M6 = (int)round_up((size_t)M, MR);
@@ -47,8 +36,9 @@ void sr_gemm_bf16_pack_a(int M, int K, const float *a, size_t sm, size_t sk, uin
                     const int k = 2 * k2;
                     uint32_t w = 0;
                     if (m < M)
-                        w = round_bf16(a[(size_t)m * sm + (size_t)k]) |
-                            (k + 1 < K ? round_bf16(a[(size_t)m * sm + (size_t)k + 1]) << 16 : 0u);
+                        w = (uint32_t)sr_bf16_round(a[(size_t)m * sm + (size_t)k]) |
+                            (k + 1 < K ? (uint32_t)sr_bf16_round(a[(size_t)m * sm + (size_t)k + 1]) << 16
+                                       : 0u);
                     d[(size_t)k2 * MR] = w;
                 }
             }
@@ -61,7 +51,8 @@ void sr_gemm_bf16_pack_a(int M, int K, const float *a, size_t sm, size_t sk, uin
             uint32_t *d = ap + (size_t)mb * K2 + (size_t)k2 * MR;
             for (int j = 0; j < MR; j++) {
                 const size_t m = (size_t)(mb + j);
-                d[j] = mb + j < M ? round_bf16(e[m * sm]) | (o ? round_bf16(o[m * sm]) << 16 : 0u)
+                d[j] = mb + j < M ? (uint32_t)sr_bf16_round(e[m * sm]) |
+                                        (o ? (uint32_t)sr_bf16_round(o[m * sm]) << 16 : 0u)
                                   : 0u;
             }
         }
