@@ -302,6 +302,25 @@ sr_conv_impl sr_conv2d_train_impl(const sr_conv2d *l);
  * 6x6 inputs are the same. Other kernels ignore the origin. */
 void sr_conv2d_forward_at(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
                           sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox);
+/* Output rows [r0, r1) only of sr_conv2d_forward_at, for one image (n = 1)
+ * and a stride-1 conv whose output is as tall as its input: the other rows
+ * of y are not written, and x's rows are read only where those outputs
+ * need them ([r0 - pad, r1 + pad), zero outside x; off the tile grid
+ * below, the whole tile rows around them). The rows get the bits the whole
+ * call gives them (but with SR_CONV_GEMM: sgemm's rounding depends on the
+ * width of the matrix it is given, as it does for tiles). Scratch: sr_conv2d_rows_scratch_floats. The generator's tail computes a few rows of each layer
+ * at a time with it (gen_forward.c), so a full-resolution layer never
+ * needs more than a window of rows. Winograd kernels compute whole tile
+ * rows: a range that is not on the image's tile grid (oy + r0, and oy + r1
+ * unless r1 = h, multiples of 4) costs a copy, as on AMX, whose kernel
+ * has no row range (SRGAN_ROWS_COPY=1 forces the copy everywhere: tests). */
+void sr_conv2d_forward_rows(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                            sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox, int r0,
+                            int r1);
+/* rows: the most rows one call computes; on_grid: every call's range is on
+ * the tile grid (else the copy's room is added). */
+size_t sr_conv2d_rows_scratch_floats(const sr_conv2d *l, const sr_tensor *x, int rows,
+                                     int on_grid);
 /* How many pixels (each side) an output's exact bits may depend on, for a
  * chain of convs as AUTO runs them, to size tile halos: add up
  * sr_conv2d_reach over the convs at one resolution, with *run = 0 at the

@@ -24,6 +24,7 @@
 #include "conv2d_internal.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@
 
 typedef struct geom {
     int n, cin, h, w, cout, kh, kw, s, pad, oh, ow;
-    size_t K; /* cin * kh * kw */
+    size_t K;   /* cin * kh * kw */
+    int y0, y1; /* the forward's output rows (sr_conv2d_forward_rows): all by default */
 } geom;
 
 static geom make_geom(const sr_conv2d *l, const sr_tensor *x)
@@ -53,6 +55,8 @@ static geom make_geom(const sr_conv2d *l, const sr_tensor *x)
     g.oh = sr_conv_out_size(g.h, g.kh, g.s, g.pad);
     g.ow = sr_conv_out_size(g.w, g.kw, g.s, g.pad);
     g.K = (size_t)g.cin * g.kh * g.kw;
+    g.y0 = 0;
+    g.y1 = g.oh;
     return g;
 }
 
@@ -71,7 +75,8 @@ static int gemm_rows(const geom *g)
 
 static sr_direct_geom direct_fwd_geom(const geom *g)
 {
-    sr_direct_geom d = { g->cin, g->cout, g->kh, g->kw, g->pad, g->h, g->w, g->oh, g->ow };
+    sr_direct_geom d = { g->cin, g->cout, g->kh, g->kw, g->pad, g->h, g->w, g->oh, g->ow,
+                         g->y0, g->y1 };
     return d;
 }
 
@@ -546,7 +551,7 @@ sr_conv_impl sr_conv2d_train_prepare(const sr_conv2d *l, sr_conv2d *lw, float *u
 
 static size_t wino_scratch(const sr_conv2d *l, const geom *g)
 {
-    sr_wino_geom w = {g->cin, g->cout, g->h, g->w, 0, 0};
+    sr_wino_geom w = sr_wino_geom_of(g->cin, g->cout, g->h, g->w, 0, 0);
     return (l->wino ? 0 : sr_wino_u_floats(g->cin, g->cout)) + sr_wino_scratch(&w);
 }
 
@@ -559,7 +564,10 @@ static void forward_wino(const sr_conv2d *l, const geom *g, int kind, const floa
         u = scratch;
         scratch += sr_wino_u_floats(g->cin, g->cout);
     }
-    sr_wino_geom w = {g->cin, g->cout, g->h, g->w, ((oy % 4) + 4) % 4, ((ox % 4) + 4) % 4};
+    sr_wino_geom w = sr_wino_geom_of(g->cin, g->cout, g->h, g->w, ((oy % 4) + 4) % 4,
+                                     ((ox % 4) + 4) % 4);
+    w.y0 = g->y0;
+    w.y1 = g->y1;
     if (kind == 1)
         sr_wino_forward_avx2(&w, x, u, l->bias, y, scratch, ep);
     else
@@ -594,7 +602,7 @@ static int direct_bwd_isa(const geom *g, sr_conv_impl impl)
 static sr_direct_geom direct_bwd_geom(const geom *g)
 {
     sr_direct_geom d = { g->cout, g->cin, g->kh, g->kw, g->kh - 1 - g->pad,
-                         g->oh, g->ow, g->h, g->w };
+                         g->oh, g->ow, g->h, g->w, 0, g->h };
     return d;
 }
 
@@ -668,7 +676,8 @@ size_t sr_conv2d_scratch_floats(const sr_conv2d *l, const sr_tensor *x)
             need = f;
         /* backward: U of the dx conv and the dweight accumulator dU (kept
          * from sr_conv2d_backward_begin to _end), then one image's needs */
-        sr_wino_geom b = {g.cout, g.cin, g.oh, g.ow, 0, 0}, fw = {g.cin, g.cout, g.h, g.w, 0, 0};
+        sr_wino_geom b = sr_wino_geom_of(g.cout, g.cin, g.oh, g.ow, 0, 0),
+                     fw = sr_wino_geom_of(g.cin, g.cout, g.h, g.w, 0, 0);
         size_t rest = sr_wino_scratch(&b);
         if (g.K * g.cout > rest)
             rest = g.K * g.cout;
@@ -837,8 +846,8 @@ static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, floa
     if (ap) { /* bf16 operands (gemm_bf16_on), the weights packed in ap */
         const int rb = gemm_rows(g);
         float *gs = scratch + g->K * (size_t)rb * g->ow;
-        for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
-            const int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb, ncols = rows * g->ow;
+        for (int oy0 = g->y0; oy0 < g->y1; oy0 += rb) {
+            const int rows = g->y1 - oy0 < rb ? g->y1 - oy0 : rb, ncols = rows * g->ow;
             im2col_rows(g, x, oy0, rows, scratch);
             float *yb = y + (size_t)oy0 * g->ow;
             sr_gemm_bf16(ap, g->cout, ncols, (int)g->K, scratch, (size_t)ncols, yb,
@@ -855,17 +864,19 @@ static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, floa
         }
         return;
     }
-    if (is_pointwise(g)) {
-        fill_bias(g, l->bias, y, 0, g->oh);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, plane, g->cin, 1.0f,
-                    l->weight, g->cin, x, plane, 1.0f, y, plane);
+    if (is_pointwise(g)) { /* the rows [y0, y1) of every plane, as one matrix */
+        const size_t p0 = (size_t)g->y0 * g->ow;
+        const int n = (g->y1 - g->y0) * g->ow;
+        fill_bias(g, l->bias, y, g->y0, g->y1 - g->y0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, n, g->cin, 1.0f,
+                    l->weight, g->cin, x + p0, plane, 1.0f, y + p0, plane);
         if (ep)
-            sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, 0, (size_t)plane);
+            sr_conv_epilogue_rows(ep, y, (size_t)plane, 0, g->cout, p0, (size_t)n);
         return;
     }
     const int rb = gemm_rows(g);
-    for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
-        int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
+    for (int oy0 = g->y0; oy0 < g->y1; oy0 += rb) {
+        int rows = g->y1 - oy0 < rb ? g->y1 - oy0 : rb;
         int ncols = rows * g->ow;
         im2col_rows(g, x, oy0, rows, scratch);
         fill_bias(g, l->bias, y, oy0, rows);
@@ -877,11 +888,43 @@ static void forward_gemm(const sr_conv2d *l, const geom *g, const float *x, floa
     }
 }
 
+/* Output rows [g->y0, g->y1) of the six-loop reference. */
+static void forward_ref_rows(const sr_conv2d *l, const geom *gp, const sr_tensor *x, sr_tensor *y)
+{
+    const geom g = *gp;
+    for (int b = 0; b < g.n; b++)
+        for (int co = 0; co < g.cout; co++)
+            for (int oy = g.y0; oy < g.y1; oy++)
+                for (int ox = 0; ox < g.ow; ox++) {
+                    double acc = l->bias ? l->bias[co] : 0.0;
+                    for (int ci = 0; ci < g.cin; ci++)
+                        for (int ky = 0; ky < g.kh; ky++) {
+                            int iy = oy * g.s - g.pad + ky;
+                            if (iy < 0 || iy >= g.h)
+                                continue;
+                            for (int kx = 0; kx < g.kw; kx++) {
+                                int ix = ox * g.s - g.pad + kx;
+                                if (ix < 0 || ix >= g.w)
+                                    continue;
+                                acc += (double)l->weight[(((size_t)co * g.cin + ci) * g.kh + ky) * g.kw + kx] *
+                                       x->data[(((size_t)b * g.cin + ci) * g.h + iy) * g.w + ix];
+                            }
+                        }
+                    y->data[(((size_t)b * g.cout + co) * g.oh + oy) * g.ow + ox] = (float)acc;
+                }
+}
+
+void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y)
+{
+    const geom g = make_geom(l, x);
+    forward_ref_rows(l, &g, x, y);
+}
+
 /* The six-loop reference, then the epilogue (SR_CONV_REF). */
-static void forward_ref_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
+static void forward_ref_ep(const sr_conv2d *l, const geom *g, const sr_tensor *x, sr_tensor *y,
                            const sr_conv_epilogue *ep)
 {
-    sr_conv2d_forward_ref(l, x, y);
+    forward_ref_rows(l, g, x, y);
     if (!ep)
         return;
     const size_t plane = (size_t)y->h * y->w, ys = (size_t)y->c * plane;
@@ -889,26 +932,113 @@ static void forward_ref_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
         sr_conv_epilogue e = *ep;
         if (e.residual)
             e.residual += b * ys;
-        sr_conv_epilogue_rows(&e, y->data + b * ys, plane, 0, y->c, 0, plane);
+        sr_conv_epilogue_rows(&e, y->data + b * ys, plane, 0, y->c, (size_t)g->y0 * y->w,
+                              (size_t)(g->y1 - g->y0) * y->w);
     }
 }
 
 static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
-                       sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox)
+                       sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox, int r0,
+                       int r1);
+
+/* SRGAN_ROWS_COPY=1 (tests): every row-range call takes the copy below. */
+static int rows_copy_forced(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("SRGAN_ROWS_COPY");
+        v = e && *e && strcmp(e, "0") != 0;
+    }
+    return v;
+}
+
+/* Output rows [g->y0, g->y1) of one image through a whole-tensor call on a
+ * copy of the input rows they read, [y0 - pad, y1 + pad) clipped to the
+ * image: for kernels without a row range of their own (AMX), and ranges
+ * off Winograd's tile grid. Same bits: a stride-1 output reads only those
+ * rows, and the copy keeps its image origin (oy + a), so Winograd's tiles
+ * stay where they were; for Winograd (tiles set) the rows are those of the
+ * whole tile rows around the range, whose every input an output's
+ * rounding may depend on. */
+static void forward_rows_copy(const sr_conv2d *l, const geom *g, const float *x, float *y,
+                              float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep,
+                              int oy, int ox, int tiles)
+{
+    const int py = ((oy % 4) + 4) % 4;
+    const int t0 = tiles ? (g->y0 + py) / 4 * 4 - py : g->y0;
+    const int t1 = tiles ? (g->y1 + py + 3) / 4 * 4 - py : g->y1;
+    const int a = t0 - g->pad > 0 ? t0 - g->pad : 0;
+    const int b = t1 + g->pad < g->h ? t1 + g->pad : g->h, hh = b - a;
+    const size_t in = (size_t)hh * g->w, out = (size_t)hh * g->ow;
+    float *xc = scratch, *yc = xc + (size_t)g->cin * in, *rc = yc + (size_t)g->cout * out;
+    float *rest = rc + (ep && ep->residual ? (size_t)g->cout * out : 0);
+    for (int c = 0; c < g->cin; c++)
+        memcpy(xc + c * in, x + ((size_t)c * g->h + a) * g->w, in * sizeof(float));
+    sr_conv_epilogue e, *ec = NULL;
+    if (ep) {
+        e = *ep;
+        if (ep->residual) {
+            for (int c = 0; c < g->cout; c++)
+                memcpy(rc + c * out, ep->residual + ((size_t)c * g->oh + a) * g->ow,
+                       out * sizeof(float));
+            e.residual = rc;
+        }
+        ec = &e;
+    }
+    sr_tensor xt = {1, g->cin, hh, g->w, xc}, yt = {1, g->cout, hh, g->ow, yc};
+    forward_ep(l, &xt, &yt, rest, impl, ec, oy + a, ox, 0, hh);
+    for (int c = 0; c < g->cout; c++)
+        memcpy(y + ((size_t)c * g->oh + g->y0) * g->ow, yc + c * out + (size_t)(g->y0 - a) * g->ow,
+               (size_t)(g->y1 - g->y0) * g->ow * sizeof(float));
+}
+
+static size_t rows_copy_floats(const sr_conv2d *l, const sr_tensor *x, int rows)
+{
+    const int span = rows + 2 * l->pad + 6; /* + 6: Winograd's whole tile rows */
+    const int hh = span < x->h ? span : x->h;
+    const sr_tensor t = {1, x->c, hh, x->w, NULL};
+    return (size_t)hh * x->w * (l->cin + 2 * (size_t)l->cout) + sr_conv2d_scratch_floats(l, &t);
+}
+
+size_t sr_conv2d_rows_scratch_floats(const sr_conv2d *l, const sr_tensor *x, int rows,
+                                     int on_grid)
+{
+    const size_t whole = sr_conv2d_scratch_floats(l, x);
+    if (on_grid && !rows_copy_forced() && !(l->amx && sr_amx_supported()))
+        return whole;
+    const size_t c = rows_copy_floats(l, x, rows);
+    return c > whole ? c : whole;
+}
+
+static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                       sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox, int r0,
+                       int r1)
 {
     geom g = make_geom(l, x);
     if (g.oh <= 0 || g.ow <= 0 || g.n <= 0)
         return;
+    g.y0 = r0 > 0 ? r0 : 0;
+    g.y1 = r1 < g.oh ? r1 : g.oh;
+    if (g.y0 >= g.y1)
+        return;
+    const int part = g.y0 > 0 || g.y1 < g.oh;
     const size_t xs = (size_t)g.cin * g.h * g.w, ys = (size_t)g.cout * g.oh * g.ow;
     if (impl == SR_CONV_AUTO)
         impl = auto_impl();
     if (impl == SR_CONV_REF) {
-        forward_ref_ep(l, x, y, ep);
+        forward_ref_ep(l, &g, x, y, ep);
         return;
     }
     const int ak = amx_kind(l, impl);
     const int bk = ak ? 0 : bf16_kind(l, impl);
     const int wk = ak || bk ? 0 : wino_kind(l, impl);
+    /* Winograd computes whole tile rows: a range off its grid takes the copy */
+    const int off_grid = (bk || wk) && (((oy + g.y0) % 4 + 4) % 4 != 0 ||
+                                        (g.y1 < g.oh && ((oy + g.y1) % 4 + 4) % 4 != 0));
+    if (part && (ak || off_grid || rows_copy_forced())) { /* one image: forward_rows */
+        forward_rows_copy(l, &g, x->data, y->data, scratch, impl, ep, oy, ox, bk || wk);
+        return;
+    }
     if (impl == SR_CONV_WINOGRAD || impl == SR_CONV_WINOGRAD_REF)
         impl = SR_CONV_AUTO; /* where Winograd cannot run: AUTO's kernel (not the
                               * env's again), so that e.g. SRResNet's small 9x9
@@ -945,7 +1075,10 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
             sr_amx_forward_ref(g.cin, g.cout, g.h, g.w, x->data + b * xs, l->amx, l->bias,
                                y->data + b * ys, eb, NULL);
         else if (bk) {
-            sr_wino_geom w = {g.cin, g.cout, g.h, g.w, ((oy % 4) + 4) % 4, ((ox % 4) + 4) % 4};
+            sr_wino_geom w = sr_wino_geom_of(g.cin, g.cout, g.h, g.w, ((oy % 4) + 4) % 4,
+                                             ((ox % 4) + 4) % 4);
+            w.y0 = g.y0;
+            w.y1 = g.y1;
             if (bk == 1)
                 sr_wino_forward_bf16(&w, x->data + b * xs, l->wino_bf16, l->bias,
                                      y->data + b * ys, scratch, eb);
@@ -965,25 +1098,32 @@ static void forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl)
 {
-    forward_ep(l, x, y, scratch, impl, NULL, 0, 0);
+    forward_ep(l, x, y, scratch, impl, NULL, 0, 0, 0, INT_MAX);
 }
 
 void sr_conv2d_forward_ep(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
                           const sr_conv_epilogue *ep)
 {
-    forward_ep(l, x, y, scratch, SR_CONV_AUTO, ep, 0, 0);
+    forward_ep(l, x, y, scratch, SR_CONV_AUTO, ep, 0, 0, 0, INT_MAX);
 }
 
 void sr_conv2d_forward_at(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
                           sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox)
 {
-    forward_ep(l, x, y, scratch, impl, ep, oy, ox);
+    forward_ep(l, x, y, scratch, impl, ep, oy, ox, 0, INT_MAX);
+}
+
+void sr_conv2d_forward_rows(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch,
+                            sr_conv_impl impl, const sr_conv_epilogue *ep, int oy, int ox, int r0,
+                            int r1)
+{
+    forward_ep(l, x, y, scratch, impl, ep, oy, ox, r0, r1);
 }
 
 void sr_conv2d_forward_ep_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                                float *scratch, sr_conv_impl impl, const sr_conv_epilogue *ep)
 {
-    forward_ep(l, x, y, scratch, impl, ep, 0, 0);
+    forward_ep(l, x, y, scratch, impl, ep, 0, 0, 0, INT_MAX);
 }
 
 void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, float *scratch)
@@ -991,30 +1131,6 @@ void sr_conv2d_forward(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y, flo
     sr_conv2d_forward_impl(l, x, y, scratch, SR_CONV_AUTO);
 }
 
-void sr_conv2d_forward_ref(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y)
-{
-    geom g = make_geom(l, x);
-    for (int b = 0; b < g.n; b++)
-        for (int co = 0; co < g.cout; co++)
-            for (int oy = 0; oy < g.oh; oy++)
-                for (int ox = 0; ox < g.ow; ox++) {
-                    double acc = l->bias ? l->bias[co] : 0.0;
-                    for (int ci = 0; ci < g.cin; ci++)
-                        for (int ky = 0; ky < g.kh; ky++) {
-                            int iy = oy * g.s - g.pad + ky;
-                            if (iy < 0 || iy >= g.h)
-                                continue;
-                            for (int kx = 0; kx < g.kw; kx++) {
-                                int ix = ox * g.s - g.pad + kx;
-                                if (ix < 0 || ix >= g.w)
-                                    continue;
-                                acc += (double)l->weight[(((size_t)co * g.cin + ci) * g.kh + ky) * g.kw + kx] *
-                                       x->data[(((size_t)b * g.cin + ci) * g.h + iy) * g.w + ix];
-                            }
-                        }
-                    y->data[(((size_t)b * g.cout + co) * g.oh + oy) * g.ow + ox] = (float)acc;
-                }
-}
 
 /* dbias += the sum of each dy plane, in double: 8 interleaved partial sums
  * (lane k takes pixels k, k + 8, ...) so the loop vectorises without
@@ -1208,7 +1324,7 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
                                * on AVX2 CPUs; few outputs keep the direct one */
     int gemm_dw = dweight && !bw->wdw && !direct_dw;
     sr_direct_geom d = direct_bwd_geom(&g), df = direct_fwd_geom(&g);
-    sr_wino_geom wf = {g.cin, g.cout, g.h, g.w, 0, 0};
+    sr_wino_geom wf = sr_wino_geom_of(g.cin, g.cout, g.h, g.w, 0, 0);
     /* the bf16 dx's W^T: prepared, or packed once for the batch at the
      * start of scratch */
     const uint32_t *apdx = NULL;
@@ -1261,11 +1377,11 @@ static void backward_run(sr_conv2d_bwd *bw, const sr_tensor *x, const sr_tensor 
                 sr_amx_forward(g.cout, g.cin, g.oh, g.ow, dyb, bw->amx_dx, NULL, dxw, scratch,
                                acc ? &e : NULL, gt ? &gb : NULL);
             } else if (bw->ub_dx) {
-                sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+                sr_wino_geom wg = sr_wino_geom_of(g.cout, g.cin, g.oh, g.ow, 0, 0);
                 sr_wino_forward_gated_bf16(&wg, dyb, bw->ub_dx, NULL, dxw, scratch,
                                            acc ? &e : NULL, gt ? &gb : NULL);
             } else {
-                sr_wino_geom wg = {g.cout, g.cin, g.oh, g.ow, 0, 0};
+                sr_wino_geom wg = sr_wino_geom_of(g.cout, g.cin, g.oh, g.ow, 0, 0);
                 sr_wino_forward_gated_avx2(&wg, dyb, bw->u_dx, NULL, dxw, scratch,
                                            acc ? &e : NULL, gt ? &gb : NULL);
             }

@@ -289,8 +289,8 @@ void sr_conv_direct(const sr_direct_geom *g, const float *x, const float *weight
     const int nvec = (g->ow + 15) / 16;
     if (weight)
         pack_weights(g, weight, wp);
-    for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
-        int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
+    for (int oy0 = g->y0; oy0 < g->y1; oy0 += rb) {
+        int rows = g->y1 - oy0 < rb ? g->y1 - oy0 : rb;
         int band_h = rows + g->kh - 1;
         fill_band(g, x, oy0, band_h, band);
         /* output channels in groups whose packed weights stay in L2 next

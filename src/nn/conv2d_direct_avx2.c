@@ -138,8 +138,8 @@ void sr_conv_direct_avx2(const sr_direct_geom *g, const float *x, const float *w
                    m1 = k3 ? micro1_k3 : micro1_kn;
     if (weight) /* NULL: packed by the previous call (conv2d_internal.h) */
         sr_direct_pack_weights(g, weight, wp, CO4);
-    for (int oy0 = 0; oy0 < g->oh; oy0 += rb) {
-        int rows = g->oh - oy0 < rb ? g->oh - oy0 : rb;
+    for (int oy0 = g->y0; oy0 < g->y1; oy0 += rb) {
+        int rows = g->y1 - oy0 < rb ? g->y1 - oy0 : rb;
         int band_h = rows + g->kh - 1;
         sr_direct_fill_band(g, x, oy0, band_h, band, pitch);
         /* as the AVX-512 kernel: a weight group stays in L2 next to the

@@ -15,6 +15,7 @@ typedef struct sr_direct_geom {
     int cin, cout, kh, kw, pad;
     int h, w;   /* input size  */
     int oh, ow; /* output size */
+    int y0, y1; /* the forward computes (and writes) output rows [y0, y1) only */
 } sr_direct_geom;
 
 /* Non-zero when this CPU can run the direct kernel (AVX-512F). */
@@ -71,7 +72,24 @@ void sr_direct_fill_band(const sr_direct_geom *g, const float *x, int oy0, int r
 typedef struct sr_wino_geom {
     int cin, cout, h, w; /* input size = output size */
     int py, px;          /* oy mod 4, ox mod 4 */
+    int y0, y1;          /* the forward computes (and writes) output rows [y0, y1) only:
+                          * whole tile rows, so y0 + py, and y1 + py unless y1 == h,
+                          * are multiples of 4 (sr_conv2d_forward_rows) */
 } sr_wino_geom;
+
+/* The geometry of the whole image (every output row). */
+static inline sr_wino_geom sr_wino_geom_of(int cin, int cout, int h, int w, int py, int px)
+{
+    sr_wino_geom g = {cin, cout, h, w, py, px, 0, h};
+    return g;
+}
+
+/* The forward's tile rows [*t0, *t1). */
+static inline void sr_wino_tile_rows(const sr_wino_geom *g, int *t0, int *t1)
+{
+    *t0 = (g->y0 + g->py) / 4;
+    *t1 = (g->y1 + g->py + 3) / 4;
+}
 
 /* Non-zero for the convs Winograd handles (3x3, stride 1, padding 1). */
 int sr_wino_layer_ok(const sr_conv2d *l);

@@ -131,11 +131,13 @@ void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
                          const float *bias, float *y, const sr_conv_epilogue *ep)
 {
     const int C = g->cin, K = g->cout, h = g->h, w = g->w, kb = round6(K) / WINO_MR;
-    const int tyn = (h + g->py + 3) / 4, txn = (w + g->px + 3) / 4;
+    const int txn = (w + g->px + 3) / 4;
+    int ty0, tyn;
+    sr_wino_tile_rows(g, &ty0, &tyn);
     float *V = malloc((size_t)C * WINO_P * sizeof(float));
     if (!V)
         abort(); /* tests only */
-    for (int ty = 0; ty < tyn; ty++)
+    for (int ty = ty0; ty < tyn; ty++)
         for (int tx = 0; tx < txn; tx++) {
             const int oy = 4 * ty - g->py, ox = 4 * tx - g->px; /* tile's first output */
             for (int c = 0; c < C; c++)
@@ -155,7 +157,8 @@ void sr_wino_forward_ref(const sr_wino_geom *g, const float *x, const float *u,
         }
     free(V);
     if (ep)
-        sr_conv_epilogue_rows(ep, y, (size_t)h * w, 0, K, 0, (size_t)h * w);
+        sr_conv_epilogue_rows(ep, y, (size_t)h * w, 0, K, (size_t)g->y0 * w,
+                              (size_t)(g->y1 - g->y0) * w);
 }
 
 /* ---- weight gradient ------------------------------------------------------ */

@@ -733,13 +733,15 @@ static AVX2 void forward_band_loop(const sr_wino_geom *g, const float *x, const 
                                    const sr_wino_gate *gt)
 {
     const int C = g->cin, K = g->cout, K6 = round_up(K, WINO_MR);
-    const int tyn = (g->h + g->py + 3) / 4, txn = (g->w + g->px + 3) / 4;
+    const int txn = (g->w + g->px + 3) / 4;
+    int ty_lo, tyn;
+    sr_wino_tile_rows(g, &ty_lo, &tyn);
     const int step = round_up(txn, 8) < NCX_MAX ? round_up(txn, 8) : NCX_MAX;
     const int nr_max = NT_MAX / step > 1 ? NT_MAX / step : 1;
     float *V = scratch, *M = scratch + (size_t)WINO_P * NT_MAX * C;
     uint32_t *Vb = (uint32_t *)(M + (size_t)WINO_P * NT_MAX * KB);
     const int avx512 = sr_wino_avx512();
-    for (int ty0 = 0; ty0 < tyn; ty0 += nr_max) {
+    for (int ty0 = ty_lo; ty0 < tyn; ty0 += nr_max) {
         for (int cx0 = 0; cx0 < txn; cx0 += step) {
             band b;
             b.ty0 = ty0;

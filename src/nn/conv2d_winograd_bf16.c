@@ -108,12 +108,14 @@ void sr_wino_forward_bf16_ref(const sr_wino_geom *g, const float *x, const uint3
                               const float *bias, float *y, const sr_conv_epilogue *ep)
 {
     const int C = g->cin, C2 = c2_of(C), K = g->cout, h = g->h, w = g->w, kb = round6(K) / WINO_MR;
-    const int tyn = (h + g->py + 3) / 4, txn = (w + g->px + 3) / 4;
+    const int txn = (w + g->px + 3) / 4;
+    int ty0, tyn;
+    sr_wino_tile_rows(g, &ty0, &tyn);
     float *V = malloc(((size_t)C2 * 2) * WINO_P * sizeof(float));
     if (!V)
         abort(); /* tests only */
     memset(V, 0, ((size_t)C2 * 2) * WINO_P * sizeof(float));
-    for (int ty = 0; ty < tyn; ty++)
+    for (int ty = ty0; ty < tyn; ty++)
         for (int tx = 0; tx < txn; tx++) {
             const int oy = 4 * ty - g->py, ox = 4 * tx - g->px;
             for (int c = 0; c < C; c++) {
@@ -143,7 +145,8 @@ void sr_wino_forward_bf16_ref(const sr_wino_geom *g, const float *x, const uint3
         }
     free(V);
     if (ep)
-        sr_conv_epilogue_rows(ep, y, (size_t)h * w, 0, K, 0, (size_t)h * w);
+        sr_conv_epilogue_rows(ep, y, (size_t)h * w, 0, K, (size_t)g->y0 * w,
+                              (size_t)(g->y1 - g->y0) * w);
 }
 
 /* ---- AVX512-BF16 kernel parts -------------------------------------------- */

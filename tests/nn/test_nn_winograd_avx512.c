@@ -63,7 +63,7 @@ static void test_input_transform_same_bits(void)
         for (int ph = 0; ph < 16; ph++) {
             const geom_case *k = &CASES[i];
             sr_wino_geom g = {.cin = k->cin, .cout = k->cout, .h = k->h, .w = k->w,
-                              .py = ph / 4, .px = ph % 4};
+                              .py = ph / 4, .px = ph % 4, .y1 = k->h};
             rng r = {1000 + 16 * i + (size_t)ph};
             const size_t nx = (size_t)k->cin * k->h * k->w;
             float *x = malloc(nx * sizeof(float));
@@ -121,7 +121,7 @@ static void test_output_transform_same_bits(void)
         for (int ph = 0; ph < 16; ph += 3) {
             const geom_case *k = &CASES[i];
             sr_wino_geom g = {.cin = k->cin, .cout = k->cout, .h = k->h, .w = k->w,
-                              .py = ph / 4, .px = ph % 4};
+                              .py = ph / 4, .px = ph % 4, .y1 = k->h};
             const size_t plane = (size_t)k->h * k->w, ny = (size_t)k->cout * plane;
             rng r = {5000 + 16 * i + (size_t)ph};
             float *bias = malloc((size_t)k->cout * sizeof(float));
