@@ -330,6 +330,13 @@ size_t sr_conv2d_rows_scratch_floats(const sr_conv2d *l, const sr_tensor *x, int
  * Winograd convs reach at most 3, 4, 7, 8, ... (3 and 1 in turn, from the
  * worst phase), so they count 3, 1, 3, 1, ... along a run. */
 int sr_conv2d_reach(const sr_conv2d *l, int *run);
+/* Non-zero where AUTO runs l on Winograd's 4x4 tile grid (as
+ * sr_conv2d_reach counts it): output row 4t + i of a tile then depends, in
+ * its rounding, on input rows 4t - 1 .. 4t + 3 (i = 0), 4t .. 4t + 3 (i = 1,
+ * 2) and 4t .. 4t + 4 (i = 3), the kernels compute whole tile rows, and
+ * nothing else of a tile row's inputs reaches an output (rows outside
+ * these may hold anything finite or not). */
+int sr_conv2d_tiled(const sr_conv2d *l);
 void sr_conv2d_forward_impl(const sr_conv2d *l, const sr_tensor *x, sr_tensor *y,
                             float *scratch, sr_conv_impl impl);
 void sr_conv2d_backward_impl(const sr_conv2d *l, const sr_tensor *x, const sr_tensor *dy,
@@ -439,6 +446,10 @@ void sr_axpy(float s, const float *x, float *y, size_t n);
 void sr_pixel_shuffle_forward(const sr_tensor *x, int r, sr_tensor *y);
 /* Plain reference of the forward pass (tests compare the two). */
 void sr_pixel_shuffle_forward_ref(const sr_tensor *x, int r, sr_tensor *y);
+/* The forward for rows [0, rows) of one image whose channel planes are
+ * x_plane floats apart in x (y_plane in y): windows of rows (gen_tail.c). */
+void sr_pixel_shuffle_rows(const float *x, size_t x_plane, float *y, size_t y_plane, int oc,
+                           int rows, int iw, int r);
 void sr_pixel_shuffle_backward(const sr_tensor *dy, int r, sr_tensor *dx);
 
 /* ---- upsampling (F.interpolate, scale_factor integer, align_corners=False)

@@ -227,7 +227,7 @@ static int to_input_px(const gen_val *v, int m)
     return (m * v->den + v->num - 1) / v->num;
 }
 
-/* How far the error of a window edge (trunk) or of a strip edge (tail)
+/* How far the error of a window edge (trunk) or of a band's edge (tail)
  * reaches, as a conv chain runs. A direct or im2col conv adds its radius
  * kh/2. Winograd convs add 3, 1, 3, 1, ... along a run of them
  * (sr_conv2d_reach: the grid is fixed to the image, so only the first of two

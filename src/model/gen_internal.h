@@ -13,9 +13,10 @@
  * the root's first channels and costs nothing. A value's resolution is
  * num/den of the input's (pixel unshuffle halves it, pixel shuffle and
  * nearest upsampling multiply it). The ops [0, split) are the TRUNK, run on a
- * whole input window; the ops [split, nop) are the TAIL, run on strips of the
- * trunk's output (value trunk_out, the only value the tail reads from the
- * trunk), so that layers at output resolution never see the wide halo. */
+ * whole input window; the ops [split, nop) are the TAIL, run a few rows at a
+ * time on the crop of the trunk's output (value trunk_out, the only value
+ * the tail reads from the trunk) to the region and its margin, so that
+ * layers at output resolution never see the wide halo (gen_tail.c). */
 #ifndef SRGAN_GEN_INTERNAL_H
 #define SRGAN_GEN_INTERNAL_H
 
@@ -179,7 +180,7 @@ int gen_up_stages(int scale, int *r);
 /* ---- receptive field and planning (gen_build.c) ------------------------ */
 
 /* Receptive radius of the trunk in input pixels, and the margin (in pixels
- * at the trunk output's resolution) the tail needs around a strip. Both
+ * at the trunk output's resolution) the tail needs around a band. Both
  * count each conv as it runs (sr_conv2d_reach: wider for Winograd convs,
  * whose rounding depends on their whole 4x4 tile), along the farthest-
  * reaching chain, so they grow once the generator is prepared. */
@@ -218,6 +219,31 @@ typedef struct gen_region {
     int ry0, ry1, rx0, rx1; /* LR region whose output is wanted */
     int fp32;               /* nonzero: convs prepared in bf16 run fp32 */
 } gen_region;
+
+/* ---- the tail of a region, a few rows at a time (gen_tail.c) -------------
+ * One member's band of output rows: the trunk output's crop T holds input
+ * rows [T_y0, T_y0 + T_h) (at the trunk output's resolution, w input pixels
+ * wide starting at image column ox); the member makes the output of input
+ * rows [y0, y1), handing each new block of output rows to write(ctx, O,
+ * cap, base, lo, hi): rows [lo, hi) (image rows at the output's resolution)
+ * of O [out_ch][cap][w * scale], whose row 0 is image row base. */
+typedef struct gen_tail_job {
+    const float *T;
+    int T_y0, T_h, w, ox;
+    int full_h; /* the image's rows padded to the alignment */
+    int y0, y1;
+    int fp32;   /* convs prepared in bf16 run fp32 */
+    void (*write)(void *ctx, const float *O, int cap, int base, int lo, int hi);
+    void *ctx;
+} gen_tail_job;
+/* 0 when the tail is a chain gen_tail_run can run (every architecture's). */
+int gen_tail_check(const sr_generator *g);
+/* Floats a member needs for a crop w input pixels wide (its windows and
+ * conv scratch), and in *skip_floats the most floats of output rows one
+ * write hands over. */
+size_t gen_tail_floats(const sr_generator *g, int w, size_t *skip_floats);
+/* 0, or -1 where the margins fed did not suffice (a bug: tests). */
+int gen_tail_run(const sr_generator *g, const gen_tail_job *j, float *mem);
 
 /* The conv epilogue of an activation (gen_forward.c). */
 sr_conv_epilogue gen_act_epilogue(const gen_act *a, int cout);

@@ -233,6 +233,12 @@ static sr_generator *build(const sr_generator_config *cfg, const sr_safetensors 
         if (g->vals[v].den > g->align)
             g->align = g->vals[v].den;
     wire(g);
+    if (gen_tail_check(g)) { /* an architecture whose tail gen_tail.c cannot run */
+        sr_error_set(err, SR_ERR_UNSUPPORTED, "generator: %s's tail is not a chain of convs and upsamplings",
+                     gen_arch_get(cfg->arch)->name);
+        sr_generator_free(g);
+        return NULL;
+    }
     return g;
 oom:
     sr_error_set(err, SR_ERR_NOMEM, "generator: out of memory");

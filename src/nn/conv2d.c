@@ -315,6 +315,11 @@ sr_precision sr_precision_resolve(sr_precision p)
     return p;
 }
 
+int sr_conv2d_tiled(const sr_conv2d *l)
+{
+    return wino_kind(l, SR_CONV_AUTO) || bf16_kind(l, SR_CONV_AUTO);
+}
+
 int sr_conv2d_reach(const sr_conv2d *l, int *run)
 {
     if (!wino_kind(l, SR_CONV_AUTO) && !bf16_kind(l, SR_CONV_AUTO)) {

@@ -250,7 +250,8 @@ static void test_tiled_equals_whole(void)
 }
 
 /* A deeper net, a larger image, several tiles per band on 2 threads, and the
- * automatic tile size from a small memory budget. */
+ * automatic tile size from a small memory budget, and 5 threads (tail bands
+ * of one step of rows). */
 static void test_larger(void)
 {
     for (int arch = 0; arch < NARCH; arch++) {
@@ -266,6 +267,8 @@ static void test_larger(void)
         double d2 = tiled_diff(g, img, ref, w, h, c, &o2, 64);
         sr_tile_opts o3 = {.tile = 0, .threads = 0};
         double d3 = tiled_diff(g, img, ref, w, h, c, &o3, 1000);
+        sr_tile_opts o4 = {.tile = 0, .threads = 5};
+        d3 += tiled_diff(g, img, ref, w, h, c, &o4, 1000);
         fprintf(stderr, "  %s: tile 8: %.3g, auto (3 MB): %.3g, auto: %.3g\n",
                 sr_arch_name((sr_arch)arch), d1, d2, d3);
         CHECK(d1 <= tol(arch) && d2 <= tol(arch) && d3 <= tol(arch));
@@ -316,6 +319,10 @@ static void test_prepared_exact(void)
             double d1 = tiled_diff(g, img, ref, w, h, c, &o1, 13);
             sr_tile_opts o2 = {.tile = 20, .threads = 1};
             double d2 = tiled_diff(g, img, ref, w, h, c, &o2, 64);
+            /* the whole image on 3 members: 3 tail bands of about 12 rows, each
+             * starting from its own margin (gen_tail.c) */
+            sr_tile_opts o5 = {.tile = 64, .threads = 3};
+            d2 += tiled_diff(g, img, ref, w, h, c, &o5, 1000);
             sr_tile_opts o3 = {.tile = 10, .threads = 2, .ensemble = 1};
             float *eref = slow_bf16_reference() ? NULL : ensemble_whole(g, img, w, h, c);
             double d3 = eref ? tiled_diff(g, img, eref, w, h, c, &o3, 29) : 0;
