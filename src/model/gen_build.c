@@ -45,14 +45,7 @@ int gen_add_param(sr_generator *g, const char *name, int ndim, const int64_t *sh
         p->shape[i] = shape[i];
         p->numel *= (size_t)shape[i];
     }
-    if (!g->count_only) {
-        p->data = sr_alloc_floats(p->numel);
-        if (!p->data) {
-            g->oom = 1;
-            return -1;
-        }
-    }
-    return g->nparams++;
+    return g->nparams++; /* storage: gen_alloc_params, once the list is complete */
 }
 
 static int add_val(sr_generator *g, gen_val v)
@@ -138,8 +131,6 @@ int gb_conv(sr_generator *g, const char *name, int in, int out, int cout, int k,
         int ai = gen_add_param(g, nm, 1, as);
         if (ai < 0)
             return -1;
-        for (int i = 0; i < n && g->params[ai].data; i++)
-            g->params[ai].data[i] = 0.25f; /* PyTorch's default */
         op.act.nalpha = n;
         op.act.param = ai;
     }

@@ -89,6 +89,7 @@ struct sr_generator {
 
     int nparams, capparams;
     sr_param *params;
+    float *param_block; /* every param's data, one allocation (gen_alloc_params) */
     int count_only; /* build the layout without allocating (size checks) */
     const sr_safetensors *st; /* while loading: the file (PReLU sizes) */
     int oom;
