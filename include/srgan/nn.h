@@ -264,6 +264,12 @@ const char *sr_precision_name(sr_precision p);
  * stride-1 pad-1, >= SR_BF16_MIN_CHANNELS in and out). 0, or -1 when out
  * of memory. sr_conv2d_prepare and sr_conv2d_release drop them. */
 int sr_conv2d_prepare_bf16(sr_conv2d *l);
+/* For a conv with bf16 weights (wino_bf16 or amx): frees its fp32
+ * Winograd weights, which only a forward forced to fp32 would read (it
+ * then runs the direct kernel: the same bits in tiles, slower). A bf16-only
+ * inference touches 4x the model's size less memory (srgan-up
+ * --precision bf16). Does nothing to other convs. */
+void sr_conv2d_release_fp32(sr_conv2d *l);
 /* Only the AMX weights (l->amx; with dx also l->amx_dx, the dx kernel's),
  * keeping whatever else is prepared (a fixed loss network's Winograd
  * forward and dx weights): its forward then runs AMX under AUTO and

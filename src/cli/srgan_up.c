@@ -289,6 +289,8 @@ static int make_plan(const cli_args *a, upscale_plan *plan, sr_generator **g, ch
         models_free(&models);
         return -1;
     }
+    if (prec == SR_PRECISION_BF16 && !plan->deep_fp32) /* bf16 asked for: no fp32 tiles */
+        sr_generator_drop_fp32(*g);
     snprintf(model_name, name_cap, "%s", chosen.name);
     plan->g = *g;
     plan->model_name = model_name;

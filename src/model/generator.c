@@ -221,6 +221,12 @@ static int alloc_params(sr_generator *g)
     return 0;
 }
 
+void sr_generator_drop_fp32(sr_generator *g)
+{
+    for (int i = 0; i < g->nconv; i++)
+        sr_conv2d_release_fp32(&g->convs[i].c);
+}
+
 /* Point the layers at their parameter storage (after all params exist:
  * the params array may move while it grows). */
 static void wire(sr_generator *g)

@@ -246,6 +246,14 @@ void sr_conv2d_release(sr_conv2d *l)
     l->amx_dx = NULL;
 }
 
+void sr_conv2d_release_fp32(sr_conv2d *l)
+{
+    if (!l->wino_bf16 && !l->amx)
+        return;
+    sr_free_floats(l->wino);
+    l->wino = NULL;
+}
+
 static void flip_transpose(const geom *g, const float *w, float *wt);
 
 int sr_conv2d_prepare_amx(sr_conv2d *l, int dx)

@@ -19,6 +19,7 @@
  *    of the reference run on the flipped, transposed kernel, then the gate;
  *    dweight and dbias stay fp32's bits; dx is within BF16_REL_BOUND of
  *    fp32's and differs from it;
+ *  - sr_conv2d_release_fp32 drops only a bf16 conv's fp32 weights, bits kept;
  *  - sr_precision_parse / _resolve / _name.
  * Exit 77 (skip) after the reference parts when the CPU lacks AVX512-BF16
  * (or SRGAN_NO_BF16 is set): the kernel is then untested. */
@@ -339,6 +340,29 @@ static void test_training_without_amx(void)
     fprintf(stderr, "  %d bf16 training backward runs, bits equal to the reference\n", runs);
 }
 
+/* sr_conv2d_release_fp32: a bf16 conv drops its fp32 Winograd weights and
+ * keeps its bf16 bits; a conv without bf16 weights keeps them; forcing fp32
+ * (gemm) afterwards still gives the fp32 result. */
+static void test_release_fp32(void)
+{
+    const wshape big = {16, 24, 11, 13}, rgb = {16, 3, 11, 13};
+    layer L = make_layer(&big, 77, 1, 0), T = make_layer(&rgb, 78, 1, 0);
+    CHECK(sr_conv2d_prepare_bf16(&L.c) == 0 && sr_conv2d_prepare_bf16(&T.c) == 0);
+    CHECK(L.c.wino != NULL && L.c.wino_bf16 != NULL && T.c.wino != NULL && !T.c.wino_bf16);
+    sr_tensor before = run(&L, SR_CONV_AUTO, NULL, 1, 2), fp = run(&L, SR_CONV_GEMM, NULL, 0, 0);
+    sr_conv2d_release_fp32(&L.c);
+    sr_conv2d_release_fp32(&T.c);
+    CHECK(L.c.wino == NULL && L.c.wino_bf16 != NULL && T.c.wino != NULL);
+    sr_tensor after = run(&L, SR_CONV_AUTO, NULL, 1, 2), fp2 = run(&L, SR_CONV_GEMM, NULL, 0, 0);
+    CHECK(same_bits(&before, &after) && same_bits(&fp, &fp2));
+    sr_tensor_free(&before);
+    sr_tensor_free(&after);
+    sr_tensor_free(&fp);
+    sr_tensor_free(&fp2);
+    free_layer(&L);
+    free_layer(&T);
+}
+
 static void test_precision_names(void)
 {
     sr_precision p = SR_PRECISION_FP32;
@@ -365,6 +389,7 @@ int main(void)
     RUN(test_crop_with_origin_is_exact);
     RUN(test_dispatch_and_reach);
     RUN(test_training_without_amx);
+    RUN(test_release_fp32);
     RUN(test_precision_names);
     int rc = testlib_summary();
     if (rc == 0 && !sr_bf16_supported()) {
