@@ -280,8 +280,9 @@ typedef struct sr_wino_band {
 /* The band's transformed input, V[36][cin][ntp] (conv2d_winograd_avx2.c). */
 void sr_wino_input_band_avx2(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
                              float *V);
-/* The same with AVX-512, 16 tiles per vector, for bands with ncx >= 16
- * (needs sr_wino_avx512()); the same bits. The forward uses it there. */
+/* The same with AVX-512 (needs sr_wino_avx512()), for bands with ncx >= 16
+ * (16 tiles per vector) or ncx == 8 (two tile rows per vector); the same
+ * bits. The forward and the weight gradient use it there. */
 void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const sr_wino_band *b,
                                float *V);
 /* The same, then rounded to bf16 and packed: Vb as sr_wino_band_to_bf16

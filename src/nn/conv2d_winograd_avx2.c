@@ -385,9 +385,84 @@ static AVX512T void input_band512(const sr_wino_geom *g, const float *x, const b
     }
 }
 
+/* Bands 8 tiles wide (training's 32-pixel maps, where the transform was a
+ * fifth of a psnr step in the AVX2 code above), with AVX-512: two tile rows
+ * per 16-lane vector, lanes 0-7 tile row r and 8-15 row r + 1, which are
+ * adjacent columns of V since ncx = 8. Each lane runs the AVX2 code's
+ * operations (the next tile's two columns for the row transform come from
+ * a lane shift within each half, the last lane's from the scalar
+ * transform), so the same bits. An odd last tile row runs with a dummy
+ * second half, not stored. */
+static AVX512T void input_band8x2(const sr_wino_geom *g, const float *x, const band *b, float *V)
+{
+    const int h = g->h, w = g->w, C = g->cin, L = 4 * 8 + 2;
+    const size_t ntp = (size_t)b->ntp;
+    const int xs = 4 * b->cx0 - g->px - 1; /* input column of a row's element 0 */
+    const int lo = xs < 0 ? -xs : 0, hi = w - xs < L ? w - xs : L;
+    /* lane k of a half takes lane k + 1, the half's last lane the second
+     * operand's (the scalar transform's values of tile 8) */
+    const __m512i shift = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 23, 9, 10, 11, 12, 13, 14, 15, 31);
+    for (int c = 0; c < C; c++) {
+        for (int r = 0; r < b->nr; r += 2) {
+            const __mmask16 keep = r + 1 < b->nr ? 0xffff : 0x00ff;
+            const int oyl = 4 * (b->ty0 + r) - g->py;
+            __m512 D[6][4];
+            float E[6][2][2]; /* row i, half, column 0 or 1 of tile 8 */
+            for (int i = 0; i < 6; i++) {
+                __m256 q[2][4];
+                for (int half = 0; half < 2; half++) {
+                    const int iy = oyl - 1 + i + 4 * half;
+                    in_row rw = {zline, 0, L}; /* rows outside the image: zeros */
+                    if (iy >= 0 && iy < h && hi > lo)
+                        rw = (in_row){x + ((size_t)c * h + iy) * w + xs, lo, hi};
+                    row_deinterleave(&rw, 0, q[half]);
+                    E[i][half][0] = row_at(&rw, 32);
+                    E[i][half][1] = row_at(&rw, 33);
+                }
+                for (int m = 0; m < 4; m++)
+                    D[i][m] = _mm512_castpd_ps(_mm512_insertf64x4(
+                        _mm512_castps_pd(_mm512_castps256_ps512(q[0][m])), _mm256_castps_pd(q[1][m]),
+                        1));
+            }
+            __m512 T[6][4];
+            for (int m = 0; m < 4; m++) /* down the columns */
+                WINO_BT(W_ADD, W_SUB, W_FMA, W_C, D[0][m], D[1][m], D[2][m], D[3][m], D[4][m],
+                        D[5][m], T[0][m], T[1][m], T[2][m], T[3][m], T[4][m], T[5][m]);
+            float TE[6][2][2];
+            for (int half = 0; half < 2; half++)
+                for (int m = 0; m < 2; m++)
+                    WINO_BT(SC_ADD, SC_SUB, SC_FMA, SC_C, E[0][half][m], E[1][half][m],
+                            E[2][half][m], E[3][half][m], E[4][half][m], E[5][half][m],
+                            TE[0][half][m], TE[1][half][m], TE[2][half][m], TE[3][half][m],
+                            TE[4][half][m], TE[5][half][m]);
+            for (int i = 0; i < 6; i++) { /* across */
+                const __m512 e0 = _mm512_mask_broadcastss_ps(_mm512_set1_ps(TE[i][0][0]), 0xff00,
+                                                             _mm_set_ss(TE[i][1][0]));
+                const __m512 e1 = _mm512_mask_broadcastss_ps(_mm512_set1_ps(TE[i][0][1]), 0xff00,
+                                                             _mm_set_ss(TE[i][1][1]));
+                __m512 v[6];
+                WINO_BT(W_ADD, W_SUB, W_FMA, W_C, T[i][0], T[i][1], T[i][2], T[i][3],
+                        _mm512_permutex2var_ps(T[i][0], shift, e0),
+                        _mm512_permutex2var_ps(T[i][1], shift, e1), v[0], v[1], v[2], v[3],
+                        v[4], v[5]);
+                float *dst = V + ((size_t)(i * 6) * C + c) * ntp + (size_t)r * 8;
+                for (int q = 0; q < 6; q++)
+                    _mm512_mask_storeu_ps(dst + (size_t)q * C * ntp, keep, v[q]);
+            }
+        }
+        if (b->ntp > b->nt) /* padding tiles: zeros, computed and dropped */
+            for (int p = 0; p < WINO_P; p++)
+                memset(V + ((size_t)p * C + c) * ntp + b->nt, 0,
+                       (size_t)(b->ntp - b->nt) * sizeof(float));
+    }
+}
+
 void sr_wino_input_band_avx512(const sr_wino_geom *g, const float *x, const band *b, float *V)
 {
-    input_band512(g, x, b, V, NULL);
+    if (b->ncx == 8)
+        input_band8x2(g, x, b, V);
+    else
+        input_band512(g, x, b, V, NULL);
 }
 
 void sr_wino_input_band_bf16_avx512(const sr_wino_geom *g, const float *x, const band *b,
@@ -754,7 +829,7 @@ static AVX2 void forward_band_loop(const sr_wino_geom *g, const float *x, const 
             if (wide && ub) {
                 sr_wino_input_band_bf16_avx512(g, x, &b, Vb);
             } else {
-                if (wide)
+                if (avx512 && (wide || b.ncx == 8))
                     sr_wino_input_band_avx512(g, x, &b, V);
                 else
                     sr_wino_input_band_avx2(g, x, &b, V);

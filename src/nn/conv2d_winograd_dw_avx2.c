@@ -247,7 +247,10 @@ void sr_wino_dweight_avx2(const sr_wino_geom *g, const float *x, const float *dy
     const int avx512 = sr_wino_avx512();
     sr_wino_band b;
     for (int n = 0; sr_wino_next_band(g, n, &b); n++) {
-        sr_wino_input_band_avx2(g, x, &b, V);
+        if (avx512 && (b.ncx >= 16 || b.ncx == 8)) /* the same V (conv2d_winograd_avx2.c) */
+            sr_wino_input_band_avx512(g, x, &b, V);
+        else
+            sr_wino_input_band_avx2(g, x, &b, V);
         grad_band(g, dy, &b, Mt);
         band_gemm(g, V, Mt, &b, du, avx512);
     }

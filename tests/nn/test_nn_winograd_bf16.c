@@ -43,6 +43,7 @@
 static const wshape SHAPES[] = {
     {8, 8, 5, 7},     {9, 13, 13, 11}, {64, 64, 33, 35}, {64, 256, 9, 70}, {13, 64, 1, 40},
     {64, 64, 2, 1},   {64, 64, 1, 1},  {11, 8, 5, 131},  {64, 24, 130, 6}, {32, 48, 17, 17},
+    {16, 16, 13, 32}, /* 8 tiles wide, every one inside: training's 32-pixel maps */
 };
 
 static void test_kernel_same_bits_as_reference(void)
