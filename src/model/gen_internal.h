@@ -241,7 +241,7 @@ typedef struct gen_tail_job {
 int gen_tail_check(const sr_generator *g);
 /* Floats a member needs for a crop w input pixels wide (its windows and
  * conv scratch), and in *skip_floats the most floats of output rows one
- * write hands over. */
+ * write hands over when the generator adds a global skip (else 0). */
 size_t gen_tail_floats(const sr_generator *g, int w, size_t *skip_floats);
 /* 0, or -1 where the margins fed did not suffice (a bug: tests). */
 int gen_tail_run(const sr_generator *g, const gen_tail_job *j, float *mem);

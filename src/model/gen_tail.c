@@ -126,8 +126,9 @@ size_t gen_tail_floats(const sr_generator *g, int cw, size_t *skip_floats)
         }
     }
     const int last = ch.n - 1;
-    *skip_floats = (size_t)g->vals[ch.v[last]].c * ch.cap[ch.group[last]] *
-                   gen_val_dim(g, ch.v[last], cw);
+    *skip_floats = g->skip ? (size_t)g->vals[ch.v[last]].c * ch.cap[ch.group[last]] *
+                                 gen_val_dim(g, ch.v[last], cw)
+                           : 0;
     return n + scr + 16;
 }
 
