@@ -307,17 +307,12 @@ static int step(state *s, int k)
     if (o->kind == OP_SHUFFLE)
         sr_pixel_shuffle_rows(row_ptr(s, k, 0, a), xp, row_ptr(s, k + 1, 0, a * r), yp, C, b - a,
                               iw, r);
-    else
-        for (int c = 0; c < C; c++)
-            for (int y = a; y < b; y++) {
-                const float *src = row_ptr(s, k, c, y);
-                for (int dy = 0; dy < r; dy++) {
-                    float *d = row_ptr(s, k + 1, c, y * r + dy);
-                    for (int xx = 0; xx < iw; xx++)
-                        for (int dx = 0; dx < r; dx++)
-                            d[xx * r + dx] = src[xx];
-                }
-            }
+    else /* a channel's rows are contiguous in its window: upsample them as a plane */
+        for (int c = 0; c < C; c++) {
+            const sr_tensor xv = {1, 1, b - a, iw, row_ptr(s, k, c, a)};
+            sr_tensor yv = {1, 1, (b - a) * r, out->w, row_ptr(s, k + 1, c, a * r)};
+            sr_upsample_forward(&xv, r, SR_INTERP_NEAREST, &yv);
+        }
     if (out->vs < 0)
         out->vs = a * r;
     out->ve = b * r;
